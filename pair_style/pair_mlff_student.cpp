@@ -1,0 +1,226 @@
+#include "pair_mlff_student.h"
+
+#include <cstring>
+#include <string>
+
+#include "atom.h"
+#include "buffer.h"
+#include "comm.h"
+#include "elements.h"
+#include "error.h"
+#include "force.h"
+#include "force_scatter.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+
+using namespace LAMMPS_NS;
+
+PairMLFFStudent::PairMLFFStudent(LAMMPS *lmp) :
+    Pair(lmp), cutoff(0.0), ghost_nodes(false), reverse_virial(false)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;
+  manybody_flag = 1;
+  // The virial comes from edge vectors, which stay right when ghosts are folded onto owners.
+  no_virial_fdotr_compute = 1;
+  comm_reverse = 9;
+}
+
+PairMLFFStudent::~PairMLFFStudent()
+{
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+    memory->destroy(cutghost);
+  }
+}
+
+void PairMLFFStudent::allocate()
+{
+  allocated = 1;
+  const int n = atom->ntypes + 1;
+  memory->create(setflag, n, n, "pair:setflag");
+  memory->create(cutsq, n, n, "pair:cutsq");
+  memory->create(cutghost, n, n, "pair:cutghost");
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) setflag[i][j] = 0;
+  map = new int[n];
+}
+
+void PairMLFFStudent::settings(int narg, char **arg)
+{
+  if (narg > 0) error->all(FLERR, "Illegal pair_style mlff/student argument: {}", arg[0]);
+}
+
+void PairMLFFStudent::coeff(int narg, char **arg)
+{
+  if (!allocated) allocate();
+  const int ntypes = atom->ntypes;
+  if (narg != 3 + ntypes)
+    error->all(FLERR,
+               "pair_coeff for mlff/student needs '* * <model file>' followed by one element "
+               "symbol or NULL for each of the {} atom types; got {} element(s)",
+               ntypes, narg - 3);
+  if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
+    error->all(FLERR, "pair_coeff for mlff/student must start with '* *'");
+
+  try {
+    model = std::make_unique<mlff::ModelRunner>(arg[2]);
+  } catch (const std::exception &e) {
+    error->all(FLERR, "mlff/student: {}", e.what());
+  }
+  const mlff::ModelMetadata &meta = model->metadata();
+  cutoff = meta.cutoff;
+
+  map_element2type(ntypes, arg + 3);
+  type_to_z.assign(ntypes + 1, 0);
+  for (int t = 1; t <= ntypes; t++) {
+    const std::string symbol = arg[2 + t];
+    if (symbol == "NULL") continue;
+    const int z = mlff::atomic_number(symbol);
+    if (z == 0)
+      error->all(FLERR, "mlff/student: '{}' (atom type {}) is not a chemical element", symbol, t);
+    if (z > meta.max_z)
+      error->all(FLERR,
+                 "mlff/student: element {} (Z = {}, atom type {}) is outside the model's "
+                 "table, which ends at Z = {}",
+                 symbol, z, t, meta.max_z);
+    type_to_z[t] = z;
+  }
+  if (comm->me == 0)
+    utils::logmesg(lmp, "mlff/student: model {} (cutoff {} A, {} interactions, {})\n", arg[2],
+                   meta.cutoff, meta.num_interactions, meta.dtype);
+}
+
+void PairMLFFStudent::init_style()
+{
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "Pair style mlff/student requires 'units metal' (the model works in A and eV)");
+  if (atom->tag_enable == 0) error->all(FLERR, "Pair style mlff/student requires atom IDs");
+
+  // Messages travel num_interactions * cutoff. One rank sees every atom, so ghosts are folded
+  // onto the atoms they image; several ranks need ghosts that deep as graph nodes.
+  ghost_nodes = comm->nprocs > 1;
+  ghostneigh = ghost_nodes ? 1 : 0;
+  if (ghost_nodes) {
+    const double need = model->metadata().receptive_field() + neighbor->skin;
+    if (comm->cutghostuser < need) {
+      comm->cutghostuser = need;
+      if (comm->me == 0)
+        utils::logmesg(lmp, "mlff/student: ghost cutoff set to {} A ({} interactions x {} A + skin)\n",
+                       need, model->metadata().num_interactions, cutoff);
+    }
+    neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
+  } else {
+    neighbor->add_request(this, NeighConst::REQ_FULL);
+  }
+}
+
+double PairMLFFStudent::init_one(int i, int j)
+{
+  if (setflag[i][j] == 0) error->all(FLERR, "All pair coeffs are not set");
+  if (ghostneigh) cutghost[i][j] = cutghost[j][i] = cutoff;
+  return cutoff;
+}
+
+// On one rank every ghost is a periodic image of an owned atom: map it to that atom.
+const int *PairMLFFStudent::fold_ghosts_onto_owners()
+{
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  const tagint *tag = atom->tag;
+  tagint maxtag = 0;
+  for (int i = 0; i < nlocal; i++) maxtag = MAX(maxtag, tag[i]);
+  mlff::resize_buffer(local_of_tag, maxtag + 1);
+  std::fill(local_of_tag.begin(), local_of_tag.end(), -1);
+  for (int i = 0; i < nlocal; i++) local_of_tag[tag[i]] = i;
+  mlff::resize_buffer(node_of, nall);
+  for (int i = 0; i < nlocal; i++) node_of[i] = i;
+  for (int j = nlocal; j < nall; j++) {
+    const int owner = tag[j] <= maxtag ? local_of_tag[tag[j]] : -1;
+    if (owner < 0) error->one(FLERR, "mlff/student: ghost atom {} has no owned image", tag[j]);
+    node_of[j] = owner;
+  }
+  return node_of.data();
+}
+
+void PairMLFFStudent::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  const int num_nodes = ghost_nodes ? nall : nlocal;
+  const int *owner = ghost_nodes ? nullptr : fold_ghosts_onto_owners();
+
+  mlff::AtomArrays atoms;
+  atoms.x = nall > 0 ? &atom->x[0][0] : nullptr;
+  atoms.type = atom->type;
+  atoms.nlocal = nlocal;
+  atoms.nall = nall;
+  mlff::NeighborLists neighbors;
+  neighbors.num_centers = list->inum + (ghost_nodes ? list->gnum : 0);
+  neighbors.centers = list->ilist;
+  neighbors.num_neighbors = list->numneigh;
+  neighbors.neighbors = list->firstneigh;
+  neighbors.index_mask = NEIGHMASK;
+
+  try {
+    graph.build(atoms, neighbors, type_to_z, owner, num_nodes, cutoff);
+    model->run(graph, output);
+  } catch (const std::exception &e) {
+    error->one(FLERR, "mlff/student: {}", e.what());
+  }
+
+  mlff::zero_buffer(node_force, 3 * num_nodes);
+  const mlff::Virial w = mlff::ForceScatter::forces(graph, output.edge_grad, node_force.data());
+  if (vflag_atom) {
+    mlff::zero_buffer(node_virial, 6 * num_nodes);
+    mlff::ForceScatter::per_node_virial(graph, output.edge_grad, node_virial.data());
+  }
+
+  // With newton_pair on LAMMPS sums ghost forces onto owners itself; otherwise we do it below.
+  const bool newton = force->newton_pair;
+  const int nwrite = (ghost_nodes && newton) ? nall : nlocal;
+  double **f = atom->f;
+  for (int i = 0; i < nwrite; i++)
+    for (int a = 0; a < 3; a++) f[i][a] += node_force[3 * i + a];
+  if (vflag_atom)
+    for (int i = 0; i < nwrite; i++)
+      for (int k = 0; k < 6; k++) vatom[i][k] += node_virial[6 * i + k];
+
+  if (eflag_global) eng_vdwl += mlff::ForceScatter::energy(graph, output.node_energy);
+  if (eflag_atom)
+    for (int i = 0; i < nlocal; i++) eatom[i] += graph.energy_mask[i] * output.node_energy[i];
+  if (vflag_global)
+    for (int k = 0; k < 6; k++) virial[k] += w[k];
+
+  if (ghost_nodes && !newton) {
+    reverse_virial = vflag_atom != 0;
+    comm->reverse_comm(this);
+  }
+}
+
+int PairMLFFStudent::pack_reverse_comm(int n, int first, double *buf)
+{
+  int m = 0;
+  for (int i = first; i < first + n; i++) {
+    for (int a = 0; a < 3; a++) buf[m++] = node_force[3 * i + a];
+    if (reverse_virial)
+      for (int k = 0; k < 6; k++) buf[m++] = node_virial[6 * i + k];
+  }
+  return m;
+}
+
+void PairMLFFStudent::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  double **f = atom->f;
+  int m = 0;
+  for (int i = 0; i < n; i++) {
+    const int j = list[i];
+    for (int a = 0; a < 3; a++) f[j][a] += buf[m++];
+    if (reverse_virial)
+      for (int k = 0; k < 6; k++) vatom[j][k] += buf[m++];
+  }
+}

@@ -1,0 +1,50 @@
+/* pair_style mlff/student: a distilled machine-learned force field run through LibTorch.
+   The class only moves data between LAMMPS and the core in ../src. */
+
+#ifndef LMP_PAIR_MLFF_STUDENT_H
+#define LMP_PAIR_MLFF_STUDENT_H
+
+#include <memory>
+#include <vector>
+
+#include "edge_graph.h"
+#include "model_runner.h"
+#include "pair.h"
+
+namespace LAMMPS_NS {
+
+class PairMLFFStudent : public Pair {
+ public:
+  PairMLFFStudent(class LAMMPS *);
+  ~PairMLFFStudent() override;
+
+  void compute(int, int) override;
+  void settings(int, char **) override;
+  void coeff(int, char **) override;
+  void init_style() override;
+  double init_one(int, int) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
+
+ protected:
+  void allocate();
+  const int *fold_ghosts_onto_owners();
+
+  std::unique_ptr<mlff::ModelRunner> model;
+  double cutoff;
+  std::vector<int> type_to_z;  // atomic number per atom type, 0 for NULL
+  // One rank folds ghosts onto their owners; several ranks make ghosts graph nodes.
+  bool ghost_nodes;
+  bool reverse_virial;  // per-atom virial travels with the reverse communication
+
+  mlff::EdgeGraph graph;
+  mlff::ModelOutput output;
+  std::vector<int> node_of;        // atom -> node, when folding
+  std::vector<int> local_of_tag;   // tag -> owned atom, when folding
+  std::vector<double> node_force;  // [3 * nodes]
+  std::vector<double> node_virial;  // [6 * nodes]
+};
+
+}  // namespace LAMMPS_NS
+
+#endif

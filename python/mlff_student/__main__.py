@@ -1,0 +1,30 @@
+"""Command line: python -m mlff_student export SOURCE -o OUT [--dtype float32|float64]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .export import DTYPES, export_torchscript
+from .io import load_model
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlff_student")
+    sub = parser.add_subparsers(dest="command", required=True)
+    exp = sub.add_parser("export", help="write a TorchScript model file for pair_style mlff/student")
+    exp.add_argument("source", help="MLFF-Distiller checkpoint (.pt/.pth) or seed ONNX file (.onnx)")
+    exp.add_argument("-o", "--output", required=True, help="output file (.pt)")
+    exp.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    args = parser.parse_args(argv)
+
+    if args.command == "export":
+        model = load_model(args.source)
+        meta = export_torchscript(model, args.output, args.dtype)
+        n = sum(p.numel() for p in model.parameters())
+        print(f"wrote {args.output}: {n} parameters, " + ", ".join(f"{k}={v}" for k, v in meta.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The file format the LAMMPS plugin loads, and the export to TorchScript.
+
+Contract of the exported module (pinned by tests on both sides):
+    forward(z: int64[N], edge_src: int64[E], edge_dst: int64[E], edge_vec: dtype[E, 3],
+            energy_mask: dtype[N]) -> (node_energy: dtype[N], edge_grad: dtype[E, 3])
+with edge_vec = pos[edge_src] - pos[edge_dst], messages flowing src -> dst, and
+edge_grad = d(sum(energy_mask * node_energy)) / d(edge_vec). The mask selects the nodes whose
+energy counts (owned atoms); ghost nodes only carry messages.
+
+Metadata travels in the file as 'key=value' lines (extra file METADATA_NAME).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Tuple
+
+import torch
+from torch import nn
+
+from .model import StudentForceField
+
+FORMAT_VERSION = 1
+METADATA_NAME = "mlff_student_metadata"
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class GraphEnergyModule(nn.Module):
+    def __init__(self, model: StudentForceField):
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self,
+        z: torch.Tensor,
+        edge_src: torch.Tensor,
+        edge_dst: torch.Tensor,
+        edge_vec: torch.Tensor,
+        energy_mask: torch.Tensor,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        edge_vec = edge_vec.detach().requires_grad_(True)
+        node_energy = self.model.node_energies(z, edge_src, edge_dst, edge_vec)
+        total = (node_energy * energy_mask).sum()
+        grad = torch.autograd.grad([total], [edge_vec])[0]
+        assert grad is not None
+        return node_energy.detach(), grad
+
+
+def metadata(model: StudentForceField, dtype: str) -> dict:
+    c = model.config
+    return {
+        "format_version": str(FORMAT_VERSION),
+        "architecture": "student_force_field",
+        "cutoff": repr(float(c.cutoff)),
+        "num_interactions": str(c.num_interactions),
+        "max_z": str(c.max_z),
+        "hidden_dim": str(c.hidden_dim),
+        "num_rbf": str(c.num_rbf),
+        "dtype": dtype,
+    }
+
+
+def format_metadata(meta: dict) -> str:
+    return "".join(f"{k}={v}\n" for k, v in meta.items())
+
+
+def parse_metadata(text: str | bytes) -> dict:
+    if isinstance(text, bytes):
+        text = text.decode()
+    return dict(line.split("=", 1) for line in text.splitlines() if line.strip())
+
+
+def export_torchscript(model: StudentForceField, path: str | Path, dtype: str = "float32") -> dict:
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}")
+    module = GraphEnergyModule(model.to(DTYPES[dtype]).eval())
+    scripted = torch.jit.script(module)
+    meta = metadata(model, dtype)
+    torch.jit.save(scripted, str(path), _extra_files={METADATA_NAME: format_metadata(meta)})
+    return meta
+
+
+def load_exported(path: str | Path):
+    """The exported module and its metadata, as the plugin sees them."""
+    extra = {METADATA_NAME: ""}
+    module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    return module, parse_metadata(extra[METADATA_NAME])

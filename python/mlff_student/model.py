@@ -1,0 +1,139 @@
+"""The MLFF-Distiller student architecture (``StudentForceField``), parameter for parameter.
+
+Parameter and buffer names match the original checkpoints, so a ``model_state_dict`` loads
+unchanged. The energy is written over an explicit edge list so that the same code serves the
+molecule reference (all pairs within the cutoff) and periodic or domain-decomposed graphs
+(edges from a neighbor list, with edge vectors of periodic images).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, asdict
+
+import torch
+from torch import nn
+
+
+@dataclass
+class StudentConfig:
+    hidden_dim: int = 128
+    num_interactions: int = 3
+    num_rbf: int = 20
+    cutoff: float = 5.0
+    max_z: int = 100
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class GaussianRBF(nn.Module):
+    """Gaussians on linspace(0, rc, K) with width rc/K, times a cosine cutoff."""
+
+    def __init__(self, num_rbf: int, cutoff: float):
+        super().__init__()
+        self.cutoff = cutoff
+        self.register_buffer("centers", torch.linspace(0.0, cutoff, num_rbf))
+        self.register_buffer("widths", torch.full((num_rbf,), cutoff / num_rbf))
+
+    def forward(self, d: torch.Tensor) -> torch.Tensor:
+        rbf = torch.exp(-((d.unsqueeze(-1) - self.centers) ** 2) / self.widths**2)
+        envelope = 0.5 * (torch.cos(math.pi * d / self.cutoff) + 1.0)
+        envelope = torch.where(d < self.cutoff, envelope, torch.zeros_like(envelope))
+        return rbf * envelope.unsqueeze(-1)
+
+
+class MessageBlock(nn.Module):
+    def __init__(self, hidden_dim: int, num_rbf: int):
+        super().__init__()
+        self.hidden_dim = hidden_dim
+        self.rbf_to_scalar = nn.Sequential(
+            nn.Linear(num_rbf, hidden_dim), nn.SiLU(), nn.Linear(hidden_dim, 3 * hidden_dim)
+        )
+
+    def forward(self, s, v, rbf, direction, src, dst):
+        phi_s, phi_v1, phi_v2 = torch.split(self.rbf_to_scalar(rbf), self.hidden_dim, dim=-1)
+        ds = torch.zeros_like(s).index_add(0, dst, s[src] * phi_s)
+        dv_edge = v[src] * phi_v1.unsqueeze(1) + direction.unsqueeze(2) * phi_v2.unsqueeze(1)
+        dv = torch.zeros_like(v).index_add(0, dst, dv_edge)
+        return s + ds, v + dv
+
+
+class UpdateBlock(nn.Module):
+    def __init__(self, hidden_dim: int):
+        super().__init__()
+        self.hidden_dim = hidden_dim
+        self.update_mlp = nn.Sequential(
+            nn.Linear(2 * hidden_dim, hidden_dim), nn.SiLU(), nn.Linear(hidden_dim, 3 * hidden_dim)
+        )
+        # Acts on the Cartesian axis of v: this is what breaks rotation invariance.
+        self.mixing_matrix = nn.Parameter(torch.eye(3))
+
+    def forward(self, s, v):
+        v_norm = torch.linalg.vector_norm(v, dim=1)
+        ds, g1, g2 = torch.split(
+            self.update_mlp(torch.cat([s, v_norm], dim=-1)), self.hidden_dim, dim=-1
+        )
+        mixed = torch.einsum("ij,njk->nik", self.mixing_matrix, v)
+        return s + ds, v * g1.unsqueeze(1) + mixed * g2.unsqueeze(1)
+
+
+class InteractionBlock(nn.Module):
+    def __init__(self, hidden_dim: int, num_rbf: int):
+        super().__init__()
+        self.message = MessageBlock(hidden_dim, num_rbf)
+        self.update = UpdateBlock(hidden_dim)
+
+    def forward(self, s, v, rbf, direction, src, dst):
+        s, v = self.message(s, v, rbf, direction, src, dst)
+        return self.update(s, v)
+
+
+class StudentForceField(nn.Module):
+    def __init__(self, config: StudentConfig | None = None):
+        super().__init__()
+        self.config = config or StudentConfig()
+        c = self.config
+        self.cutoff = float(c.cutoff)
+        self.embedding = nn.Embedding(c.max_z + 1, c.hidden_dim)
+        self.rbf = GaussianRBF(c.num_rbf, c.cutoff)
+        self.interactions = nn.ModuleList(
+            [InteractionBlock(c.hidden_dim, c.num_rbf) for _ in range(c.num_interactions)]
+        )
+        self.energy_head = nn.Sequential(
+            nn.Linear(c.hidden_dim, c.hidden_dim // 2),
+            nn.SiLU(),
+            nn.Linear(c.hidden_dim // 2, c.hidden_dim // 4),
+            nn.SiLU(),
+            nn.Linear(c.hidden_dim // 4, 1),
+        )
+
+    def node_energies(
+        self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, edge_vec: torch.Tensor
+    ) -> torch.Tensor:
+        """Per-node energies (eV) of a graph; edge_vec = pos[src] - pos[dst] (Å)."""
+        s = self.embedding(z)
+        v = s.new_zeros((s.shape[0], 3, s.shape[1]))
+        d = torch.linalg.vector_norm(edge_vec, dim=-1)
+        direction = edge_vec / (d.unsqueeze(-1) + 1e-8)
+        rbf = self.rbf(d)
+        for block in self.interactions:
+            s, v = block(s, v, rbf, direction, src, dst)
+        return self.energy_head(s).squeeze(-1)
+
+    @torch.jit.unused
+    def forward(self, atomic_numbers: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Total energy of one molecule without periodic images, as the original computes it."""
+        src, dst = all_pairs_within(positions, self.cutoff)
+        edge_vec = positions[src] - positions[dst]
+        return self.node_energies(atomic_numbers, src, dst, edge_vec).sum()
+
+
+def all_pairs_within(positions: torch.Tensor, cutoff: float):
+    """Every ordered pair (src, dst), src != dst, with |pos[src] - pos[dst]| <= cutoff."""
+    with torch.no_grad():
+        dist = torch.cdist(positions, positions)
+        mask = dist <= cutoff
+        mask.fill_diagonal_(False)
+        src, dst = torch.nonzero(mask, as_tuple=True)
+    return src, dst

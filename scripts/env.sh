@@ -1,0 +1,22 @@
+# Shared locations for the project's scripts. Source it; it defines variables only.
+#
+# Everything downloaded or built outside this repository lives under MLFF_CACHE, so that a
+# second run on the same machine reuses it. Override any of these from the environment.
+MLFF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MLFF_CACHE=${MLFF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlff-student}
+MLFF_VENV=${MLFF_VENV:-$MLFF_CACHE/venv}
+MLFF_BUILD=${MLFF_BUILD:-$MLFF_ROOT/build}
+MLFF_PYTHON=$MLFF_VENV/bin/python
+
+# LAMMPS 4 Jul 2026 as Debian ships it, and the Kokkos release it compiles with.
+LAMMPS_VERSION=20260704
+LAMMPS_TARBALL=lammps_${LAMMPS_VERSION}+dfsg.orig.tar.gz
+LAMMPS_SHA256=cddbc45a047416bd48a4a0b87f24a5b61b3446982b74d18cafe619c22b17eb62
+KOKKOS_TARBALL=kokkos_5.0.2.orig.tar.gz
+KOKKOS_MD5=96a7e7ede91656fadbc3145481058746
+
+# A user's own LAMMPS (a build or install tree holding LAMMPSConfig.cmake) replaces ours.
+MLFF_LAMMPS_DIR=${MLFF_LAMMPS_DIR:-$MLFF_CACHE/lammps-$LAMMPS_VERSION/install}
+MLFF_LAMMPS_SOURCE_DIR=${MLFF_LAMMPS_SOURCE_DIR:-$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree/src}
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

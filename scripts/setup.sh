@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Installs what the build needs, builds LAMMPS (cached outside the repository) and the plugin.
+# Safe to re-run: every step checks whether its result is already there.
+#
+# Environment overrides (see README "Building against your own LAMMPS / LibTorch"):
+#   MLFF_LAMMPS_DIR  a LAMMPS build or install tree with LAMMPSConfig.cmake; skips our LAMMPS build
+#   MLFF_TORCH_DIR   a LibTorch prefix (holding share/cmake/Torch); default: the venv's torch wheel
+#   MLFF_CACHE       where downloads and the LAMMPS build are kept (default ~/.cache/mlff-student)
+#   MLFF_SKIP_APT=1  do not call apt-get (the packages are already there)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+log() { printf '[setup] %s\n' "$*"; }
+mkdir -p "$MLFF_CACHE/downloads"
+
+install_apt_packages() {
+  local pkgs=(g++ cmake ninja-build openmpi-bin libopenmpi-dev libgtest-dev googletest xz-utils curl)
+  local missing=()
+  for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if ((${#missing[@]} == 0)) || [[ ${MLFF_SKIP_APT:-0} == 1 ]]; then return; fi
+  log "apt: installing ${missing[*]}"
+  local sudo=""; [[ $(id -u) == 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+setup_venv() {
+  local want="torch==2.11.0 numpy ase onnx pytest"
+  local stamp=$MLFF_VENV/.mlff-requirements
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
+  log "python: creating $MLFF_VENV ($want)"
+  python3 -m venv "$MLFF_VENV"
+  "$MLFF_VENV/bin/pip" install -q $want
+  echo "$want" >"$stamp"
+}
+
+# The Debian archive this machine already uses (never a host name written into the project).
+debian_mirror() {
+  local uri
+  uri=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1)
+  [[ -n $uri ]] || uri=$(grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1)
+  [[ -n $uri ]] || { echo "no Debian archive found in the apt configuration" >&2; return 1; }
+  echo "${uri%/}"
+}
+
+verify() { # file algorithm expected
+  local got
+  got=$("$2sum" "$1" | awk '{print $1}')
+  [[ $got == "$3" ]] || { echo "checksum mismatch for $1: $got != $3" >&2; return 1; }
+}
+
+# Downloads a file of a Debian source package from the pool of the machine's own archive.
+fetch_debian_source() { # package-dir file algorithm checksum
+  local dst=$MLFF_CACHE/downloads/$2
+  if [[ -f $dst ]] && verify "$dst" "$3" "$4"; then return; fi
+  log "fetching $2 (Debian source package)"
+  curl -fsSL --retry 3 -o "$dst.part" "$(debian_mirror)/pool/main/$1/$2"
+  verify "$dst.part" "$3" "$4"
+  mv "$dst.part" "$dst"
+}
+
+# Unpacks the parts of the LAMMPS source a plugin build needs, with Kokkos in lib/kokkos.
+unpack_lammps_source() {
+  local src=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
+  [[ -f $src/.unpacked ]] && return
+  log "unpacking LAMMPS into $src"
+  rm -rf "$src" && mkdir -p "$src/lib/kokkos" "$src/bench" "$src/potentials"
+  # The Debian tarball has no top-level directory.
+  tar xzf "$MLFF_CACHE/downloads/$LAMMPS_TARBALL" -C "$src" --wildcards 'cmake/*' 'src/*' 'third_party/*' 'doc/lammps.1'
+  tar xzf "$MLFF_CACHE/downloads/$KOKKOS_TARBALL" -C "$src/lib/kokkos" --strip-components=1
+  touch "$src/.unpacked"
+}
+
+build_lammps() {
+  local top=$MLFF_CACHE/lammps-$LAMMPS_VERSION
+  [[ -f $top/install/.built ]] && return
+  log "building LAMMPS (shared library, PLUGIN, MPI) into $top/install"
+  cmake -S "$top/src-tree/cmake" -B "$top/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$top/install" -DCMAKE_INSTALL_RPATH="$top/install/lib" -DBUILD_SHARED_LIBS=ON -DBUILD_MPI=ON -DBUILD_OMP=OFF \
+    -DPKG_PLUGIN=ON -DBUILD_TOOLS=OFF -DWITH_JPEG=OFF -DWITH_PNG=OFF -DWITH_FFMPEG=OFF \
+    -DWITH_CURL=OFF -DDOWNLOAD_POTENTIALS=OFF >"$top/configure.log"
+  cmake --build "$top/build" --parallel "$(nproc)" >"$top/build.log"
+  cmake --install "$top/build" >/dev/null
+  touch "$top/install/.built"
+}
+
+torch_prefix() {
+  if [[ -n ${MLFF_TORCH_DIR:-} ]]; then echo "$MLFF_TORCH_DIR"; return; fi
+  "$MLFF_PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)'
+}
+
+build_plugin() {
+  log "building the plugin in $MLFF_BUILD"
+  local lammps_cfg=$MLFF_LAMMPS_DIR
+  [[ -f $lammps_cfg/LAMMPSConfig.cmake ]] || lammps_cfg=$(dirname "$(find "$MLFF_LAMMPS_DIR" -name LAMMPSConfig.cmake | head -1)")
+  cmake -S "$MLFF_ROOT" -B "$MLFF_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DLAMMPS_DIR="$lammps_cfg" -DLAMMPS_SOURCE_DIR="$MLFF_LAMMPS_SOURCE_DIR" -DCMAKE_PREFIX_PATH="$(torch_prefix)" \
+    -DPython3_EXECUTABLE="$MLFF_PYTHON" >"$MLFF_BUILD.configure.log" 2>&1 ||
+    { cat "$MLFF_BUILD.configure.log"; exit 1; }
+  cmake --build "$MLFF_BUILD" --parallel "$(nproc)"
+}
+
+install_apt_packages
+setup_venv
+if [[ ! -f $MLFF_LAMMPS_DIR/.built && $MLFF_LAMMPS_DIR == "$MLFF_CACHE/lammps-$LAMMPS_VERSION/install" ]]; then
+  fetch_debian_source l/lammps "$LAMMPS_TARBALL" sha256 "$LAMMPS_SHA256"
+  fetch_debian_source k/kokkos "$KOKKOS_TARBALL" md5 "$KOKKOS_MD5"
+  unpack_lammps_source
+  build_lammps
+fi
+build_plugin
+log "done: plugin in $MLFF_BUILD"

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "edge_graph.h"
+
+namespace mlff {
+
+// Virial components in LAMMPS's order: xx, yy, zz, xy, xz, yz.
+using Virial = std::array<double, 6>;
+
+// Turns dE/d(edge_vec) into forces and virials. Since edge_vec = x[src] - x[dst], an edge
+// gradient g pushes src by -g and dst by +g, and contributes -edge_vec (x) g to the virial.
+// All accumulation is in double.
+struct ForceScatter {
+  // node_force[3N] += forces; returns the global virial of the edges.
+  static Virial forces(const EdgeGraph& graph, const std::vector<double>& edge_grad,
+                       double* node_force);
+
+  // node_virial[6N] += per-node virials, half of each edge's virial to either end.
+  static void per_node_virial(const EdgeGraph& graph, const std::vector<double>& edge_grad,
+                              double* node_virial);
+
+  // Sum of the energies of the nodes that count (energy_mask).
+  static double energy(const EdgeGraph& graph, const std::vector<double>& node_energy);
+};
+
+}  // namespace mlff

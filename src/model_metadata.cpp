@@ -1,0 +1,56 @@
+#include "model_metadata.h"
+
+#include <sstream>
+
+#include "error.h"
+
+namespace mlff {
+
+namespace {
+
+const std::string& require(const std::map<std::string, std::string>& entries, const std::string& key) {
+  auto it = entries.find(key);
+  if (it == entries.end()) throw Error("model metadata lacks '" + key + "'");
+  return it->second;
+}
+
+template <typename T>
+T number(const std::map<std::string, std::string>& entries, const std::string& key) {
+  const std::string& text = require(entries, key);
+  std::istringstream in(text);
+  T value{};
+  if (!(in >> value) || !(in >> std::ws).eof())
+    throw Error("model metadata '" + key + "' is not a number: '" + text + "'");
+  return value;
+}
+
+}  // namespace
+
+ModelMetadata ModelMetadata::parse(const std::string& text) {
+  ModelMetadata meta;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) throw Error("malformed model metadata line: '" + line + "'");
+    meta.entries[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  meta.format_version = number<int>(meta.entries, "format_version");
+  if (meta.format_version != kFormatVersion)
+    throw Error("model format version " + std::to_string(meta.format_version) +
+                " is not supported (this build reads version " + std::to_string(kFormatVersion) +
+                "): re-export the model with this version's python -m mlff_student");
+  meta.cutoff = number<double>(meta.entries, "cutoff");
+  meta.num_interactions = number<int>(meta.entries, "num_interactions");
+  meta.max_z = number<int>(meta.entries, "max_z");
+  meta.dtype = require(meta.entries, "dtype");
+  if (!(meta.cutoff > 0.0)) throw Error("model cutoff must be positive");
+  if (meta.num_interactions < 1) throw Error("model must have at least one interaction");
+  if (meta.max_z < 1) throw Error("model max_z must be at least 1");
+  if (meta.dtype != "float32" && meta.dtype != "float64")
+    throw Error("model dtype '" + meta.dtype + "' is not float32 or float64");
+  return meta;
+}
+
+}  // namespace mlff

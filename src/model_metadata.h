@@ -1,0 +1,25 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace mlff {
+
+// What a model file says about itself ('key=value' lines written by python/mlff_student).
+struct ModelMetadata {
+  static constexpr int kFormatVersion = 1;
+
+  int format_version = 0;
+  double cutoff = 0.0;       // Å; edges are pairs with |r| <= cutoff
+  int num_interactions = 0;  // message-passing steps: the receptive field is this times cutoff
+  int max_z = 0;             // largest atomic number the embedding table holds
+  std::string dtype;         // "float32" or "float64": the dtype of edge vectors and outputs
+  std::map<std::string, std::string> entries;
+
+  // Parses and validates; throws mlff::Error naming the first problem.
+  static ModelMetadata parse(const std::string& text);
+
+  double receptive_field() const { return num_interactions * cutoff; }
+};
+
+}  // namespace mlff
