@@ -1,0 +1,98 @@
+"""Test and example systems, and LAMMPS data files for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.build import molecule
+from ase.data import atomic_masses, atomic_numbers
+from ase.io import read
+
+AVOGADRO = 6.02214076e23
+
+
+def seed_molecules(seed_dir: str | Path) -> dict[str, Atoms]:
+    """Benzene (the seed's MD case, at ASE's geometry) and the seed's drug-like molecules."""
+    structures = Path(seed_dir) / "structures"
+    return {
+        "benzene": molecule("C6H6"),
+        "druglike_50": read(structures / "druglike_50atoms_withH.pdb"),
+        "druglike_22": read(structures / "druglike_22atoms_noH.pdb"),
+    }
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def molecular_box(mol: Atoms, copies_per_side: int, density: float, seed: int = 0,
+                  tilt: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Atoms:
+    """copies_per_side**3 randomly oriented copies of mol on a grid, periodic, at density
+    (g/cm^3). tilt = (xy, xz, yz) as fractions of the box length gives a triclinic cell in
+    LAMMPS's convention (a along x, b in the xy plane)."""
+    rng = np.random.default_rng(seed)
+    n = copies_per_side**3
+    mass = mol.get_masses().sum() * n / AVOGADRO  # g
+    length = (mass / density) ** (1.0 / 3.0) * 1e8  # Å
+    spacing = length / copies_per_side
+    centered = mol.positions - mol.get_center_of_mass()
+    positions, numbers = [], []
+    for ijk in np.ndindex(copies_per_side, copies_per_side, copies_per_side):
+        center = (np.array(ijk) + 0.5) * spacing
+        positions.append(centered @ random_rotation(rng).T + center)
+        numbers.append(mol.numbers)
+    xy, xz, yz = (t * length for t in tilt)
+    cell = np.array([[length, 0, 0], [xy, length, 0], [xz, yz, length]])
+    # Fractional coordinates of the cubic arrangement carried into the (possibly tilted) cell.
+    frac = np.concatenate(positions) / length
+    atoms = Atoms(numbers=np.concatenate(numbers), scaled_positions=frac % 1.0, cell=cell, pbc=True)
+    return atoms
+
+
+def molecule_ensemble(mol: Atoms, count: int, spacing: float) -> Atoms:
+    """count copies of mol on a cubic grid, far enough apart not to interact (periodic box)."""
+    per_side = int(np.ceil(count ** (1.0 / 3.0)))
+    centered = mol.positions - mol.get_center_of_mass()
+    positions, numbers = [], []
+    for ijk in list(np.ndindex(per_side, per_side, per_side))[:count]:
+        positions.append(centered + (np.array(ijk) + 0.5) * spacing)
+        numbers.append(mol.numbers)
+    return Atoms(numbers=np.concatenate(numbers), positions=np.concatenate(positions),
+                 cell=[per_side * spacing] * 3, pbc=True)
+
+
+def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str], vacuum: float = 20.0,
+                      velocities: np.ndarray | None = None) -> None:
+    """atom_style atomic data file; type i+1 is elements[i]. A non-periodic system gets a box
+    of 'vacuum' Å around it. Periodic cells must be in LAMMPS's lower-triangular form."""
+    types = np.array([elements.index(s) + 1 for s in atoms.get_chemical_symbols()])
+    pos = atoms.positions
+    if atoms.pbc.any():
+        cell = np.asarray(atoms.cell)
+        if abs(cell[0, 1]) + abs(cell[0, 2]) + abs(cell[1, 2]) > 1e-12:
+            raise ValueError("cell must be lower-triangular (a along x, b in the xy plane)")
+        lo = np.zeros(3)
+        hi = np.diag(cell)
+        xy, xz, yz = cell[1, 0], cell[2, 0], cell[2, 1]
+    else:
+        lo = pos.min(axis=0) - vacuum
+        hi = pos.max(axis=0) + vacuum
+        xy = xz = yz = 0.0
+    lines = [f"# {atoms.get_chemical_formula()} written by mlff_student", "",
+             f"{len(atoms)} atoms", f"{len(elements)} atom types", ""]
+    for k, axis in enumerate("xyz"):
+        lines.append(f"{lo[k]:.12f} {hi[k]:.12f} {axis}lo {axis}hi")
+    if xy or xz or yz:
+        lines.append(f"{xy:.12f} {xz:.12f} {yz:.12f} xy xz yz")
+    lines += ["", "Masses", ""]
+    lines += [f"{i + 1} {atomic_masses[atomic_numbers[e]]:.6f}" for i, e in enumerate(elements)]
+    lines += ["", "Atoms # atomic", ""]
+    lines += [f"{i + 1} {t} {p[0]:.12f} {p[1]:.12f} {p[2]:.12f}" for i, (t, p) in enumerate(zip(types, pos))]
+    if velocities is not None:
+        lines += ["", "Velocities", ""]
+        lines += [f"{i + 1} {v[0]:.12f} {v[1]:.12f} {v[2]:.12f}" for i, v in enumerate(velocities)]
+    Path(path).write_text("\n".join(lines) + "\n")

@@ -1,0 +1,40 @@
+#include <gtest/gtest.h>
+
+#include "error.h"
+#include "model_metadata.h"
+
+namespace {
+const char* kValid =
+    "format_version=1\ncutoff=5.0\nnum_interactions=3\nmax_z=100\ndtype=float32\nhidden_dim=128\n";
+}
+
+TEST(ModelMetadata, ParsesValidText) {
+  auto meta = mlff::ModelMetadata::parse(kValid);
+  EXPECT_EQ(meta.format_version, 1);
+  EXPECT_DOUBLE_EQ(meta.cutoff, 5.0);
+  EXPECT_EQ(meta.num_interactions, 3);
+  EXPECT_EQ(meta.max_z, 100);
+  EXPECT_EQ(meta.dtype, "float32");
+  EXPECT_DOUBLE_EQ(meta.receptive_field(), 15.0);
+  EXPECT_EQ(meta.entries.at("hidden_dim"), "128");
+}
+
+TEST(ModelMetadata, RejectsMissingKey) {
+  EXPECT_THROW(mlff::ModelMetadata::parse("format_version=1\ncutoff=5\n"), mlff::Error);
+}
+
+TEST(ModelMetadata, RejectsOtherFormatVersion) {
+  std::string text = kValid;
+  text.replace(text.find("format_version=1"), 16, "format_version=2");
+  EXPECT_THROW(mlff::ModelMetadata::parse(text), mlff::Error);
+}
+
+TEST(ModelMetadata, RejectsMalformedValues) {
+  std::string text = kValid;
+  text.replace(text.find("cutoff=5.0"), 10, "cutoff=5x0");
+  EXPECT_THROW(mlff::ModelMetadata::parse(text), mlff::Error);
+  EXPECT_THROW(mlff::ModelMetadata::parse("no equals sign\n"), mlff::Error);
+  std::string dtype = kValid;
+  dtype.replace(dtype.find("float32"), 7, "int8xyz");
+  EXPECT_THROW(mlff::ModelMetadata::parse(dtype), mlff::Error);
+}
