@@ -26,7 +26,8 @@ PairMLFFStudent::PairMLFFStudent(LAMMPS *lmp) :
   manybody_flag = 1;
   // The virial comes from edge vectors, which stay right when ghosts are folded onto owners.
   no_virial_fdotr_compute = 1;
-  comm_reverse = 9;
+  // Ghost forces and per-atom virials, sent to owners by this style only when newton_pair is off.
+  comm_reverse_off = 9;
 }
 
 PairMLFFStudent::~PairMLFFStudent()
@@ -180,8 +181,13 @@ void PairMLFFStudent::compute(int eflag, int vflag)
     mlff::ForceScatter::per_node_virial(graph, output.edge_grad, node_virial.data());
   }
 
-  // With newton_pair on LAMMPS sums ghost forces onto owners itself; otherwise we do it below.
+  // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom
+  // virials) itself; with it off this style sums its own node rows, hop by hop.
   const bool newton = force->newton_pair;
+  if (ghost_nodes && !newton) {
+    reverse_virial = vflag_atom != 0;
+    comm->reverse_comm(this);
+  }
   const int nwrite = (ghost_nodes && newton) ? nall : nlocal;
   double **f = atom->f;
   for (int i = 0; i < nwrite; i++)
@@ -195,11 +201,6 @@ void PairMLFFStudent::compute(int eflag, int vflag)
     for (int i = 0; i < nlocal; i++) eatom[i] += graph.energy_mask[i] * output.node_energy[i];
   if (vflag_global)
     for (int k = 0; k < 6; k++) virial[k] += w[k];
-
-  if (ghost_nodes && !newton) {
-    reverse_virial = vflag_atom != 0;
-    comm->reverse_comm(this);
-  }
 }
 
 int PairMLFFStudent::pack_reverse_comm(int n, int first, double *buf)
@@ -213,14 +214,15 @@ int PairMLFFStudent::pack_reverse_comm(int n, int first, double *buf)
   return m;
 }
 
+// Received rows may belong to ghosts that a later (earlier-numbered) swap forwards again, so they
+// are summed into the node rows that pack_reverse_comm reads.
 void PairMLFFStudent::unpack_reverse_comm(int n, int *list, double *buf)
 {
-  double **f = atom->f;
   int m = 0;
   for (int i = 0; i < n; i++) {
     const int j = list[i];
-    for (int a = 0; a < 3; a++) f[j][a] += buf[m++];
+    for (int a = 0; a < 3; a++) node_force[3 * j + a] += buf[m++];
     if (reverse_virial)
-      for (int k = 0; k < 6; k++) vatom[j][k] += buf[m++];
+      for (int k = 0; k < 6; k++) node_virial[6 * j + k] += buf[m++];
   }
 }

@@ -47,7 +47,7 @@ def run_lammps(workdir: Path, script: str, nprocs: int = 1, check: bool = True, 
 
 
 def header(data: str, elements: list[str], model: Path, periodic: bool, newton: str = "on",
-           pair: str | None = None) -> str:
+           pair: str | None = None, pre: str = "") -> str:
     boundary = "p p p" if periodic else "f f f"
     pair = pair or f"pair_style mlff/student\npair_coeff * * {model} {' '.join(elements)}"
     return f"""plugin load {PLUGIN}
@@ -55,6 +55,7 @@ units metal
 boundary {boundary}
 atom_style atomic
 newton {newton}
+{pre}
 read_data {data}
 {pair}
 neighbor 1.0 bin
@@ -62,12 +63,12 @@ neighbor 1.0 bin
 
 
 def single_point(workdir: Path, atoms, elements: list[str], model: Path, nprocs: int = 1,
-                 newton: str = "on", extra: str = "", pair: str | None = None) -> Result:
+                 newton: str = "on", extra: str = "", pair: str | None = None, pre: str = "") -> Result:
     """run 0 with energies, forces, global and per-atom virials written out."""
     workdir.mkdir(parents=True, exist_ok=True)
     periodic = bool(atoms.pbc.any())
     write_lammps_data(atoms, workdir / "system.data", elements)
-    script = header("system.data", elements, model, periodic, newton, pair) + extra + """
+    script = header("system.data", elements, model, periodic, newton, pair, pre) + extra + """
 compute vir all pressure NULL virial
 compute pe_atom all pe/atom
 compute stress_atom all stress/atom NULL virial

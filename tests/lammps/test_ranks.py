@@ -1,0 +1,54 @@
+"""1, 2 and 4 MPI ranks and newton on/off give the same energies, forces and virials."""
+
+import numpy as np
+import pytest
+
+from harness import model_file, single_point, elements_of, SEED
+from mlff_student.systems import molecular_box, seed_molecules
+
+BENZENE = seed_molecules(SEED)["benzene"]
+SYSTEMS = {
+    # 8 molecules in an 11 Å triclinic box: on 4 ranks the ghost shell (interactions x cutoff)
+    # holds several periodic images of every atom. The 2-interaction model keeps it small.
+    "benzene_box": molecular_box(BENZENE, 2, 0.87, seed=5, tilt=(0.1, 0.0, -0.05)),
+    # A molecule in one corner of a large open box: most subdomains hold no atom.
+    "molecule_in_corner": seed_molecules(SEED)["druglike_50"],
+}
+MODEL = {"benzene_box": "tiny_77k", "molecule_in_corner": "student_427k"}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    out = {}
+    for name, atoms in SYSTEMS.items():
+        out[name] = single_point(tmp_path_factory.mktemp(name), atoms, elements_of(atoms),
+                                 model_file(MODEL[name]), extra=extra_for(name))
+    return out
+
+
+def extra_for(name: str) -> str:
+    # Stretch the open box so that the molecule sits in the first of 4 slabs along x.
+    return "change_box all x final -10 120 units box\n" if name == "molecule_in_corner" else ""
+
+
+def pre_for(name: str, nprocs: int) -> str:
+    return f"processors {nprocs} 1 1" if name == "molecule_in_corner" else ""
+
+
+@pytest.mark.parametrize("nprocs", [1, 2, 4])
+@pytest.mark.parametrize("newton", ["on", "off"])
+@pytest.mark.parametrize("name", list(SYSTEMS))
+def test_ranks_and_newton_agree(serial, name, nprocs, newton, tmp_path):
+    atoms = SYSTEMS[name]
+    out = single_point(tmp_path, atoms, elements_of(atoms), model_file(MODEL[name]),
+                       nprocs=nprocs, newton=newton, extra=extra_for(name),
+                       pre=pre_for(name, nprocs))
+    ref = serial[name]
+    assert out.energy == pytest.approx(ref.energy, rel=1e-11)
+    np.testing.assert_allclose(out.forces, ref.forces, atol=1e-9)
+    np.testing.assert_allclose(out.virial, ref.virial, atol=1e-8)
+    np.testing.assert_allclose(out.atom_energy, ref.atom_energy, atol=1e-9)
+    np.testing.assert_allclose(out.atom_virial, ref.atom_virial, atol=1e-8)
+    if name == "molecule_in_corner" and nprocs == 4:
+        assert "Nlocal:" in out.log
+        assert " 0 min" in out.log.split("Nlocal:")[1].splitlines()[0]
