@@ -1,0 +1,65 @@
+"""Bad input stops LAMMPS with a clear error and a non-zero exit, never a crash."""
+
+import numpy as np
+import pytest
+
+from harness import MODELS, header, model_file, run_lammps, SEED
+from mlff_student.systems import seed_molecules, write_lammps_data
+
+BENZENE = seed_molecules(SEED)["benzene"]
+GOOD_MODEL = model_file("tiny_77k", "float32")
+
+
+def expect_error(tmp_path, script: str, message: str, nprocs: int = 1, atoms=BENZENE,
+                 elements=("C", "H")):
+    write_lammps_data(atoms, tmp_path / "system.data", list(elements))
+    code, output = run_lammps(tmp_path, script, nprocs=nprocs, check=False)
+    assert code != 0, output[-2000:]
+    assert code < 128, f"LAMMPS died from a signal ({code}):\n{output[-2000:]}"
+    assert "ERROR" in output and message in output, output[-2000:]
+    for crash in ("Segmentation fault", "Signal:", "core dumped", "terminate called"):
+        assert crash not in output, output[-2000:]
+    return output
+
+
+def script(model=GOOD_MODEL, elements="C H", units="metal", style="mlff/student", extra=""):
+    return f"""plugin load {header.__globals__['PLUGIN']}
+units {units}
+boundary f f f
+atom_style atomic
+read_data system.data
+pair_style {style}
+pair_coeff * * {model} {elements}
+{extra}
+run 0
+"""
+
+
+@pytest.mark.parametrize(
+    "case, kwargs, message",
+    [
+        ("missing model", dict(model="nowhere/model.pt"), "cannot open model file 'nowhere/model.pt'"),
+        ("corrupt model", dict(model=MODELS / "corrupt.pt"), "cannot load model file"),
+        ("foreign TorchScript", dict(model=MODELS / "no_metadata.pt"), "has no mlff_student metadata"),
+        ("unknown element", dict(elements="C Xx"), "'Xx' (atom type 2) is not a chemical element"),
+        ("fewer elements than types", dict(elements="C"), "one element symbol or NULL for each of the 2 atom types"),
+        ("element beyond the table", dict(elements="C Md"), "Md (Z = 101, atom type 2) is outside the model's table"),
+        ("units real", dict(units="real"), "requires 'units metal'"),
+        ("style argument", dict(style="mlff/student fp17"), "Illegal pair_style mlff/student argument: fp17"),
+    ],
+)
+def test_bad_input_is_a_clean_error(tmp_path, case, kwargs, message):
+    expect_error(tmp_path, script(**kwargs), message)
+
+
+def test_pair_coeff_must_cover_all_types(tmp_path):
+    bad = script().replace("pair_coeff * * ", "pair_coeff 1 1 ")
+    expect_error(tmp_path, bad, "must start with * *")
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_nan_position_is_a_clean_error(tmp_path, nprocs):
+    # inf - inf: an atom coordinate that has turned NaN, as in a blown-up run.
+    bad = script(extra="run 0\nvariable nan atom 1e308*10-1e308*10\nset atom 3 x v_nan")
+    output = expect_error(tmp_path, bad, "", nprocs=nprocs)
+    assert "non-finite position" in output or "Non-numeric atom coords" in output
