@@ -32,13 +32,15 @@ def model_file(name: str, dtype: str = "float64") -> Path:
     return MODELS / f"{name}_{dtype}.pt"
 
 
-def run_lammps(workdir: Path, script: str, nprocs: int = 1, check: bool = True, timeout: int = 600):
+def run_lammps(workdir: Path, script: str, nprocs: int = 1, check: bool = True, timeout: int = 600,
+               env: dict | None = None):
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "in.lmp").write_text(script)
     cmd = [LMP, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
     if nprocs > 1:
         cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe"] + cmd
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
     log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
     output = proc.stdout + proc.stderr + log
     if check and proc.returncode != 0:

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from harness import model_file, run_lammps, header, single_point, elements_of, SEED
+from harness import PLUGIN, model_file, run_lammps, header, single_point, elements_of, SEED
+from pathlib import Path
 from mlff_student import load_onnx
 from mlff_student.reference import evaluate
 from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data
@@ -90,3 +91,14 @@ def test_finite_differences(system, tmp_path):
         # W_xx = -dE/d(eps_xx) for a homogeneous stretch of x.
         dE = (float(strain[0][1]) - float(strain[1][1])) / (2 * h)
         assert -dE == pytest.approx(out.virial[0], abs=1e-5)
+
+
+def test_plugin_loads_from_LAMMPS_PLUGIN_PATH(tmp_path):
+    atoms = MOLECULES["benzene"]
+    write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
+    script = header("system.data", ["C", "H"], model_file("student_427k", "float32"), False)
+    script = script.replace(f"plugin load {PLUGIN}\n", "") + 'run 0\nprint "PE $(pe:%.10f)"\n'
+    assert "plugin load" not in script
+    _, log = run_lammps(tmp_path, script, env={"LAMMPS_PLUGIN_PATH": str(Path(PLUGIN).parent)})
+    pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
+    assert pe == pytest.approx(-76.05328, abs=2e-4)
