@@ -51,9 +51,24 @@ void PairMLFFStudent::allocate()
   map = new int[n];
 }
 
+// pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
 void PairMLFFStudent::settings(int narg, char **arg)
 {
-  if (narg > 0) error->all(FLERR, "Illegal pair_style mlff/student argument: {}", arg[0]);
+  options = mlff::RunnerOptions();
+  for (int iarg = 0; iarg < narg; iarg += 2) {
+    const std::string key = arg[iarg];
+    if (key != "device" && key != "precision")
+      error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
+    if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
+    try {
+      if (key == "device")
+        options.device = mlff::parse_device(arg[iarg + 1]);
+      else
+        options.precision = mlff::parse_precision(arg[iarg + 1]);
+    } catch (const std::exception &e) {
+      error->all(FLERR, "pair_style mlff/student: {}", e.what());
+    }
+  }
 }
 
 void PairMLFFStudent::coeff(int narg, char **arg)
@@ -69,7 +84,7 @@ void PairMLFFStudent::coeff(int narg, char **arg)
     error->all(FLERR, "pair_coeff for mlff/student must start with '* *'");
 
   try {
-    model = std::make_unique<mlff::ModelRunner>(arg[2]);
+    model = std::make_unique<mlff::ModelRunner>(arg[2], options);
   } catch (const std::exception &e) {
     error->all(FLERR, "mlff/student: {}", e.what());
   }
@@ -92,8 +107,9 @@ void PairMLFFStudent::coeff(int narg, char **arg)
     type_to_z[t] = z;
   }
   if (comm->me == 0)
-    utils::logmesg(lmp, "mlff/student: model {} (cutoff {} A, {} interactions, {})\n", arg[2],
-                   meta.cutoff, meta.num_interactions, meta.dtype);
+    utils::logmesg(lmp, "mlff/student: {} model {} (cutoff {} A, {} interactions) on {} in {}\n",
+                   meta.format, arg[2], meta.cutoff, meta.num_interactions,
+                   mlff::device_name(model->device()), mlff::precision_name(model->precision()));
 }
 
 void PairMLFFStudent::init_style()

@@ -30,6 +30,7 @@ class PairMLFFStudent : public Pair {
   void allocate();
   const int *fold_ghosts_onto_owners();
 
+  mlff::RunnerOptions options;  // device and precision from pair_style
   std::unique_ptr<mlff::ModelRunner> model;
   double cutoff;
   std::vector<int> type_to_z;  // atomic number per atom type, 0 for NULL

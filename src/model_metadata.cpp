@@ -45,11 +45,18 @@ ModelMetadata ModelMetadata::parse(const std::string& text) {
   meta.num_interactions = number<int>(meta.entries, "num_interactions");
   meta.max_z = number<int>(meta.entries, "max_z");
   meta.dtype = require(meta.entries, "dtype");
+  meta.format = require(meta.entries, "format");
+  meta.precision = parse_precision(require(meta.entries, "precision"));
+  meta.device = require(meta.entries, "device");
   if (!(meta.cutoff > 0.0)) throw Error("model cutoff must be positive");
   if (meta.num_interactions < 1) throw Error("model must have at least one interaction");
   if (meta.max_z < 1) throw Error("model max_z must be at least 1");
   if (meta.dtype != "float32" && meta.dtype != "float64")
     throw Error("model dtype '" + meta.dtype + "' is not float32 or float64");
+  if (meta.format != "torchscript" && meta.format != "aoti")
+    throw Error("model format '" + meta.format + "' is not torchscript or aoti");
+  if (meta.device != "any" && meta.device != "cpu" && meta.device != "cuda")
+    throw Error("model device '" + meta.device + "' is not any, cpu or cuda");
   return meta;
 }
 

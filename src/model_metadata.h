@@ -3,6 +3,8 @@
 #include <map>
 #include <string>
 
+#include "precision.h"
+
 namespace mlff {
 
 // What a model file says about itself ('key=value' lines written by python/mlff_student).
@@ -14,6 +16,9 @@ struct ModelMetadata {
   int num_interactions = 0;  // message-passing steps: the receptive field is this times cutoff
   int max_z = 0;             // largest atomic number the embedding table holds
   std::string dtype;         // "float32" or "float64": the dtype of edge vectors and outputs
+  std::string format;        // "torchscript" or "aoti"
+  Precision precision = Precision::FP32;  // what the file was built for
+  std::string device;        // "any" (TorchScript), or the device an AOTI package was built for
   std::map<std::string, std::string> entries;
 
   // Parses and validates; throws mlff::Error naming the first problem.

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "edge_graph.h"
 #include "model_metadata.h"
+#include "precision.h"
 
 namespace mlff {
 
@@ -14,21 +16,32 @@ struct ModelOutput {
   std::vector<double> edge_grad;    // [E * 3] dE/d(edge_vec), eV/Å, of the masked energy
 };
 
-// Loads an exported model (TorchScript with mlff_student metadata) and runs it on an EdgeGraph.
-// LibTorch stays behind this interface so that engine adapters need not include it.
+struct RunnerOptions {
+  std::optional<Device> device;        // default: CUDA when the model and LibTorch can use it
+  std::optional<Precision> precision;  // default: the one the file was built for
+};
+
+// Loads a model file (TorchScript .pt, or AOTInductor package .pt2, both with mlff_student
+// metadata) and runs it on an EdgeGraph. Inputs reach the device in one transfer and results come
+// back in one; the staging buffers persist across steps and grow geometrically. LibTorch stays
+// behind this interface so that engine adapters need not include it.
 class ModelRunner {
  public:
-  // Throws mlff::Error when the file is missing, unreadable or not an mlff_student model.
-  explicit ModelRunner(const std::string& path);
+  // Throws mlff::Error when the file is missing, unreadable or not an mlff_student model, or when
+  // the device or precision asked for cannot run it.
+  explicit ModelRunner(const std::string& path, const RunnerOptions& options = {});
   ~ModelRunner();
   ModelRunner(const ModelRunner&) = delete;
   ModelRunner& operator=(const ModelRunner&) = delete;
 
   const ModelMetadata& metadata() const;
+  Device device() const;
+  Precision precision() const;
 
-  // Throws mlff::Error when the model returns non-finite values or misshaped outputs.
+  // Throws mlff::Error when the model fails or returns non-finite values or misshaped outputs.
   void run(const EdgeGraph& graph, ModelOutput& out);
 
+  static bool cuda_available();
   static constexpr const char* kMetadataName = "mlff_student_metadata";
 
  private:

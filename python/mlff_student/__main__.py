@@ -1,10 +1,14 @@
-"""Command line: python -m mlff_student export SOURCE -o OUT [--dtype float32|float64]."""
+"""Command line:
+    python -m mlff_student export SOURCE -o OUT.pt [--dtype float32|float64]
+    python -m mlff_student compile SOURCE -o OUT.pt2 [--device cuda|cpu] [--precision fp32|tf32|fp16|bf16]
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from .compile import PRECISIONS, compile_aoti
 from .export import DTYPES, export_torchscript
 from .io import load_model
 
@@ -16,13 +20,24 @@ def main(argv=None) -> int:
     exp.add_argument("source", help="MLFF-Distiller checkpoint (.pt/.pth) or seed ONNX file (.onnx)")
     exp.add_argument("-o", "--output", required=True, help="output file (.pt)")
     exp.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    comp = sub.add_parser("compile", help="write an AOTInductor package (.pt2) for this machine's device")
+    comp.add_argument("source", help="MLFF-Distiller checkpoint (.pt/.pth) or seed ONNX file (.onnx)")
+    comp.add_argument("-o", "--output", required=True, help="output package (.pt2)")
+    comp.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    comp.add_argument("--precision", choices=list(PRECISIONS), default="fp32")
     args = parser.parse_args(argv)
 
     if args.command == "export":
         model = load_model(args.source)
         meta = export_torchscript(model, args.output, args.dtype)
         n = sum(p.numel() for p in model.parameters())
-        print(f"wrote {args.output}: {n} parameters, " + ", ".join(f"{k}={v}" for k, v in meta.items()))
+    else:
+        if not args.output.endswith(".pt2"):
+            parser.error("AOTInductor packages must end in .pt2")
+        model = load_model(args.source)
+        meta = compile_aoti(model, args.output, args.device, args.precision)
+        n = sum(p.numel() for p in model.parameters())
+    print(f"wrote {args.output}: {n} parameters, " + ", ".join(f"{k}={v}" for k, v in meta.items()))
     return 0
 
 

@@ -39,17 +39,25 @@ class GraphEnergyModule(nn.Module):
         energy_mask: torch.Tensor,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         edge_vec = edge_vec.detach().requires_grad_(True)
-        node_energy = self.model.node_energies(z, edge_src, edge_dst, edge_vec)
+        # Under run-time autocast the readout may come out in half precision: energies are
+        # returned (and summed) in the dtype of the geometry.
+        node_energy = self.model.node_energies(z, edge_src, edge_dst, edge_vec).to(edge_vec.dtype)
         total = (node_energy * energy_mask).sum()
         grad = torch.autograd.grad([total], [edge_vec])[0]
         assert grad is not None
         return node_energy.detach(), grad
 
 
-def metadata(model: StudentForceField, dtype: str) -> dict:
+def metadata(model: StudentForceField, dtype: str, fmt: str = "torchscript",
+             precision: str | None = None, device: str = "any") -> dict:
+    """precision: the arithmetic the file was built for (fp32/fp64 for TorchScript, whose
+    reduced precisions are chosen at run time; the compiled precision of an AOTI package)."""
     c = model.config
     return {
         "format_version": str(FORMAT_VERSION),
+        "format": fmt,
+        "precision": precision or {"float32": "fp32", "float64": "fp64"}[dtype],
+        "device": device,
         "architecture": "student_force_field",
         "cutoff": repr(float(c.cutoff)),
         "num_interactions": str(c.num_interactions),

@@ -112,6 +112,12 @@ class StudentForceField(nn.Module):
         self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, edge_vec: torch.Tensor
     ) -> torch.Tensor:
         """Per-node energies (eV) of a graph; edge_vec = pos[src] - pos[dst] (Å)."""
+        return self.readout(self.features(z, src, dst, edge_vec))
+
+    def features(
+        self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, edge_vec: torch.Tensor
+    ) -> torch.Tensor:
+        """Scalar node features after the last interaction."""
         s = self.embedding(z)
         v = s.new_zeros((s.shape[0], 3, s.shape[1]))
         d = torch.linalg.vector_norm(edge_vec, dim=-1)
@@ -119,6 +125,9 @@ class StudentForceField(nn.Module):
         rbf = self.rbf(d)
         for block in self.interactions:
             s, v = block(s, v, rbf, direction, src, dst)
+        return s
+
+    def readout(self, s: torch.Tensor) -> torch.Tensor:
         return self.energy_head(s).squeeze(-1)
 
     @torch.jit.unused

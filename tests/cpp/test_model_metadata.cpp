@@ -5,7 +5,8 @@
 
 namespace {
 const char* kValid =
-    "format_version=1\ncutoff=5.0\nnum_interactions=3\nmax_z=100\ndtype=float32\nhidden_dim=128\n";
+    "format_version=1\nformat=torchscript\nprecision=fp32\ndevice=any\ncutoff=5.0\n"
+    "num_interactions=3\nmax_z=100\ndtype=float32\nhidden_dim=128\n";
 }
 
 TEST(ModelMetadata, ParsesValidText) {

@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -11,10 +10,7 @@
 
 namespace {
 
-std::string model_path(const std::string& name) {
-  const char* dir = std::getenv("MLFF_TEST_MODELS");
-  return std::string(dir ? dir : "test_models") + "/" + name;
-}
+std::string model_path(const std::string& name) { return std::string(MLFF_TEST_MODELS) + "/" + name; }
 
 // Benzene at ASE's molecule('C6H6') geometry, with every pair within the cutoff as an edge.
 mlff::EdgeGraph benzene() {
