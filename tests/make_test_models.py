@@ -1,7 +1,9 @@
 """Exports the seed's models for the tests: python make_test_models.py SEED_DIR OUT_DIR.
 
-Writes student_427k and tiny_77k in float32 and float64, plus the broken files the error tests
-need (a corrupt file, a TorchScript module without metadata).
+Writes student_427k and tiny_77k in float32 and float64, an AOTInductor package of tiny_77k for
+the CPU (and, where CUDA is available, of student_427k for the GPU), plus the broken files the
+error tests need (a corrupt file, a TorchScript module without metadata). Packages take minutes
+to compile, so they are rebuilt only when the package code or the weights are newer.
 """
 
 import sys
@@ -9,7 +11,16 @@ from pathlib import Path
 
 import torch
 
+import mlff_student
 from mlff_student import export_torchscript, load_onnx
+from mlff_student.compile import compile_aoti
+
+
+def stale(target: Path, *sources: Path) -> bool:
+    if not target.exists():
+        return True
+    code = Path(mlff_student.__file__).parent.glob("*.py")
+    return any(p.stat().st_mtime > target.stat().st_mtime for p in (*sources, *code))
 
 
 def main(seed: Path, out: Path) -> None:
@@ -22,6 +33,12 @@ def main(seed: Path, out: Path) -> None:
     good = (out / "tiny_77k_float32.pt").read_bytes()
     (out / "corrupt.pt").write_bytes(good[: len(good) // 2])
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 1)), str(out / "no_metadata.pt"))
+    packages = [("tiny_77k", "cpu")] + ([("student_427k", "cuda")] if torch.cuda.is_available() else [])
+    for name, device in packages:
+        onnx = seed / "models" / f"{name}.onnx"
+        target = out / f"{name}_{device}_fp32.pt2"
+        if stale(target, onnx):
+            compile_aoti(load_onnx(onnx), target, device, "fp32")
 
 
 if __name__ == "__main__":

@@ -102,3 +102,71 @@ TEST(ModelRunner, RejectsBadFiles) {
   EXPECT_THROW(mlff::ModelRunner(model_path("corrupt.pt")), mlff::Error);
   EXPECT_THROW(mlff::ModelRunner(model_path("no_metadata.pt")), mlff::Error);
 }
+
+TEST(ModelRunner, Float64PrecisionRunsAFloat32File) {
+  mlff::RunnerOptions options;
+  options.device = mlff::Device::CPU;
+  options.precision = mlff::Precision::FP64;
+  mlff::ModelRunner runner(model_path("student_427k_float32.pt"), options);
+  EXPECT_EQ(runner.precision(), mlff::Precision::FP64);
+  mlff::EdgeGraph g = benzene();
+  mlff::ModelOutput out;
+  runner.run(g, out);
+  EXPECT_NEAR(mlff::ForceScatter::energy(g, out.node_energy), -76.053278, 2e-6);
+}
+
+TEST(ModelRunner, ReducedPrecisionNeedsCuda) {
+  mlff::RunnerOptions options;
+  options.device = mlff::Device::CPU;
+  for (auto p : {mlff::Precision::TF32, mlff::Precision::FP16, mlff::Precision::BF16}) {
+    options.precision = p;
+    EXPECT_THROW(mlff::ModelRunner(model_path("tiny_77k_float32.pt"), options), mlff::Error);
+  }
+}
+
+TEST(ModelRunner, AotiPackageMatchesTorchScript) {
+  mlff::RunnerOptions cpu;
+  cpu.device = mlff::Device::CPU;
+  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), cpu);
+  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), cpu);
+  EXPECT_EQ(aoti.metadata().format, "aoti");
+  EXPECT_EQ(aoti.metadata().num_interactions, 2);
+  mlff::EdgeGraph g = benzene();
+  g.energy_mask[5] = 0.0;
+  mlff::ModelOutput a, s;
+  // Twice, with different sizes in between: the package is dynamic in nodes and edges.
+  for (int pass = 0; pass < 2; ++pass) {
+    aoti.run(g, a);
+    script.run(g, s);
+    EXPECT_NEAR(mlff::ForceScatter::energy(g, a.node_energy),
+                mlff::ForceScatter::energy(g, s.node_energy), 1e-4);
+    double err = 0, norm = 0;
+    for (std::size_t k = 0; k < s.edge_grad.size(); ++k) {
+      err += (a.edge_grad[k] - s.edge_grad[k]) * (a.edge_grad[k] - s.edge_grad[k]);
+      norm += s.edge_grad[k] * s.edge_grad[k];
+    }
+    EXPECT_LT(std::sqrt(err / norm), 1e-5);
+    g.z.pop_back();
+    g.energy_mask.pop_back();
+    std::int64_t keep = 0;
+    for (std::int64_t e = 0; e < g.num_edges(); ++e)
+      if (g.src[e] < 11 && g.dst[e] < 11) {
+        g.src[keep] = g.src[e];
+        g.dst[keep] = g.dst[e];
+        for (int c = 0; c < 3; ++c) g.edge_vec[3 * keep + c] = g.edge_vec[3 * e + c];
+        ++keep;
+      }
+    g.src.resize(keep);
+    g.dst.resize(keep);
+    g.edge_vec.resize(3 * keep);
+  }
+}
+
+TEST(ModelRunner, AotiPackageRefusesAnotherPrecisionOrDevice) {
+  mlff::RunnerOptions options;
+  options.precision = mlff::Precision::FP64;
+  EXPECT_THROW(mlff::ModelRunner(model_path("tiny_77k_cpu_fp32.pt2"), options), mlff::Error);
+  options = {};
+  options.device = mlff::Device::CUDA;
+  EXPECT_THROW(mlff::ModelRunner(model_path("tiny_77k_cpu_fp32.pt2"), options), mlff::Error);
+}

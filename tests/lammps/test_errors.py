@@ -1,7 +1,7 @@
 """Bad input stops LAMMPS with a clear error and a non-zero exit, never a crash."""
 
-import numpy as np
 import pytest
+import torch
 
 from harness import MODELS, header, model_file, run_lammps, SEED
 from mlff_student.systems import seed_molecules, write_lammps_data
@@ -46,10 +46,21 @@ run 0
         ("element beyond the table", dict(elements="C Md"), "Md (Z = 101, atom type 2) is outside the model's table"),
         ("units real", dict(units="real"), "requires 'units metal'"),
         ("style argument", dict(style="mlff/student fp17"), "Illegal pair_style mlff/student argument: fp17"),
+        ("unknown precision", dict(style="mlff/student precision fp17"), "unknown precision 'fp17'"),
+        ("reduced precision on the CPU", dict(style="mlff/student device cpu precision fp16"),
+         "precision fp16 needs device cuda"),
+        ("package of another precision", dict(model=MODELS / "tiny_77k_cpu_fp32.pt2",
+                                             style="mlff/student precision fp64"),
+         "was compiled for precision fp32, not fp64"),
     ],
 )
 def test_bad_input_is_a_clean_error(tmp_path, case, kwargs, message):
     expect_error(tmp_path, script(**kwargs), message)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_cuda_without_a_gpu_is_a_clean_error(tmp_path):
+    expect_error(tmp_path, script(style="mlff/student device cuda"), "LibTorch sees no CUDA device")
 
 
 def test_pair_coeff_must_cover_all_types(tmp_path):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness import PLUGIN, model_file, run_lammps, header, single_point, elements_of, SEED
+from harness import MODELS, PLUGIN, model_file, run_lammps, header, single_point, elements_of, SEED
 from pathlib import Path
 from mlff_student import load_onnx
 from mlff_student.reference import evaluate
@@ -48,6 +48,17 @@ def test_float32_model_within_its_precision(tmp_path):
     out = single_point(tmp_path, atoms, elements_of(atoms), model_file("student_427k", "float32"))
     assert out.energy == pytest.approx(ref["energy"], rel=1e-5)
     assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5
+
+
+@pytest.mark.parametrize("system", ["druglike_50", "benzene_triclinic"])
+def test_aoti_package_matches_reference(system, tmp_path):
+    atoms = systems()[system]
+    ref = evaluate(load_onnx(SEED / "models" / "tiny_77k.onnx"), atoms)
+    out = single_point(tmp_path, atoms, elements_of(atoms), MODELS / "tiny_77k_cpu_fp32.pt2")
+    assert out.energy == pytest.approx(ref["energy"], rel=1e-5)
+    assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5
+    if atoms.pbc.any():
+        np.testing.assert_allclose(out.virial, ref["virial"], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("system", ["druglike_22", "benzene_triclinic"])
