@@ -6,7 +6,9 @@ MLFF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MLFF_CACHE=${MLFF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlff-student}
 MLFF_VENV=${MLFF_VENV:-$MLFF_CACHE/venv}
 MLFF_BUILD=${MLFF_BUILD:-$MLFF_ROOT/build}
-MLFF_PYTHON=$MLFF_VENV/bin/python
+# MLFF_PYTHON: a Python that already has torch, numpy and ase (e.g. on an offline GPU node) is
+# used as it is; otherwise the set-up makes its own venv.
+if [[ -n ${MLFF_PYTHON:-} ]]; then MLFF_OWN_VENV=0; else MLFF_PYTHON=$MLFF_VENV/bin/python; MLFF_OWN_VENV=1; fi
 
 # LAMMPS 4 Jul 2026 as Debian ships it, and the Kokkos release it compiles with.
 LAMMPS_VERSION=20260704

@@ -7,6 +7,8 @@
 #   MLFF_TORCH_DIR   a LibTorch prefix (holding share/cmake/Torch); default: the venv's torch wheel
 #   MLFF_CACHE       where downloads and the LAMMPS build are kept (default ~/.cache/mlff-student)
 #   MLFF_SKIP_APT=1  do not call apt-get (the packages are already there)
+#   MLFF_PYTHON      a Python with torch, numpy and ase to use instead of our own venv
+#   MLFF_SEED_DIR    the seed's models and structures (default ../shared/seed)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -25,6 +27,7 @@ install_apt_packages() {
 }
 
 setup_venv() {
+  [[ $MLFF_OWN_VENV == 1 ]] || return 0
   local want="torch==2.11.0 numpy ase onnx pytest"
   local stamp=$MLFF_VENV/.mlff-requirements
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
@@ -95,7 +98,7 @@ build_plugin() {
   [[ -f $lammps_cfg/LAMMPSConfig.cmake ]] || lammps_cfg=$(dirname "$(find "$MLFF_LAMMPS_DIR" -name LAMMPSConfig.cmake | head -1)")
   cmake -S "$MLFF_ROOT" -B "$MLFF_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DLAMMPS_DIR="$lammps_cfg" -DLAMMPS_SOURCE_DIR="$MLFF_LAMMPS_SOURCE_DIR" -DCMAKE_PREFIX_PATH="$(torch_prefix)" \
-    -DPython3_EXECUTABLE="$MLFF_PYTHON" >"$MLFF_BUILD.configure.log" 2>&1 ||
+    -DPython3_EXECUTABLE="$(command -v "$MLFF_PYTHON")" ${MLFF_SEED_DIR:+-DMLFF_SEED_DIR="$MLFF_SEED_DIR"} >"$MLFF_BUILD.configure.log" 2>&1 ||
     { cat "$MLFF_BUILD.configure.log"; exit 1; }
   cmake --build "$MLFF_BUILD" --parallel "$(nproc)"
 }

@@ -30,27 +30,41 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
 
 
 def molecular_box(mol: Atoms, copies_per_side: int, density: float, seed: int = 0,
-                  tilt: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Atoms:
+                  tilt: tuple[float, float, float] = (0.0, 0.0, 0.0),
+                  min_distance: float = 1.6) -> Atoms:
     """copies_per_side**3 randomly oriented copies of mol on a grid, periodic, at density
-    (g/cm^3). tilt = (xy, xz, yz) as fractions of the box length gives a triclinic cell in
-    LAMMPS's convention (a along x, b in the xy plane)."""
+    (g/cm^3). Orientations are redrawn until no atom comes closer than min_distance to an atom
+    of an earlier molecule (a liquid-like start, not an overlap). tilt = (xy, xz, yz) as fractions
+    of the box length gives a triclinic cell in LAMMPS's convention (a along x, b in xy)."""
     rng = np.random.default_rng(seed)
-    n = copies_per_side**3
-    mass = mol.get_masses().sum() * n / AVOGADRO  # g
+    k = copies_per_side
+    mass = mol.get_masses().sum() * k**3 / AVOGADRO  # g
     length = (mass / density) ** (1.0 / 3.0) * 1e8  # Å
-    spacing = length / copies_per_side
+    spacing = length / k
     centered = mol.positions - mol.get_center_of_mass()
-    positions, numbers = [], []
-    for ijk in np.ndindex(copies_per_side, copies_per_side, copies_per_side):
+    grid = np.empty((k, k, k, len(mol), 3))
+    offsets = [np.array(o) for o in np.ndindex(3, 3, 3) if o != (1, 1, 1)]
+    for ijk in np.ndindex(k, k, k):
         center = (np.array(ijk) + 0.5) * spacing
-        positions.append(centered @ random_rotation(rng).T + center)
-        numbers.append(mol.numbers)
+        # Neighbors placed before this one (lexicographic order), with periodic images.
+        placed = []
+        for o in offsets:
+            nb = np.array(ijk) + o - 1
+            if tuple(nb % k) < ijk:
+                placed.append(grid[tuple(nb % k)] + (nb - nb % k) * spacing)
+        others = np.concatenate(placed) if placed else np.empty((0, 3))
+        for _ in range(200):
+            trial = centered @ random_rotation(rng).T + center
+            if not len(others) or np.min(np.linalg.norm(
+                    trial[:, None, :] - others[None, :, :], axis=-1)) >= min_distance:
+                break
+        grid[ijk] = trial
     xy, xz, yz = (t * length for t in tilt)
     cell = np.array([[length, 0, 0], [xy, length, 0], [xz, yz, length]])
     # Fractional coordinates of the cubic arrangement carried into the (possibly tilted) cell.
-    frac = np.concatenate(positions) / length
-    atoms = Atoms(numbers=np.concatenate(numbers), scaled_positions=frac % 1.0, cell=cell, pbc=True)
-    return atoms
+    frac = grid.reshape(-1, 3) / length
+    numbers = np.tile(mol.numbers, k**3)
+    return Atoms(numbers=numbers, scaled_positions=frac % 1.0, cell=cell, pbc=True)
 
 
 def molecule_ensemble(mol: Atoms, count: int, spacing: float) -> Atoms:

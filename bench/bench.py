@@ -1,0 +1,219 @@
+"""Whole-LAMMPS-run benchmark of pair_style mlff/student: variants side by side in one run.
+
+    python bench/bench.py --lmp LMP --plugin mlffstudentplugin.so --models DIR --out results.json
+
+DIR holds student_427k.pt (TorchScript, float32) and, for AOTI variants, student_427k_<device>_
+<precision>.pt2 packages compiled on this machine. Every variant runs the same LAMMPS input on
+the same data file: a warm-up run, then a timed run whose LAMMPS loop time gives steps/s.
+Accuracy of each precision is measured against fp32 of the same format on the same structures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from mlff_student.systems import molecular_box, molecule_ensemble, seed_molecules, write_lammps_data  # noqa: E402
+
+NKTV2P_METAL = 1.6021765e6
+SEED = Path(os.environ.get("MLFF_SEED_DIR", Path(__file__).resolve().parents[2] / "shared" / "seed"))
+
+
+def systems(names: list[str]) -> dict:
+    mols = seed_molecules(SEED)
+    benzene = mols["benzene"]
+    table = {
+        "benzene": lambda: mols["benzene"],
+        "druglike_50": lambda: mols["druglike_50"],
+        "box_1k": lambda: molecular_box(benzene, 4, 0.87, seed=1),
+        "box_10k": lambda: molecular_box(benzene, 9, 0.87, seed=2),
+        "box_100k": lambda: molecular_box(benzene, 20, 0.87, seed=3),
+        "box_1m": lambda: molecular_box(benzene, 44, 0.87, seed=4),
+    }
+    for b in (1, 16, 256, 4096):
+        table[f"ensemble_{b}"] = lambda b=b: molecule_ensemble(benzene, b, spacing=12.0)
+    return {n: table[n] for n in names}
+
+
+def variants(models: Path, device: str, names: list[str]) -> dict:
+    out = {}
+    for name in names:
+        fmt, precision = name.split("-")
+        if fmt == "ts":
+            out[name] = (models / "student_427k.pt", f"device {device} precision {precision}")
+        else:
+            out[name] = (models / f"student_427k_{device}_{precision}.pt2", f"device {device}")
+    return {k: v for k, v in out.items() if v[0].exists()}
+
+
+class GpuMemory:
+    """Peak GPU memory in use while a command runs (nvidia-smi, every 0.1 s)."""
+
+    def __init__(self):
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def _poll(self):
+        while not self._stop.is_set():
+            try:
+                out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                                     capture_output=True, text=True, timeout=5).stdout
+                self.peak = max(self.peak, float(out.split()[0]))
+            except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+                return
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_lammps(args, workdir: Path, script: str, timeout: int) -> str:
+    (workdir / "in.lmp").write_text(script)
+    cmd = [args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stdout + proc.stderr + log)[-1500:])
+    return log
+
+
+def header(args, data: str, model: Path, options: str, elements: list[str], periodic: bool) -> str:
+    return f"""plugin load {args.plugin}
+units metal
+boundary {'p p p' if periodic else 'f f f'}
+atom_style atomic
+read_data {data}
+pair_style mlff/student {options}
+pair_coeff * * {model} {' '.join(elements)}
+neighbor 1.0 bin
+"""
+
+
+def steps_for(natoms: int) -> tuple[int, int]:
+    if natoms <= 2000:
+        return 50, 500
+    if natoms <= 20000:
+        return 10, 100
+    if natoms <= 200000:
+        return 3, 20
+    return 2, 5
+
+
+def time_variant(args, workdir: Path, natoms: int, head: str) -> dict:
+    warm, steps = steps_for(natoms)
+    script = head + f"""velocity all create 300.0 4928459 mom yes rot yes dist gaussian
+timestep 0.0005
+fix nve all nve
+thermo {steps}
+run {warm}
+run {steps}
+"""
+    with GpuMemory() as mem:
+        log = run_lammps(args, workdir, script, timeout=args.timeout)
+    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log)
+    seconds, nsteps = float(loops[-1][0]), int(loops[-1][1])
+    sps = nsteps / seconds
+    return {"steps": nsteps, "seconds": seconds, "steps_per_s": sps,
+            "ns_per_day": sps * 0.0005 * 1e-3 * 86400, "us_per_atom_step": 1e6 / (sps * natoms),
+            "peak_gpu_mib": mem.peak}
+
+
+def single_point(args, workdir: Path, head: str):
+    script = head + """dump f all custom 1 f.dump id fx fy fz
+dump_modify f sort id format float %.10g
+run 0
+print "PE $(pe:%.12g)"
+"""
+    log = run_lammps(args, workdir, script, timeout=args.timeout)
+    pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
+    return pe, np.loadtxt(workdir / "f.dump", skiprows=9)[:, 1:4]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--lmp", required=True)
+    p.add_argument("--plugin", required=True)
+    p.add_argument("--models", required=True, type=Path)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--systems", default="benzene,druglike_50,ensemble_1,ensemble_16,ensemble_256,"
+                   "ensemble_4096,box_1k,box_10k,box_100k")
+    p.add_argument("--variants", default="ts-fp32,aoti-fp32,aoti-tf32,aoti-fp16,aoti-bf16,"
+                   "ts-tf32,ts-fp16,ts-bf16")
+    p.add_argument("--accuracy-systems", default="druglike_50,box_1k,box_10k")
+    p.add_argument("--work", type=Path, default=Path("bench_work"))
+    p.add_argument("--out", type=Path, default=Path("bench_results.json"))
+    p.add_argument("--timeout", type=int, default=300)
+    args = p.parse_args()
+    args.plugin = str(Path(args.plugin).resolve())
+
+    chosen = variants(args.models.resolve(), args.device, args.variants.split(","))
+    results = {"machine": platform.node(), "python": sys.version.split()[0], "device": args.device,
+               "command": " ".join(sys.argv), "variants": list(chosen), "timings": {}, "accuracy": {}}
+    try:
+        results["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                                        capture_output=True, text=True).stdout.strip()
+    except OSError:
+        results["gpu"] = None
+    builders = systems(args.systems.split(","))
+    for name, build in builders.items():
+        atoms = build()
+        natoms = len(atoms)
+        elements = sorted(set(atoms.get_chemical_symbols()))
+        sysdir = args.work / name
+        sysdir.mkdir(parents=True, exist_ok=True)
+        write_lammps_data(atoms, sysdir / "system.data", elements)
+        entry = {"atoms": natoms, "molecules": natoms // 12 if name.startswith(("ensemble", "box", "benzene")) else 1}
+        reference = {}
+        for vname, (model, options) in chosen.items():
+            vdir = sysdir / vname
+            vdir.mkdir(exist_ok=True)
+            head = header(args, str((sysdir / "system.data").resolve()), model, options, elements,
+                          bool(atoms.pbc.any()))
+            try:
+                entry[vname] = time_variant(args, vdir, natoms, head)
+            except Exception as exc:  # an out-of-memory or failed variant is a result too
+                entry[vname] = {"error": str(exc).strip().splitlines()[-1][:300]}
+            print(f"{name:14s} {natoms:8d} {vname:10s} " + (
+                f"{entry[vname]['steps_per_s']:10.1f} steps/s  {entry[vname]['us_per_atom_step']:.4f} us/atom-step"
+                if "steps_per_s" in entry[vname] else entry[vname]["error"]), flush=True)
+            if name in args.accuracy_systems.split(","):
+                try:
+                    reference[vname] = single_point(args, vdir, head)
+                except Exception as exc:
+                    reference[vname] = None
+        results["timings"][name] = entry
+        for vname, value in reference.items():
+            base = reference.get(vname.split("-")[0] + "-fp32")
+            if value is None or base is None or vname.endswith("fp32"):
+                continue
+            (e, f), (e0, f0) = value, base
+            results["accuracy"].setdefault(vname, {})[name] = {
+                "energy_error_per_atom_meV": 1e3 * abs(e - e0) / natoms,
+                "force_rmse": float(np.sqrt(np.mean((f - f0) ** 2))),
+                "force_correlation": float(np.corrcoef(f.ravel(), f0.ravel())[0, 1]),
+            }
+        args.out.write_text(json.dumps(results, indent=1))
+    print(json.dumps(results["accuracy"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Plots bench.py's JSON: steps/s per system and variant, and time per molecule-step against B."""
+
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main(src: str, dst: str) -> None:
+    results = json.load(open(src))
+    variants = results["variants"]
+    timings = results["timings"]
+    systems = [s for s in timings if not s.startswith("ensemble")]
+    ensembles = [s for s in timings if s.startswith("ensemble")]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5))
+    width = 0.8 / max(len(variants), 1)
+    for k, v in enumerate(variants):
+        xs, ys = [], []
+        for i, s in enumerate(systems):
+            if "steps_per_s" in timings[s].get(v, {}):
+                xs.append(i + k * width)
+                ys.append(timings[s][v]["steps_per_s"])
+        ax1.bar(xs, ys, width, label=v)
+        bs, ts = [], []
+        for s in ensembles:
+            if "steps_per_s" in timings[s].get(v, {}):
+                bs.append(timings[s]["molecules"])
+                ts.append(1e6 / (timings[s][v]["steps_per_s"] * timings[s]["molecules"]))
+        if bs:
+            ax2.plot(bs, ts, "o-", label=v)
+    ax1.set_xticks([i + 0.4 - width / 2 for i in range(len(systems))])
+    ax1.set_xticklabels([f"{s}\n{timings[s]['atoms']} atoms" for s in systems], fontsize=8)
+    ax1.set_yscale("log")
+    ax1.set_ylabel("MD steps/s (whole LAMMPS run)")
+    ax1.legend(fontsize=7)
+    ax1.set_title(f"{results.get('gpu') or results['device']}")
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("independent benzene molecules B in one run")
+    ax2.set_ylabel("µs per molecule-step")
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(dst, dpi=120)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

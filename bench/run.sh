@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The benchmark in one command: builds what is missing, prepares the model files for this
+# machine's device (TorchScript, and AOTInductor packages compiled here), runs every variant side
+# by side (bench/bench.py) and writes bench/results/<device>.json and .png.
+# Extra arguments go to bench.py, e.g. --systems benzene,box_1k.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
+"$MLFF_ROOT/scripts/setup.sh" >/dev/null
+
+export PYTHONPATH=$MLFF_ROOT/python
+py=$MLFF_PYTHON
+device=${MLFF_BENCH_DEVICE:-$("$py" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')}
+seed=${MLFF_SEED_DIR:-$MLFF_ROOT/../shared/seed}
+models=$MLFF_BUILD/bench_models
+results=${MLFF_BENCH_RESULTS:-$MLFF_ROOT/bench/results}
+mkdir -p "$models" "$results"
+
+[[ -f $models/student_427k.pt ]] ||
+  "$py" -m mlff_student export "$seed/models/student_427k.onnx" -o "$models/student_427k.pt" >/dev/null
+precisions="fp32"
+[[ $device == cuda ]] && precisions="fp32 tf32 fp16 bf16"
+for p in $precisions; do # compiled side by side: each is a separate Inductor run
+  pkg=$models/student_427k_${device}_$p.pt2
+  [[ -f $pkg ]] || "$py" -m mlff_student compile "$seed/models/student_427k.onnx" -o "$pkg" \
+    --device "$device" --precision "$p" >"$models/compile_$p.log" 2>&1 &
+done
+wait
+
+lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
+variants="ts-fp32,aoti-fp32"
+[[ $device == cuda ]] && variants="ts-fp32,aoti-fp32,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
+"$py" "$MLFF_ROOT/bench/bench.py" --lmp "$lmp" --plugin "$MLFF_BUILD/mlffstudentplugin.so" \
+  --models "$models" --device "$device" --variants "$variants" --work "$MLFF_BUILD/bench_work" \
+  --out "$results/$device.json" "$@"
+"$py" "$MLFF_ROOT/bench/plot.py" "$results/$device.json" "$results/$device.png"
