@@ -4,7 +4,7 @@
 #include <string>
 
 #include "buffer.h"
-#include "error.h"
+#include "mlff_error.h"
 
 namespace mlff {
 

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "error.h"
+#include "mlff_error.h"
 
 namespace mlff {
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "error.h"
+#include "mlff_error.h"
 
 namespace mlff {
 

@@ -1,6 +1,6 @@
 #include "precision.h"
 
-#include "error.h"
+#include "mlff_error.h"
 
 namespace mlff {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "edge_graph.h"
-#include "error.h"
+#include "mlff_error.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "mlff_error.h"
 #include "model_metadata.h"
 
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "error.h"
+#include "mlff_error.h"
 #include "force_scatter.h"
 #include "model_runner.h"
 
