@@ -6,6 +6,8 @@
 #   MLFF_LAMMPS_DIR  a LAMMPS build or install tree with LAMMPSConfig.cmake; skips our LAMMPS build
 #   MLFF_TORCH_DIR   a LibTorch prefix (holding share/cmake/Torch); default: the venv's torch wheel
 #   MLFF_CACHE       where downloads and the LAMMPS build are kept (default ~/.cache/mlff-student)
+#   MLFF_SOURCES     a directory made by scripts/prefetch_sources.sh (offline nodes): LAMMPS and
+#                    Kokkos sources are taken from it instead of the Debian archive
 #   MLFF_SKIP_APT=1  do not call apt-get (the packages are already there)
 #   MLFF_PYTHON      a Python with torch, numpy and ase to use instead of our own venv
 #   MLFF_SEED_DIR    the seed's models and structures (default ../shared/seed)
@@ -62,15 +64,23 @@ fetch_debian_source() { # package-dir file algorithm checksum
   mv "$dst.part" "$dst"
 }
 
-# Unpacks the parts of the LAMMPS source a plugin build needs, with Kokkos in lib/kokkos.
+# Unpacks the parts of the LAMMPS source a plugin build needs, with Kokkos in lib/kokkos: from an
+# offline source directory's trimmed tree, or from the Debian tarballs.
 unpack_lammps_source() {
   local src=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
   [[ -f $src/.unpacked ]] && return
   log "unpacking LAMMPS into $src"
-  rm -rf "$src" && mkdir -p "$src/lib/kokkos" "$src/bench" "$src/potentials"
-  # The Debian tarball has no top-level directory.
-  tar xzf "$MLFF_CACHE/downloads/$LAMMPS_TARBALL" -C "$src" --wildcards 'cmake/*' 'src/*' 'third_party/*' 'doc/lammps.1'
-  tar xzf "$MLFF_CACHE/downloads/$KOKKOS_TARBALL" -C "$src/lib/kokkos" --strip-components=1
+  rm -rf "$src" && mkdir -p "$src"
+  if [[ -n ${MLFF_SOURCES:-} ]]; then
+    (cd "$MLFF_SOURCES" && sha256sum -c --quiet lammps-src.tar.xz.sha256)
+    tar xJf "$MLFF_SOURCES/lammps-src.tar.xz" -C "$src" --strip-components=1
+  else
+    mkdir -p "$src/lib/kokkos"
+    # The Debian tarball has no top-level directory.
+    tar xzf "$MLFF_CACHE/downloads/$LAMMPS_TARBALL" -C "$src" --wildcards 'cmake/*' 'src/*' 'third_party/*' 'doc/lammps.1'
+    tar xzf "$MLFF_CACHE/downloads/$KOKKOS_TARBALL" -C "$src/lib/kokkos" --strip-components=1
+  fi
+  mkdir -p "$src/bench" "$src/potentials"
   touch "$src/.unpacked"
 }
 
@@ -103,11 +113,14 @@ build_plugin() {
   cmake --build "$MLFF_BUILD" --parallel "$(nproc)"
 }
 
+[[ ${MLFF_SETUP_FUNCTIONS_ONLY:-0} == 1 ]] && return 0
 install_apt_packages
 setup_venv
 if [[ ! -f $MLFF_LAMMPS_DIR/.built && $MLFF_LAMMPS_DIR == "$MLFF_CACHE/lammps-$LAMMPS_VERSION/install" ]]; then
-  fetch_debian_source l/lammps "$LAMMPS_TARBALL" sha256 "$LAMMPS_SHA256"
-  fetch_debian_source k/kokkos "$KOKKOS_TARBALL" md5 "$KOKKOS_MD5"
+  if [[ -z ${MLFF_SOURCES:-} ]]; then
+    fetch_debian_source l/lammps "$LAMMPS_TARBALL" sha256 "$LAMMPS_SHA256"
+    fetch_debian_source k/kokkos "$KOKKOS_TARBALL" md5 "$KOKKOS_MD5"
+  fi
   unpack_lammps_source
   build_lammps
 fi
