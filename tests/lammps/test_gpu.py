@@ -12,7 +12,8 @@ from mlff_student.systems import molecular_box, seed_molecules
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 # Bounds per precision: relative energy error, relative force error (norm over all atoms).
-BOUNDS = {"fp32": (1e-6, 1e-5), "tf32": (1e-4, 1e-2), "fp16": (1e-4, 3e-2), "bf16": (1e-3, 1e-1)}
+# Run-time autocast also rounds the readout, so fp16 energies carry ~1 meV/atom (see bench/).
+BOUNDS = {"fp32": (1e-6, 1e-5), "tf32": (1e-4, 1e-2), "fp16": (5e-4, 3e-2), "bf16": (1e-3, 1e-1)}
 
 
 @pytest.fixture(scope="module")
