@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 "$MLFF_ROOT/scripts/setup.sh" >/dev/null
 
-export PYTHONPATH=$MLFF_ROOT/python
+export PYTHONPATH=$MLFF_ROOT/python${PYTHONPATH:+:$PYTHONPATH}
 py=$MLFF_PYTHON
 device=${MLFF_BENCH_DEVICE:-$("$py" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')}
 seed=${MLFF_SEED_DIR:-$MLFF_ROOT/../shared/seed}
