@@ -98,7 +98,7 @@ def run_lammps(args, workdir: Path, script: str, timeout: int) -> str:
 def header(args, data: str, model: Path, options: str, elements: list[str], periodic: bool) -> str:
     return f"""plugin load {args.plugin}
 units metal
-boundary {'p p p' if periodic else 'f f f'}
+boundary {'p p p' if periodic else 's s s'}
 atom_style atomic
 read_data {data}
 pair_style mlff/student {options}

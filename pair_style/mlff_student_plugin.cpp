@@ -6,22 +6,20 @@
 
 using namespace LAMMPS_NS;
 
-static Pair *create_pair_mlff_student(LAMMPS *lmp)
-{
+static Pair* create_pair_mlff_student(LAMMPS* lmp) {
   return new PairMLFFStudent(lmp);
 }
 
-extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
-{
+extern "C" void lammpsplugin_init(void* lmp, void* handle, void* regfunc) {
   lammpsplugin_t plugin;
-  auto register_plugin = (lammpsplugin_regfunc) regfunc;
+  auto register_plugin = (lammpsplugin_regfunc)regfunc;
 
   plugin.version = LAMMPS_VERSION;
   plugin.style = "pair";
   plugin.name = "mlff/student";
   plugin.info = "mlff/student: distilled machine-learned force fields through LibTorch";
   plugin.author = "mlff-student developers";
-  plugin.creator.v1 = (lammpsplugin_factory1 *) &create_pair_mlff_student;
+  plugin.creator.v1 = (lammpsplugin_factory1*)&create_pair_mlff_student;
   plugin.handle = handle;
   (*register_plugin)(&plugin, lmp);
 }

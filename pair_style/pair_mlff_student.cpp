@@ -17,9 +17,8 @@
 
 using namespace LAMMPS_NS;
 
-PairMLFFStudent::PairMLFFStudent(LAMMPS *lmp) :
-    Pair(lmp), cutoff(0.0), ghost_nodes(false), reverse_virial(false)
-{
+PairMLFFStudent::PairMLFFStudent(LAMMPS* lmp)
+    : Pair(lmp), cutoff(0.0), ghost_nodes(false), reverse_virial(false) {
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;
@@ -28,10 +27,10 @@ PairMLFFStudent::PairMLFFStudent(LAMMPS *lmp) :
   no_virial_fdotr_compute = 1;
   // Ghost forces and per-atom virials, sent to owners by this style only when newton_pair is off.
   comm_reverse_off = 9;
+  if (mlff::StepProfile::requested()) profile = std::make_unique<mlff::StepProfile>();
 }
 
-PairMLFFStudent::~PairMLFFStudent()
-{
+PairMLFFStudent::~PairMLFFStudent() {
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -39,8 +38,7 @@ PairMLFFStudent::~PairMLFFStudent()
   }
 }
 
-void PairMLFFStudent::allocate()
-{
+void PairMLFFStudent::allocate() {
   allocated = 1;
   const int n = atom->ntypes + 1;
   memory->create(setflag, n, n, "pair:setflag");
@@ -52,8 +50,7 @@ void PairMLFFStudent::allocate()
 }
 
 // pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
-void PairMLFFStudent::settings(int narg, char **arg)
-{
+void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::RunnerOptions();
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
@@ -65,14 +62,13 @@ void PairMLFFStudent::settings(int narg, char **arg)
         options.device = mlff::parse_device(arg[iarg + 1]);
       else
         options.precision = mlff::parse_precision(arg[iarg + 1]);
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
     }
   }
 }
 
-void PairMLFFStudent::coeff(int narg, char **arg)
-{
+void PairMLFFStudent::coeff(int narg, char** arg) {
   if (!allocated) allocate();
   const int ntypes = atom->ntypes;
   if (narg != 3 + ntypes)
@@ -85,10 +81,10 @@ void PairMLFFStudent::coeff(int narg, char **arg)
 
   try {
     model = std::make_unique<mlff::ModelRunner>(arg[2], options);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     error->all(FLERR, "mlff/student: {}", e.what());
   }
-  const mlff::ModelMetadata &meta = model->metadata();
+  const mlff::ModelMetadata& meta = model->metadata();
   cutoff = meta.cutoff;
 
   map_element2type(ntypes, arg + 3);
@@ -112,10 +108,10 @@ void PairMLFFStudent::coeff(int narg, char **arg)
                    mlff::device_name(model->device()), mlff::precision_name(model->precision()));
 }
 
-void PairMLFFStudent::init_style()
-{
+void PairMLFFStudent::init_style() {
   if (strcmp(update->unit_style, "metal") != 0)
-    error->all(FLERR, "Pair style mlff/student requires 'units metal' (the model works in A and eV)");
+    error->all(FLERR,
+               "Pair style mlff/student requires 'units metal' (the model works in A and eV)");
   if (atom->tag_enable == 0) error->all(FLERR, "Pair style mlff/student requires atom IDs");
 
   // Messages travel num_interactions * cutoff. One rank sees every atom, so ghosts are folded
@@ -127,7 +123,8 @@ void PairMLFFStudent::init_style()
     if (comm->cutghostuser < need) {
       comm->cutghostuser = need;
       if (comm->me == 0)
-        utils::logmesg(lmp, "mlff/student: ghost cutoff set to {} A ({} interactions x {} A + skin)\n",
+        utils::logmesg(lmp,
+                       "mlff/student: ghost cutoff set to {} A ({} interactions x {} A + skin)\n",
                        need, model->metadata().num_interactions, cutoff);
     }
     neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
@@ -136,18 +133,16 @@ void PairMLFFStudent::init_style()
   }
 }
 
-double PairMLFFStudent::init_one(int i, int j)
-{
+double PairMLFFStudent::init_one(int i, int j) {
   if (setflag[i][j] == 0) error->all(FLERR, "All pair coeffs are not set");
   if (ghostneigh) cutghost[i][j] = cutghost[j][i] = cutoff;
   return cutoff;
 }
 
 // On one rank every ghost is a periodic image of an owned atom: map it to that atom.
-const int *PairMLFFStudent::fold_ghosts_onto_owners()
-{
+const int* PairMLFFStudent::fold_ghosts_onto_owners() {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  const tagint *tag = atom->tag;
+  const tagint* tag = atom->tag;
   tagint maxtag = 0;
   for (int i = 0; i < nlocal; i++) maxtag = MAX(maxtag, tag[i]);
   mlff::resize_buffer(local_of_tag, maxtag + 1);
@@ -163,13 +158,12 @@ const int *PairMLFFStudent::fold_ghosts_onto_owners()
   return node_of.data();
 }
 
-void PairMLFFStudent::compute(int eflag, int vflag)
-{
+void PairMLFFStudent::compute(int eflag, int vflag) {
   ev_init(eflag, vflag);
 
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const int num_nodes = ghost_nodes ? nall : nlocal;
-  const int *owner = ghost_nodes ? nullptr : fold_ghosts_onto_owners();
+  const int* owner = ghost_nodes ? nullptr : fold_ghosts_onto_owners();
 
   mlff::AtomArrays atoms;
   atoms.x = nall > 0 ? &atom->x[0][0] : nullptr;
@@ -184,12 +178,15 @@ void PairMLFFStudent::compute(int eflag, int vflag)
   neighbors.index_mask = NEIGHMASK;
 
   try {
+    mlff::StageClock clock(profile.get());
     graph.build(atoms, neighbors, type_to_z, owner, num_nodes, cutoff);
-    model->run(graph, output);
-  } catch (const std::exception &e) {
+    clock.lap("graph build");
+    model->run(graph, output, profile.get());
+  } catch (const std::exception& e) {
     error->one(FLERR, "mlff/student: {}", e.what());
   }
 
+  mlff::StageClock clock(profile.get());
   mlff::zero_buffer(node_force, 3 * num_nodes);
   const mlff::Virial w = mlff::ForceScatter::forces(graph, output.edge_grad, node_force.data());
   if (vflag_atom) {
@@ -205,7 +202,7 @@ void PairMLFFStudent::compute(int eflag, int vflag)
     comm->reverse_comm(this);
   }
   const int nwrite = (ghost_nodes && newton) ? nall : nlocal;
-  double **f = atom->f;
+  double** f = atom->f;
   for (int i = 0; i < nwrite; i++)
     for (int a = 0; a < 3; a++) f[i][a] += node_force[3 * i + a];
   if (vflag_atom)
@@ -217,10 +214,19 @@ void PairMLFFStudent::compute(int eflag, int vflag)
     for (int i = 0; i < nlocal; i++) eatom[i] += graph.energy_mask[i] * output.node_energy[i];
   if (vflag_global)
     for (int k = 0; k < 6; k++) virial[k] += w[k];
+  clock.lap("scatter");
+  if (profile) profile->count_step();
 }
 
-int PairMLFFStudent::pack_reverse_comm(int n, int first, double *buf)
-{
+void PairMLFFStudent::finish() {
+  if (!profile) return;
+  if (comm->me == 0)
+    utils::logmesg(lmp, "mlff/student time per stage on rank 0 (MLFF_STUDENT_PROFILE):\n{}",
+                   profile->report());
+  profile->reset();
+}
+
+int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
   int m = 0;
   for (int i = first; i < first + n; i++) {
     for (int a = 0; a < 3; a++) buf[m++] = node_force[3 * i + a];
@@ -232,8 +238,7 @@ int PairMLFFStudent::pack_reverse_comm(int n, int first, double *buf)
 
 // Received rows may belong to ghosts that a later (earlier-numbered) swap forwards again, so they
 // are summed into the node rows that pack_reverse_comm reads.
-void PairMLFFStudent::unpack_reverse_comm(int n, int *list, double *buf)
-{
+void PairMLFFStudent::unpack_reverse_comm(int n, int* list, double* buf) {
   int m = 0;
   for (int i = 0; i < n; i++) {
     const int j = list[i];

@@ -10,25 +10,27 @@
 #include "edge_graph.h"
 #include "model_runner.h"
 #include "pair.h"
+#include "step_profile.h"
 
 namespace LAMMPS_NS {
 
 class PairMLFFStudent : public Pair {
  public:
-  PairMLFFStudent(class LAMMPS *);
+  PairMLFFStudent(class LAMMPS*);
   ~PairMLFFStudent() override;
 
   void compute(int, int) override;
-  void settings(int, char **) override;
-  void coeff(int, char **) override;
+  void settings(int, char**) override;
+  void coeff(int, char**) override;
   void init_style() override;
   double init_one(int, int) override;
-  int pack_reverse_comm(int, int, double *) override;
-  void unpack_reverse_comm(int, int *, double *) override;
+  void finish() override;
+  int pack_reverse_comm(int, int, double*) override;
+  void unpack_reverse_comm(int, int*, double*) override;
 
  protected:
   void allocate();
-  const int *fold_ghosts_onto_owners();
+  const int* fold_ghosts_onto_owners();
 
   mlff::RunnerOptions options;  // device and precision from pair_style
   std::unique_ptr<mlff::ModelRunner> model;
@@ -40,10 +42,11 @@ class PairMLFFStudent : public Pair {
 
   mlff::EdgeGraph graph;
   mlff::ModelOutput output;
-  std::vector<int> node_of;        // atom -> node, when folding
-  std::vector<int> local_of_tag;   // tag -> owned atom, when folding
-  std::vector<double> node_force;  // [3 * nodes]
-  std::vector<double> node_virial;  // [6 * nodes]
+  std::vector<int> node_of;                    // atom -> node, when folding
+  std::vector<int> local_of_tag;               // tag -> owned atom, when folding
+  std::vector<double> node_force;              // [3 * nodes]
+  std::vector<double> node_virial;             // [6 * nodes]
+  std::unique_ptr<mlff::StepProfile> profile;  // MLFF_STUDENT_PROFILE=1
 };
 
 }  // namespace LAMMPS_NS

@@ -8,7 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 seed=${MLFF_SEED_DIR:-$MLFF_ROOT/../shared/seed}
 model=$MLFF_BUILD/potentials/student_427k.pt
-if [[ ! -f $model || $seed/models/student_427k.onnx -nt $model ]]; then
+# Re-exported when the weights or the exporter changed since.
+if [[ ! -f $model || $seed/models/student_427k.onnx -nt $model ||
+  -n $(find "$MLFF_ROOT/python/mlff_student" -name '*.py' -newer "$model") ]]; then
   mkdir -p "$(dirname "$model")"
   PYTHONPATH=$MLFF_ROOT/python "$MLFF_PYTHON" -m mlff_student export \
     "$seed/models/student_427k.onnx" -o "$model"

@@ -36,11 +36,11 @@ class EdgeGraph {
   int num_nodes() const { return static_cast<int>(z.size()); }
   std::int64_t num_edges() const { return static_cast<std::int64_t>(src.size()); }
 
-  std::vector<std::int64_t> z;    // [N] atomic number, 0 for ignored atoms
+  std::vector<std::int64_t> z;      // [N] atomic number, 0 for ignored atoms
   std::vector<double> energy_mask;  // [N] 1 where the node's energy counts, else 0
-  std::vector<std::int64_t> src;  // [E]
-  std::vector<std::int64_t> dst;  // [E]
-  std::vector<double> edge_vec;   // [E * 3]
+  std::vector<std::int64_t> src;    // [E]
+  std::vector<std::int64_t> dst;    // [E]
+  std::vector<double> edge_vec;     // [E * 3]
 };
 
 }  // namespace mlff

@@ -8,7 +8,8 @@ namespace mlff {
 
 namespace {
 
-const std::string& require(const std::map<std::string, std::string>& entries, const std::string& key) {
+const std::string& require(const std::map<std::string, std::string>& entries,
+                           const std::string& key) {
   auto it = entries.find(key);
   if (it == entries.end()) throw Error("model metadata lacks '" + key + "'");
   return it->second;

@@ -18,7 +18,7 @@ struct ModelMetadata {
   std::string dtype;         // "float32" or "float64": the dtype of edge vectors and outputs
   std::string format;        // "torchscript" or "aoti"
   Precision precision = Precision::FP32;  // what the file was built for
-  std::string device;        // "any" (TorchScript), or the device an AOTI package was built for
+  std::string device;  // "any" (TorchScript), or the device an AOTI package was built for
   std::map<std::string, std::string> entries;
 
   // Parses and validates; throws mlff::Error naming the first problem.

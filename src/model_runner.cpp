@@ -22,7 +22,8 @@ std::string first_line(const std::exception& e) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Enables CUDA autocast for one forward call.
@@ -78,13 +79,16 @@ class AotiBackend : public Backend {
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;
 };
 
-std::size_t align(std::size_t bytes) { return (bytes + 63) & ~std::size_t(63); }
+std::size_t align(std::size_t bytes) {
+  return (bytes + 63) & ~std::size_t(63);
+}
 
 // A byte buffer that keeps its capacity and doubles when it must grow.
 void ensure_bytes(at::Tensor& buffer, std::size_t bytes, const at::TensorOptions& options) {
   if (buffer.defined() && static_cast<std::size_t>(buffer.numel()) >= bytes) return;
   const std::size_t old = buffer.defined() ? buffer.numel() : 0;
-  buffer = at::empty({static_cast<std::int64_t>(std::max(bytes, 2 * old))}, options.dtype(at::kByte));
+  buffer =
+      at::empty({static_cast<std::int64_t>(std::max(bytes, 2 * old))}, options.dtype(at::kByte));
 }
 
 void copy_out(const double* p, std::int64_t count, const char* what, std::vector<double>& dst) {
@@ -108,7 +112,9 @@ struct ModelRunner::Impl {
   void choose(const RunnerOptions& options);
 };
 
-bool ModelRunner::cuda_available() { return torch::cuda::is_available(); }
+bool ModelRunner::cuda_available() {
+  return torch::cuda::is_available();
+}
 
 void ModelRunner::Impl::choose(const RunnerOptions& options) {
   precision = options.precision.value_or(metadata.precision);
@@ -118,8 +124,8 @@ void ModelRunner::Impl::choose(const RunnerOptions& options) {
     device = options.device.value_or(parse_device(metadata.device));
   if (device == Device::CUDA && !cuda_available())
     throw Error("device cuda requested, but LibTorch sees no CUDA device");
-  const bool reduced = precision == Precision::TF32 || precision == Precision::FP16 ||
-                       precision == Precision::BF16;
+  const bool reduced =
+      precision == Precision::TF32 || precision == Precision::FP16 || precision == Precision::BF16;
   if (reduced && device != Device::CUDA)
     throw Error("precision " + precision_name(precision) + " needs device cuda");
   dtype = precision == Precision::FP64 ? at::kDouble : at::kFloat;
@@ -149,11 +155,13 @@ void ModelRunner::Impl::load_torchscript(const std::string& path, const RunnerOp
 
 void ModelRunner::Impl::load_aoti(const std::string& path, const RunnerOptions& options) {
   try {
-    auto entries = torch::inductor::AOTIModelPackageLoader::load_metadata_from_package(path, "model");
+    auto entries =
+        torch::inductor::AOTIModelPackageLoader::load_metadata_from_package(path, "model");
     std::string text;
     for (const auto& [key, value] : entries) text += key + "=" + value + "\n";
     if (entries.find("format_version") == entries.end())
-      throw Error("package '" + path + "' has no mlff_student metadata: compile it with "
+      throw Error("package '" + path +
+                  "' has no mlff_student metadata: compile it with "
                   "python -m mlff_student compile");
     metadata = ModelMetadata::parse(text);
   } catch (const Error&) {
@@ -163,8 +171,7 @@ void ModelRunner::Impl::load_aoti(const std::string& path, const RunnerOptions& 
   }
   if (options.precision && *options.precision != metadata.precision)
     throw Error("package '" + path + "' was compiled for precision " +
-                precision_name(metadata.precision) + ", not " +
-                precision_name(*options.precision) +
+                precision_name(metadata.precision) + ", not " + precision_name(*options.precision) +
                 ": compile it again with --precision " + precision_name(*options.precision));
   if (options.device && device_name(*options.device) != metadata.device)
     throw Error("package '" + path + "' was compiled for device " + metadata.device + ", not " +
@@ -188,11 +195,17 @@ ModelRunner::ModelRunner(const std::string& path, const RunnerOptions& options)
 
 ModelRunner::~ModelRunner() = default;
 
-const ModelMetadata& ModelRunner::metadata() const { return impl_->metadata; }
-Device ModelRunner::device() const { return impl_->device; }
-Precision ModelRunner::precision() const { return impl_->precision; }
+const ModelMetadata& ModelRunner::metadata() const {
+  return impl_->metadata;
+}
+Device ModelRunner::device() const {
+  return impl_->device;
+}
+Precision ModelRunner::precision() const {
+  return impl_->precision;
+}
 
-void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out) {
+void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
   Impl& m = *impl_;
   const std::int64_t n = graph.num_nodes(), e = graph.num_edges();
   if (n == 0) {
@@ -203,6 +216,10 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out) {
   const bool cuda = m.device == Device::CUDA;
   const at::Device device = cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
   const std::size_t fsize = m.dtype == at::kDouble ? 8 : 4;
+  StageClock clock(profile);
+  auto sync = [&] {
+    if (profile && cuda) torch::cuda::synchronize();
+  };
 
   // One staging buffer holds every input: z, src, dst (int64), edge_vec, energy_mask (dtype).
   const std::size_t off_src = align(8 * n), off_dst = off_src + align(8 * e),
@@ -222,11 +239,14 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out) {
     auto* mask = reinterpret_cast<float*>(host + off_mask);
     for (std::int64_t k = 0; k < n; ++k) mask[k] = static_cast<float>(graph.energy_mask[k]);
   }
+  clock.lap("stage inputs");
   std::uint8_t* base = host;
   if (cuda) {
     ensure_bytes(m.device_in, total, at::TensorOptions().device(device));
     m.device_in.narrow(0, 0, total).copy_(m.host_in.narrow(0, 0, total), /*non_blocking=*/true);
     base = m.device_in.data_ptr<std::uint8_t>();
+    sync();
+    clock.lap("upload");
   }
   auto view = [&](std::size_t offset, std::vector<std::int64_t> shape, at::ScalarType t) {
     return at::from_blob(base + offset, shape, at::TensorOptions().dtype(t).device(device));
@@ -239,6 +259,8 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out) {
   try {
     if (cuda) at::globalContext().setAllowTF32CuBLAS(m.precision == Precision::TF32);
     result = m.backend->forward(inputs);
+    sync();
+    clock.lap("model");
   } catch (const std::exception& ex) {
     throw Error("model evaluation failed: " + first_line(ex));
   }
@@ -261,9 +283,11 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out) {
     host_out.narrow(0, 0, n).copy_(result[0].reshape({n}));
     host_out.narrow(0, n, 3 * e).copy_(result[1].reshape({3 * e}));
   }
+  clock.lap("download");
   const double* values = host_out.data_ptr<double>();
   copy_out(values, n, "node energy", out.node_energy);
   copy_out(values + n, 3 * e, "edge gradient", out.edge_grad);
+  clock.lap("unpack outputs");
 }
 
 }  // namespace mlff

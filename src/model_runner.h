@@ -8,6 +8,7 @@
 #include "edge_graph.h"
 #include "model_metadata.h"
 #include "precision.h"
+#include "step_profile.h"
 
 namespace mlff {
 
@@ -39,7 +40,8 @@ class ModelRunner {
   Precision precision() const;
 
   // Throws mlff::Error when the model fails or returns non-finite values or misshaped outputs.
-  void run(const EdgeGraph& graph, ModelOutput& out);
+  // With a profile, the stages (staging, upload, model, download) are timed separately.
+  void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile = nullptr);
 
   static bool cuda_available();
   static constexpr const char* kMetadataName = "mlff_student_metadata";

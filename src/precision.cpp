@@ -15,11 +15,16 @@ Precision parse_precision(const std::string& name) {
 
 std::string precision_name(Precision precision) {
   switch (precision) {
-    case Precision::FP64: return "fp64";
-    case Precision::FP32: return "fp32";
-    case Precision::TF32: return "tf32";
-    case Precision::FP16: return "fp16";
-    case Precision::BF16: return "bf16";
+    case Precision::FP64:
+      return "fp64";
+    case Precision::FP32:
+      return "fp32";
+    case Precision::TF32:
+      return "tf32";
+    case Precision::FP16:
+      return "fp16";
+    case Precision::BF16:
+      return "bf16";
   }
   return "?";
 }
@@ -30,6 +35,8 @@ Device parse_device(const std::string& name) {
   throw Error("unknown device '" + name + "' (expected cuda or cpu)");
 }
 
-std::string device_name(Device device) { return device == Device::CUDA ? "cuda" : "cpu"; }
+std::string device_name(Device device) {
+  return device == Device::CUDA ? "cuda" : "cpu";
+}
 
 }  // namespace mlff

@@ -11,8 +11,12 @@ namespace {
 
 // A pair energy sum_e phi(|r_e|) over directed edges stands in for the model: its edge gradient is
 // known in closed form, so forces and virials can be checked against finite differences.
-double phi(double d) { return 0.3 * (d - 1.5) * (d - 1.5) + 0.1 * d * d * d; }
-double dphi(double d) { return 0.6 * (d - 1.5) + 0.3 * d * d; }
+double phi(double d) {
+  return 0.3 * (d - 1.5) * (d - 1.5) + 0.1 * d * d * d;
+}
+double dphi(double d) {
+  return 0.6 * (d - 1.5) + 0.3 * d * d;
+}
 
 struct Cluster {
   int n = 7;

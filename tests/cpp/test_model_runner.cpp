@@ -4,20 +4,22 @@
 #include <string>
 #include <vector>
 
-#include "mlff_error.h"
 #include "force_scatter.h"
+#include "mlff_error.h"
 #include "model_runner.h"
 
 namespace {
 
-std::string model_path(const std::string& name) { return std::string(MLFF_TEST_MODELS) + "/" + name; }
+std::string model_path(const std::string& name) {
+  return std::string(MLFF_TEST_MODELS) + "/" + name;
+}
 
 // Benzene at ASE's molecule('C6H6') geometry, with every pair within the cutoff as an edge.
 mlff::EdgeGraph benzene() {
   const double atoms[12][4] = {
-      {6, 0.000000, 1.395248, 0}, {6, 1.208320, 0.697624, 0},  {6, 1.208320, -0.697624, 0},
+      {6, 0.000000, 1.395248, 0},  {6, 1.208320, 0.697624, 0},   {6, 1.208320, -0.697624, 0},
       {6, 0.000000, -1.395248, 0}, {6, -1.208320, -0.697624, 0}, {6, -1.208320, 0.697624, 0},
-      {1, 0.000000, 2.482360, 0}, {1, 2.149787, 1.241180, 0},  {1, 2.149787, -1.241180, 0},
+      {1, 0.000000, 2.482360, 0},  {1, 2.149787, 1.241180, 0},   {1, 2.149787, -1.241180, 0},
       {1, 0.000000, -2.482360, 0}, {1, -2.149787, -1.241180, 0}, {1, -2.149787, 1.241180, 0}};
   mlff::EdgeGraph g;
   for (const auto& a : atoms) {
@@ -72,7 +74,8 @@ TEST(ModelRunner, EdgeGradientIsTheDerivativeOfTheMaskedEnergy) {
     runner.run(gp, op);
     runner.run(gm, om);
     const double fd = (mlff::ForceScatter::energy(g, op.node_energy) -
-                       mlff::ForceScatter::energy(g, om.node_energy)) / (2 * h);
+                       mlff::ForceScatter::energy(g, om.node_energy)) /
+                      (2 * h);
     EXPECT_NEAR(out.edge_grad[k], fd, 1e-6) << "edge component " << k;
   }
 }
