@@ -98,7 +98,7 @@ def run_lammps(args, workdir: Path, script: str, timeout: int) -> str:
 def header(args, data: str, model: Path, options: str, elements: list[str], periodic: bool) -> str:
     return f"""plugin load {args.plugin}
 units metal
-boundary {'p p p' if periodic else 's s s'}
+boundary {'p p p' if periodic else 'm m m'}
 atom_style atomic
 read_data {data}
 pair_style mlff/student {options}

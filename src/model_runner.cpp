@@ -21,6 +21,25 @@ std::string first_line(const std::exception& e) {
   return what.substr(0, what.find('\n'));
 }
 
+// TorchScript wraps the cause in a long trace: keep its first line and the line naming the cause.
+std::string cause(const std::exception& e) {
+  std::string what = e.what();
+  if (what.find("out of memory") != std::string::npos)
+    return "the device ran out of memory: give each GPU fewer atoms (more MPI ranks or GPUs), "
+           "or use an AOTInductor package, which needs less memory";
+  std::string last;
+  std::size_t start = 0;
+  while (start < what.size()) {
+    std::size_t end = what.find('\n', start);
+    if (end == std::string::npos) end = what.size();
+    if (end > start && what.find_first_not_of(" \t", start) < end)
+      last = what.substr(start, end - start);
+    start = end + 1;
+  }
+  const std::string first = first_line(e);
+  return last.empty() || last == first ? first : first + " ... " + last;
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -262,7 +281,7 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* pro
     sync();
     clock.lap("model");
   } catch (const std::exception& ex) {
-    throw Error("model evaluation failed: " + first_line(ex));
+    throw Error("model evaluation failed: " + cause(ex));
   }
   if (result.size() != 2 || result[0].numel() != n || result[1].numel() != 3 * e)
     throw Error("model returned outputs of the wrong shape (expected [" + std::to_string(n) +
