@@ -1,6 +1,7 @@
 #include "model_runner.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/autograd.h>
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -72,12 +73,28 @@ class TorchScriptBackend : public Backend {
       : module_(std::move(module)), precision_(precision) {}
 
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) override {
+    if (precision_ == Precision::FP16) return autocast_forward(inputs, at::kHalf);
+    if (precision_ == Precision::BF16) return autocast_forward(inputs, at::kBFloat16);
     std::vector<torch::jit::IValue> args(inputs.begin(), inputs.end());
-    std::optional<AutocastScope> autocast;
-    if (precision_ == Precision::FP16) autocast.emplace(at::kHalf);
-    if (precision_ == Precision::BF16) autocast.emplace(at::kBFloat16);
     auto result = module_.forward(args).toTuple();
     return {result->elements()[0].toTensor(), result->elements()[1].toTensor()};
+  }
+
+ private:
+  // Autocast covers the interaction blocks only: the readout of energies of several eV and the
+  // energy sum stay in float32, as they do in AOTI packages.
+  std::vector<at::Tensor> autocast_forward(const std::vector<at::Tensor>& inputs,
+                                           at::ScalarType dtype) {
+    at::Tensor vec = inputs[3].detach().requires_grad_(true);
+    at::Tensor features;
+    {
+      AutocastScope autocast(dtype);
+      features = module_.get_method("features")({inputs[0], inputs[1], inputs[2], vec}).toTensor();
+    }
+    at::Tensor energy = module_.get_method("readout")({features.to(vec.scalar_type())}).toTensor();
+    at::Tensor total = (energy * inputs[4]).sum();
+    at::Tensor grad = torch::autograd::grad({total}, {vec})[0];
+    return {energy.detach(), grad};
   }
 
  private:
@@ -165,6 +182,9 @@ void ModelRunner::Impl::load_torchscript(const std::string& path, const RunnerOp
   if (metadata.format != "torchscript")
     throw Error("model file '" + path + "' says it is " + metadata.format + ", not TorchScript");
   choose(options);
+  if ((precision == Precision::FP16 || precision == Precision::BF16) &&
+      !module.find_method("features"))
+    throw Error("model file '" + path + "' predates reduced-precision support: export it again");
   module.to(device == Device::CUDA ? torch::kCUDA : torch::kCPU, dtype);
   module.eval();
   // The graph executor would re-profile and re-specialize whenever atom or edge counts change.

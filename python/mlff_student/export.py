@@ -39,13 +39,23 @@ class GraphEnergyModule(nn.Module):
         energy_mask: torch.Tensor,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         edge_vec = edge_vec.detach().requires_grad_(True)
-        # Under run-time autocast the readout may come out in half precision: energies are
-        # returned (and summed) in the dtype of the geometry.
-        node_energy = self.model.node_energies(z, edge_src, edge_dst, edge_vec).to(edge_vec.dtype)
+        node_energy = self.model.node_energies(z, edge_src, edge_dst, edge_vec)
         total = (node_energy * energy_mask).sum()
         grad = torch.autograd.grad([total], [edge_vec])[0]
         assert grad is not None
         return node_energy.detach(), grad
+
+    # The two halves of forward, for callers that run only the interaction blocks under reduced
+    # precision (the C++ runner's fp16/bf16 modes) and differentiate themselves.
+    @torch.jit.export
+    def features(
+        self, z: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor, edge_vec: torch.Tensor
+    ) -> torch.Tensor:
+        return self.model.features(z, edge_src, edge_dst, edge_vec)
+
+    @torch.jit.export
+    def readout(self, s: torch.Tensor) -> torch.Tensor:
+        return self.model.readout(s)
 
 
 def metadata(model: StudentForceField, dtype: str, fmt: str = "torchscript",

@@ -12,8 +12,9 @@ from mlff_student.systems import molecular_box, seed_molecules
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 # Bounds per precision: relative energy error, relative force error (norm over all atoms).
-# Run-time autocast also rounds the readout, so fp16 energies carry ~1 meV/atom (see bench/).
-BOUNDS = {"fp32": (1e-6, 1e-5), "tf32": (1e-4, 1e-2), "fp16": (5e-4, 3e-2), "bf16": (1e-3, 1e-1)}
+# Autocast covers the interaction blocks only; the readout stays fp32 (bench/README.md has the
+# measured errors: about 0.03 meV/atom in fp16, 1.3 meV/atom in bf16, 0.5 meV/atom in tf32).
+BOUNDS = {"fp32": (1e-6, 1e-5), "tf32": (2e-4, 1e-2), "fp16": (5e-5, 1e-2), "bf16": (5e-4, 5e-2)}
 
 
 @pytest.fixture(scope="module")

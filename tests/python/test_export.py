@@ -127,3 +127,16 @@ def test_translation_and_permutation_invariance(model):
     out = evaluate(model, shuffled)
     assert out["energy"] == pytest.approx(ref["energy"], rel=1e-10)
     np.testing.assert_allclose(out["forces"], ref["forces"][perm], atol=1e-9)
+
+
+def test_features_and_readout_compose_to_forward(model, tmp_path):
+    """The halves the C++ runner uses under reduced precision give forward's energies."""
+    path = tmp_path / "model.pt"
+    export_torchscript(model, path, "float64")
+    module, _ = load_exported(path)
+    atoms = seed_molecules(SEED)["druglike_22"]
+    src, dst, shift = edges_of(atoms, 5.0)
+    vec = torch.tensor(atoms.positions[src] + shift - atoms.positions[dst])
+    args = (torch.tensor(atoms.numbers), torch.tensor(src), torch.tensor(dst))
+    energy, _ = module(*args, vec, torch.ones(len(atoms), dtype=torch.float64))
+    torch.testing.assert_close(module.readout(module.features(*args, vec)), energy)
