@@ -189,6 +189,9 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
   mlff::StageClock clock(profile.get());
   mlff::zero_buffer(node_force, 3 * num_nodes);
   const mlff::Virial w = mlff::ForceScatter::forces(graph, output.edge_grad, node_force.data());
+  const double energy = mlff::ForceScatter::energy(graph, output.node_energy);
+  if (!mlff::ForceScatter::finite(energy, w))
+    error->one(FLERR, "mlff/student: the model returned non-finite energies or forces");
   if (vflag_atom) {
     mlff::zero_buffer(node_virial, 6 * num_nodes);
     mlff::ForceScatter::per_node_virial(graph, output.edge_grad, node_virial.data());
@@ -209,7 +212,7 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
     for (int i = 0; i < nwrite; i++)
       for (int k = 0; k < 6; k++) vatom[i][k] += node_virial[6 * i + k];
 
-  if (eflag_global) eng_vdwl += mlff::ForceScatter::energy(graph, output.node_energy);
+  if (eflag_global) eng_vdwl += energy;
   if (eflag_atom)
     for (int i = 0; i < nlocal; i++) eatom[i] += graph.energy_mask[i] * output.node_energy[i];
   if (vflag_global)

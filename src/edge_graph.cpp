@@ -22,9 +22,18 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
     energy_mask[k] = (k < atoms.nlocal && z[k] > 0) ? 1.0 : 0.0;
   }
 
-  src.clear();
-  dst.clear();
-  edge_vec.clear();
+  // Sized for every listed neighbor (an upper bound), written by index, then trimmed: no
+  // per-edge growth checks, and the capacity stays for the next step.
+  std::size_t bound = 0;
+  for (int c = 0; c < neighbors.num_centers; ++c)
+    bound += neighbors.num_neighbors[neighbors.centers[c]];
+  resize_buffer(src, bound);
+  resize_buffer(dst, bound);
+  resize_buffer(edge_vec, 3 * bound);
+  std::int64_t* out_src = src.data();
+  std::int64_t* out_dst = dst.data();
+  double* out_vec = edge_vec.data();
+  std::size_t e = 0;
   for (int c = 0; c < neighbors.num_centers; ++c) {
     const int i = neighbors.centers[c];
     if (z_of(i) == 0) continue;
@@ -38,11 +47,17 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
       if (z_of(j) == 0) continue;
       const double dx = x[3 * j] - xi, dy = x[3 * j + 1] - yi, dz = x[3 * j + 2] - zi;
       if (dx * dx + dy * dy + dz * dz > cutsq) continue;
-      src.push_back(node_of ? node_of[j] : j);
-      dst.push_back(node_i);
-      edge_vec.insert(edge_vec.end(), {dx, dy, dz});
+      out_src[e] = node_of ? node_of[j] : j;
+      out_dst[e] = node_i;
+      out_vec[3 * e] = dx;
+      out_vec[3 * e + 1] = dy;
+      out_vec[3 * e + 2] = dz;
+      ++e;
     }
   }
+  src.resize(e);
+  dst.resize(e);
+  edge_vec.resize(3 * e);
 }
 
 }  // namespace mlff

@@ -1,5 +1,6 @@
 #include "force_scatter.h"
 
+#include <cmath>
 #include <cstdint>
 
 namespace mlff {
@@ -15,8 +16,7 @@ inline void edge_virial(const double* r, const double* g, double w[6]) {
 }
 }  // namespace
 
-Virial ForceScatter::forces(const EdgeGraph& graph, const std::vector<double>& edge_grad,
-                            double* node_force) {
+Virial ForceScatter::forces(const EdgeGraph& graph, const double* edge_grad, double* node_force) {
   Virial virial{};
   const std::int64_t num_edges = graph.num_edges();
   for (std::int64_t e = 0; e < num_edges; ++e) {
@@ -34,7 +34,7 @@ Virial ForceScatter::forces(const EdgeGraph& graph, const std::vector<double>& e
   return virial;
 }
 
-void ForceScatter::per_node_virial(const EdgeGraph& graph, const std::vector<double>& edge_grad,
+void ForceScatter::per_node_virial(const EdgeGraph& graph, const double* edge_grad,
                                    double* node_virial) {
   const std::int64_t num_edges = graph.num_edges();
   for (std::int64_t e = 0; e < num_edges; ++e) {
@@ -49,10 +49,17 @@ void ForceScatter::per_node_virial(const EdgeGraph& graph, const std::vector<dou
   }
 }
 
-double ForceScatter::energy(const EdgeGraph& graph, const std::vector<double>& node_energy) {
+double ForceScatter::energy(const EdgeGraph& graph, const double* node_energy) {
   double total = 0.0;
   for (int k = 0; k < graph.num_nodes(); ++k) total += graph.energy_mask[k] * node_energy[k];
   return total;
+}
+
+bool ForceScatter::finite(double energy, const Virial& virial) {
+  if (!std::isfinite(energy)) return false;
+  for (double w : virial)
+    if (!std::isfinite(w)) return false;
+  return true;
 }
 
 }  // namespace mlff

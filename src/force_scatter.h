@@ -1,7 +1,6 @@
 #pragma once
 
 #include <array>
-#include <vector>
 
 #include "edge_graph.h"
 
@@ -15,15 +14,17 @@ using Virial = std::array<double, 6>;
 // All accumulation is in double.
 struct ForceScatter {
   // node_force[3N] += forces; returns the global virial of the edges.
-  static Virial forces(const EdgeGraph& graph, const std::vector<double>& edge_grad,
-                       double* node_force);
+  static Virial forces(const EdgeGraph& graph, const double* edge_grad, double* node_force);
 
   // node_virial[6N] += per-node virials, half of each edge's virial to either end.
-  static void per_node_virial(const EdgeGraph& graph, const std::vector<double>& edge_grad,
-                              double* node_virial);
+  static void per_node_virial(const EdgeGraph& graph, const double* edge_grad, double* node_virial);
 
   // Sum of the energies of the nodes that count (energy_mask).
-  static double energy(const EdgeGraph& graph, const std::vector<double>& node_energy);
+  static double energy(const EdgeGraph& graph, const double* node_energy);
+
+  // False when a model output was not finite: a non-finite edge gradient makes the virial
+  // non-finite, a non-finite node energy the energy.
+  static bool finite(double energy, const Virial& virial);
 };
 
 }  // namespace mlff

@@ -6,7 +6,6 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
-#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
@@ -127,12 +126,6 @@ void ensure_bytes(at::Tensor& buffer, std::size_t bytes, const at::TensorOptions
       at::empty({static_cast<std::int64_t>(std::max(bytes, 2 * old))}, options.dtype(at::kByte));
 }
 
-void copy_out(const double* p, std::int64_t count, const char* what, std::vector<double>& dst) {
-  dst.assign(p, p + count);
-  for (double v : dst)
-    if (!std::isfinite(v)) throw Error(std::string("model returned a non-finite ") + what);
-}
-
 }  // namespace
 
 struct ModelRunner::Impl {
@@ -248,8 +241,7 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* pro
   Impl& m = *impl_;
   const std::int64_t n = graph.num_nodes(), e = graph.num_edges();
   if (n == 0) {
-    out.node_energy.clear();
-    out.edge_grad.clear();
+    out = ModelOutput();
     return;
   }
   const bool cuda = m.device == Device::CUDA;
@@ -323,10 +315,8 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* pro
     host_out.narrow(0, n, 3 * e).copy_(result[1].reshape({3 * e}));
   }
   clock.lap("download");
-  const double* values = host_out.data_ptr<double>();
-  copy_out(values, n, "node energy", out.node_energy);
-  copy_out(values + n, 3 * e, "edge gradient", out.edge_grad);
-  clock.lap("unpack outputs");
+  out.node_energy = host_out.data_ptr<double>();
+  out.edge_grad = out.node_energy + n;
 }
 
 }  // namespace mlff

@@ -12,9 +12,11 @@
 
 namespace mlff {
 
+// Views into the runner's result buffer, valid until its next run. Non-finite values are passed
+// through: ForceScatter's energy and virial are non-finite then, which callers check.
 struct ModelOutput {
-  std::vector<double> node_energy;  // [N] eV
-  std::vector<double> edge_grad;    // [E * 3] dE/d(edge_vec), eV/Å, of the masked energy
+  const double* node_energy = nullptr;  // [N] eV
+  const double* edge_grad = nullptr;    // [E * 3] dE/d(edge_vec), eV/Å, of the masked energy
 };
 
 struct RunnerOptions {
@@ -39,7 +41,7 @@ class ModelRunner {
   Device device() const;
   Precision precision() const;
 
-  // Throws mlff::Error when the model fails or returns non-finite values or misshaped outputs.
+  // Throws mlff::Error when the model fails or returns misshaped outputs.
   // With a profile, the stages (staging, upload, model, download) are timed separately.
   void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile = nullptr);
 

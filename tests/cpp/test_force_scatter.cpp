@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -75,7 +76,7 @@ TEST(ForceScatter, ForcesAreMinusEnergyGradient) {
   Cluster c;
   mlff::EdgeGraph g = c.graph();
   std::vector<double> f(3 * c.n, 0.0);
-  mlff::ForceScatter::forces(g, Cluster::edge_grad(g), f.data());
+  mlff::ForceScatter::forces(g, Cluster::edge_grad(g).data(), f.data());
   const double h = 1e-6;
   for (int i = 0; i < 3 * c.n; ++i) {
     const double x0 = c.x[i];
@@ -93,11 +94,11 @@ TEST(ForceScatter, VirialMatchesPositionsTimesForces) {
   mlff::EdgeGraph g = c.graph();
   std::vector<double> f(3 * c.n, 0.0);
   const auto grad = Cluster::edge_grad(g);
-  const mlff::Virial w = mlff::ForceScatter::forces(g, grad, f.data());
+  const mlff::Virial w = mlff::ForceScatter::forces(g, grad.data(), f.data());
   // For an isolated cluster the virial is sum_i x_i (x) f_i, LAMMPS order xx yy zz xy xz yz.
   const int ab[6][2] = {{0, 0}, {1, 1}, {2, 2}, {0, 1}, {0, 2}, {1, 2}};
   std::vector<double> per_node(6 * c.n, 0.0);
-  mlff::ForceScatter::per_node_virial(g, grad, per_node.data());
+  mlff::ForceScatter::per_node_virial(g, grad.data(), per_node.data());
   for (int k = 0; k < 6; ++k) {
     double expect = 0.0, summed = 0.0;
     for (int i = 0; i < c.n; ++i) {
@@ -113,5 +114,21 @@ TEST(ForceScatter, EnergyCountsMaskedNodesOnly) {
   mlff::EdgeGraph g;
   g.z = {1, 1, 1};
   g.energy_mask = {1.0, 0.0, 1.0};
-  EXPECT_DOUBLE_EQ(mlff::ForceScatter::energy(g, {1.5, 100.0, -0.25}), 1.25);
+  const double energies[] = {1.5, 100.0, -0.25};
+  EXPECT_DOUBLE_EQ(mlff::ForceScatter::energy(g, energies), 1.25);
+}
+
+TEST(ForceScatter, NonFiniteOutputsAreDetected) {
+  Cluster c;
+  mlff::EdgeGraph g = c.graph();
+  std::vector<double> f(3 * c.n, 0.0);
+  auto grad = Cluster::edge_grad(g);
+  EXPECT_TRUE(
+      mlff::ForceScatter::finite(1.0, mlff::ForceScatter::forces(g, grad.data(), f.data())));
+  grad[7] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_FALSE(
+      mlff::ForceScatter::finite(1.0, mlff::ForceScatter::forces(g, grad.data(), f.data())));
+  grad[7] = 0.0;
+  EXPECT_FALSE(mlff::ForceScatter::finite(std::numeric_limits<double>::infinity(),
+                                          mlff::ForceScatter::forces(g, grad.data(), f.data())));
 }

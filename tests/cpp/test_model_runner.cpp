@@ -53,8 +53,6 @@ TEST(ModelRunner, BenzeneEnergyMatchesTheSeedModel) {
     mlff::EdgeGraph g = benzene();
     mlff::ModelOutput out;
     runner.run(g, out);
-    ASSERT_EQ(out.node_energy.size(), 12u);
-    ASSERT_EQ(out.edge_grad.size(), g.edge_vec.size());
     EXPECT_NEAR(mlff::ForceScatter::energy(g, out.node_energy), -76.05328, 2e-4) << file;
   }
 }
@@ -65,18 +63,18 @@ TEST(ModelRunner, EdgeGradientIsTheDerivativeOfTheMaskedEnergy) {
   g.energy_mask[3] = 0.0;  // a ghost-like node: carries messages, its energy does not count
   mlff::ModelOutput out;
   runner.run(g, out);
+  // The output views the runner's buffer, which the next run overwrites.
+  const std::vector<double> grad(out.edge_grad, out.edge_grad + g.edge_vec.size());
+  auto energy_at = [&](std::int64_t k, double shift) {
+    mlff::EdgeGraph shifted = g;
+    shifted.edge_vec[k] += shift;
+    runner.run(shifted, out);
+    return mlff::ForceScatter::energy(g, out.node_energy);
+  };
   const double h = 1e-5;
   for (std::int64_t k : {0L, 7L, 40L, 3 * 131L + 2}) {
-    mlff::EdgeGraph gp = g, gm = g;
-    gp.edge_vec[k] += h;
-    gm.edge_vec[k] -= h;
-    mlff::ModelOutput op, om;
-    runner.run(gp, op);
-    runner.run(gm, om);
-    const double fd = (mlff::ForceScatter::energy(g, op.node_energy) -
-                       mlff::ForceScatter::energy(g, om.node_energy)) /
-                      (2 * h);
-    EXPECT_NEAR(out.edge_grad[k], fd, 1e-6) << "edge component " << k;
+    const double fd = (energy_at(k, h) - energy_at(k, -h)) / (2 * h);
+    EXPECT_NEAR(grad[k], fd, 1e-6) << "edge component " << k;
   }
 }
 
@@ -85,8 +83,8 @@ TEST(ModelRunner, EmptyGraphGivesEmptyOutput) {
   mlff::EdgeGraph g;
   mlff::ModelOutput out;
   runner.run(g, out);
-  EXPECT_TRUE(out.node_energy.empty());
-  EXPECT_TRUE(out.edge_grad.empty());
+  EXPECT_EQ(out.node_energy, nullptr);
+  EXPECT_EQ(out.edge_grad, nullptr);
 }
 
 TEST(ModelRunner, IsolatedAtomHasNoEdgesButAnEnergy) {
@@ -96,7 +94,7 @@ TEST(ModelRunner, IsolatedAtomHasNoEdgesButAnEnergy) {
   g.energy_mask = {1.0};
   mlff::ModelOutput out;
   runner.run(g, out);
-  ASSERT_EQ(out.node_energy.size(), 1u);
+  ASSERT_NE(out.node_energy, nullptr);
   EXPECT_TRUE(std::isfinite(out.node_energy[0]));
 }
 
@@ -144,7 +142,7 @@ TEST(ModelRunner, AotiPackageMatchesTorchScript) {
     EXPECT_NEAR(mlff::ForceScatter::energy(g, a.node_energy),
                 mlff::ForceScatter::energy(g, s.node_energy), 1e-4);
     double err = 0, norm = 0;
-    for (std::size_t k = 0; k < s.edge_grad.size(); ++k) {
+    for (std::size_t k = 0; k < g.edge_vec.size(); ++k) {
       err += (a.edge_grad[k] - s.edge_grad[k]) * (a.edge_grad[k] - s.edge_grad[k]);
       norm += s.edge_grad[k] * s.edge_grad[k];
     }
