@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from harness import MODELS, header, model_file, run_lammps, SEED
+from harness import MODELS, PLUGIN, model_file, run_lammps, SEED
 from mlff_student.systems import seed_molecules, write_lammps_data
 
 BENZENE = seed_molecules(SEED)["benzene"]
@@ -23,7 +23,7 @@ def expect_error(tmp_path, script: str, message: str, nprocs: int = 1, atoms=BEN
 
 
 def script(model=GOOD_MODEL, elements="C H", units="metal", style="mlff/student", extra=""):
-    return f"""plugin load {header.__globals__['PLUGIN']}
+    return f"""plugin load {PLUGIN}
 units {units}
 boundary f f f
 atom_style atomic
