@@ -9,7 +9,7 @@ molecule reference (all pairs within the cutoff) and periodic or domain-decompos
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -22,9 +22,6 @@ class StudentConfig:
     num_rbf: int = 20
     cutoff: float = 5.0
     max_z: int = 100
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class GaussianRBF(nn.Module):

@@ -79,8 +79,7 @@ def molecule_ensemble(mol: Atoms, count: int, spacing: float) -> Atoms:
                  cell=[per_side * spacing] * 3, pbc=True)
 
 
-def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str], vacuum: float = 20.0,
-                      velocities: np.ndarray | None = None) -> None:
+def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str], vacuum: float = 20.0) -> None:
     """atom_style atomic data file; type i+1 is elements[i]. A non-periodic system gets a box
     of 'vacuum' Å around it. Periodic cells must be in LAMMPS's lower-triangular form."""
     types = np.array([elements.index(s) + 1 for s in atoms.get_chemical_symbols()])
@@ -106,7 +105,4 @@ def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str], vacuu
     lines += [f"{i + 1} {atomic_masses[atomic_numbers[e]]:.6f}" for i, e in enumerate(elements)]
     lines += ["", "Atoms # atomic", ""]
     lines += [f"{i + 1} {t} {p[0]:.12f} {p[1]:.12f} {p[2]:.12f}" for i, (t, p) in enumerate(zip(types, pos))]
-    if velocities is not None:
-        lines += ["", "Velocities", ""]
-        lines += [f"{i + 1} {v[0]:.12f} {v[1]:.12f} {v[2]:.12f}" for i, v in enumerate(velocities)]
     Path(path).write_text("\n".join(lines) + "\n")
