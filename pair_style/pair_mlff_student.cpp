@@ -163,7 +163,12 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
 
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const int num_nodes = ghost_nodes ? nall : nlocal;
-  const int* owner = ghost_nodes ? nullptr : fold_ghosts_onto_owners();
+  // Ghosts and their owners change only when LAMMPS reneighbors.
+  const int* owner = nullptr;
+  if (!ghost_nodes)
+    owner = (neighbor->ago == 0 || node_of.size() != static_cast<std::size_t>(nall))
+                ? fold_ghosts_onto_owners()
+                : node_of.data();
 
   mlff::AtomArrays atoms;
   atoms.x = nall > 0 ? &atom->x[0][0] : nullptr;

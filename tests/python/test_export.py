@@ -20,16 +20,28 @@ def model(request):
     return load_onnx(SEED / "models" / f"{request.param}.onnx")
 
 
+def graph_inputs(atoms, dtype=torch.float64):
+    """z, src, dst and edge vectors of the exported module's contract, periodic images included."""
+    src, dst, shift = edges_of(atoms, 5.0)
+    vec = torch.tensor(atoms.positions[src] + shift - atoms.positions[dst], dtype=dtype)
+    return torch.tensor(atoms.numbers), torch.tensor(src), torch.tensor(dst), vec
+
+
+@pytest.fixture
+def exported64(model, tmp_path):
+    path = tmp_path / "model.pt"
+    export_torchscript(model, path, "float64")
+    return load_exported(path)[0]
+
+
 def exported_forces(module, atoms, dtype):
     """Energy and forces from the exported module's contract (edge gradients scattered)."""
-    src, dst, shift = edges_of(atoms, 5.0)
-    vec = atoms.positions[src] + shift - atoms.positions[dst]
-    e, g = module(torch.tensor(atoms.numbers), torch.tensor(src), torch.tensor(dst),
-                  torch.tensor(vec, dtype=dtype), torch.ones(len(atoms), dtype=dtype))
+    z, src, dst, vec = graph_inputs(atoms, dtype)
+    e, g = module(z, src, dst, vec, torch.ones(len(atoms), dtype=dtype))
     g = g.double().numpy()
     forces = np.zeros((len(atoms), 3))
-    np.add.at(forces, src, -g)
-    np.add.at(forces, dst, g)
+    np.add.at(forces, src.numpy(), -g)
+    np.add.at(forces, dst.numpy(), g)
     return e.double().sum().item(), forces
 
 
@@ -62,14 +74,11 @@ def test_metadata_travels_in_the_file(model, tmp_path):
     assert meta["dtype"] == "float32"
 
 
-def test_energy_mask_selects_nodes(model, tmp_path):
-    path = tmp_path / "model.pt"
-    export_torchscript(model, path, "float64")
-    module, _ = load_exported(path)
+def test_energy_mask_selects_nodes(model, exported64):
+    module = exported64
     atoms = seed_molecules(SEED)["benzene"]
-    src, dst, shift = edges_of(atoms, 5.0)
-    vec = torch.tensor(atoms.positions[src] - atoms.positions[dst])
-    args = (torch.tensor(atoms.numbers), torch.tensor(src), torch.tensor(dst), vec)
+    args = graph_inputs(atoms)
+    vec = args[3]
     mask = torch.zeros(len(atoms), dtype=torch.float64)
     mask[:3] = 1.0
     e_all, g_all = module(*args, torch.ones(len(atoms), dtype=torch.float64))
@@ -129,14 +138,9 @@ def test_translation_and_permutation_invariance(model):
     np.testing.assert_allclose(out["forces"], ref["forces"][perm], atol=1e-9)
 
 
-def test_features_and_readout_compose_to_forward(model, tmp_path):
+def test_features_and_readout_compose_to_forward(exported64):
     """The halves the C++ runner uses under reduced precision give forward's energies."""
-    path = tmp_path / "model.pt"
-    export_torchscript(model, path, "float64")
-    module, _ = load_exported(path)
     atoms = seed_molecules(SEED)["druglike_22"]
-    src, dst, shift = edges_of(atoms, 5.0)
-    vec = torch.tensor(atoms.positions[src] + shift - atoms.positions[dst])
-    args = (torch.tensor(atoms.numbers), torch.tensor(src), torch.tensor(dst))
-    energy, _ = module(*args, vec, torch.ones(len(atoms), dtype=torch.float64))
-    torch.testing.assert_close(module.readout(module.features(*args, vec)), energy)
+    args = graph_inputs(atoms)
+    energy, _ = exported64(*args, torch.ones(len(atoms), dtype=torch.float64))
+    torch.testing.assert_close(exported64.readout(exported64.features(*args)), energy)
