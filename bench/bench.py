@@ -47,13 +47,16 @@ def systems(names: list[str]) -> dict:
 
 
 def variants(models: Path, device: str, names: list[str]) -> dict:
+    """<format>-<precision>[-eager]: -eager launches every kernel each step (cuda_graph no)."""
     out = {}
     for name in names:
-        fmt, precision = name.split("-")
+        fmt, precision, *mode = name.split("-")
         if fmt == "ts":
             out[name] = (models / "student_427k.pt", f"device {device} precision {precision}")
         else:
             out[name] = (models / f"student_427k_{device}_{precision}.pt2", f"device {device}")
+        if mode == ["eager"]:
+            out[name] = (out[name][0], out[name][1] + " cuda_graph no")
     return {k: v for k, v in out.items() if v[0].exists()}
 
 
@@ -202,7 +205,7 @@ def main() -> int:
         results["timings"][name] = entry
         for vname, value in reference.items():
             base = reference.get(vname.split("-")[0] + "-fp32")
-            if value is None or base is None or vname.endswith("fp32"):
+            if value is None or base is None or vname == vname.split("-")[0] + "-fp32":
                 continue
             (e, f), (e0, f0) = value, base
             results["accuracy"].setdefault(vname, {})[name] = {

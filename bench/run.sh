@@ -28,7 +28,8 @@ wait
 
 lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
 variants="ts-fp32,aoti-fp32"
-[[ $device == cuda ]] && variants="ts-fp32,aoti-fp32,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
+[[ $device == cuda ]] &&
+  variants="ts-fp32,ts-fp32-eager,aoti-fp32,aoti-fp32-eager,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
 "$py" "$MLFF_ROOT/bench/bench.py" --lmp "$lmp" --plugin "$MLFF_BUILD/mlffstudentplugin.so" \
   --models "$models" --device "$device" --variants "$variants" --work "$MLFF_BUILD/bench_work" \
   --out "$results/$device.json" "$@"

@@ -50,18 +50,28 @@ void PairMLFFStudent::allocate() {
 }
 
 // pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
+//                         [cuda_graph auto|yes|no]
 void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::RunnerOptions();
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
-    if (key != "device" && key != "precision")
+    if (key != "device" && key != "precision" && key != "cuda_graph")
       error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
+    const std::string value = arg[iarg + 1];
     try {
-      if (key == "device")
-        options.device = mlff::parse_device(arg[iarg + 1]);
-      else
-        options.precision = mlff::parse_precision(arg[iarg + 1]);
+      if (key == "device") {
+        options.device = mlff::parse_device(value);
+      } else if (key == "precision") {
+        options.precision = mlff::parse_precision(value);
+      } else if (value == "auto" || value == "yes" || value == "no") {
+        options.cuda_graph = value == "auto"  ? mlff::CudaGraphMode::Auto
+                             : value == "yes" ? mlff::CudaGraphMode::On
+                                              : mlff::CudaGraphMode::Off;
+      } else {
+        error->all(FLERR, "pair_style mlff/student: cuda_graph must be auto, yes or no, not {}",
+                   value);
+      }
     } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
     }

@@ -5,6 +5,12 @@
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#ifdef MLFF_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+#endif
 
 #include <cstring>
 #include <fstream>
@@ -51,10 +57,12 @@ class AutocastScope {
   explicit AutocastScope(at::ScalarType dtype) {
     at::autocast::set_autocast_enabled(at::kCUDA, true);
     at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+    // Each weight is cast once per call anyway; cached casts would outlive a CUDA graph capture.
+    at::autocast::set_autocast_cache_enabled(false);
     at::autocast::increment_nesting();
   }
   ~AutocastScope() {
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::decrement_nesting();
     at::autocast::set_autocast_enabled(at::kCUDA, false);
   }
 };
@@ -103,10 +111,15 @@ class TorchScriptBackend : public Backend {
 
 class AotiBackend : public Backend {
  public:
+  // Single-threaded runs record no events between calls, which CUDA graph capture requires.
   explicit AotiBackend(const std::string& path)
-      : loader_(std::make_unique<torch::inductor::AOTIModelPackageLoader>(path)) {}
+      : loader_(std::make_unique<torch::inductor::AOTIModelPackageLoader>(
+            path, "model", /*run_single_threaded=*/true)) {}
 
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) override {
+#ifdef MLFF_CUDA
+    if (inputs[0].is_cuda()) return loader_->run(inputs, c10::cuda::getCurrentCUDAStream().stream());
+#endif
     return loader_->run(inputs);
   }
 
@@ -126,6 +139,58 @@ void ensure_bytes(at::Tensor& buffer, std::size_t bytes, const at::TensorOptions
       at::empty({static_cast<std::int64_t>(std::max(bytes, 2 * old))}, options.dtype(at::kByte));
 }
 
+// Where each model input lies in the one staging buffer, for a graph of `nodes` and `edges`
+// (padded sizes when a CUDA graph runs the step): z, src, dst (int64), edge_vec, energy_mask.
+struct InputLayout {
+  InputLayout(std::int64_t nodes, std::int64_t edges, std::size_t float_size)
+      : nodes(nodes), edges(edges), fsize(float_size) {
+    src = align(8 * nodes);
+    dst = src + align(8 * edges);
+    vec = dst + align(8 * edges);
+    mask = vec + align(3 * edges * fsize);
+    total = mask + align(nodes * fsize);
+  }
+  std::int64_t nodes, edges;
+  std::size_t fsize, src, dst, vec, mask, total;
+  std::int64_t outputs() const { return nodes + 3 * edges; }  // doubles: energies, then gradients
+};
+
+// Padding edges join a padding node to itself, longer than the cutoff, and each padding node
+// takes only a few, so that values on padding nodes stay small even in fp16.
+constexpr std::int64_t kPadEdgesPerNode = 16;
+
+template <typename T>
+void stage_floats(const EdgeGraph& g, const InputLayout& in, double pad_length, std::uint8_t* host) {
+  const std::int64_t n = g.num_nodes(), e = g.num_edges();
+  auto* vec = reinterpret_cast<T*>(host + in.vec);
+  for (std::int64_t k = 0; k < 3 * e; ++k) vec[k] = static_cast<T>(g.edge_vec[k]);
+  for (std::int64_t k = e; k < in.edges; ++k) {
+    vec[3 * k] = static_cast<T>(pad_length);
+    vec[3 * k + 1] = vec[3 * k + 2] = T(0);
+  }
+  auto* mask = reinterpret_cast<T*>(host + in.mask);
+  for (std::int64_t k = 0; k < n; ++k) mask[k] = static_cast<T>(g.energy_mask[k]);
+  std::fill(mask + n, mask + in.nodes, T(0));
+}
+
+void stage_inputs(const EdgeGraph& g, const InputLayout& in, double pad_length,
+                  std::uint8_t* host) {
+  const std::int64_t n = g.num_nodes(), e = g.num_edges();
+  auto* z = reinterpret_cast<std::int64_t*>(host);
+  std::memcpy(z, g.z.data(), 8 * n);
+  std::fill(z + n, z + in.nodes, 0);
+  auto* src = reinterpret_cast<std::int64_t*>(host + in.src);
+  auto* dst = reinterpret_cast<std::int64_t*>(host + in.dst);
+  std::memcpy(src, g.src.data(), 8 * e);
+  std::memcpy(dst, g.dst.data(), 8 * e);
+  const std::int64_t pad_nodes = in.nodes - n;
+  for (std::int64_t k = e; k < in.edges; ++k) src[k] = dst[k] = n + (k - e) % pad_nodes;
+  if (in.fsize == 8)
+    stage_floats<double>(g, in, pad_length, host);
+  else
+    stage_floats<float>(g, in, pad_length, host);
+}
+
 }  // namespace
 
 struct ModelRunner::Impl {
@@ -133,12 +198,28 @@ struct ModelRunner::Impl {
   Device device = Device::CPU;
   Precision precision = Precision::FP32;
   at::ScalarType dtype = at::kFloat;  // of edge vectors, masks and outputs
+  CudaGraphMode graph_mode = CudaGraphMode::Auto;
   std::unique_ptr<Backend> backend;
   at::Tensor host_in, device_in, device_out, host_out;
+#ifdef MLFF_CUDA
+  std::optional<c10::cuda::CUDAStream> stream;
+  // One whole step (upload, model, download) captured for padded sizes; captured again only when
+  // the graph outgrows them.
+  std::unique_ptr<at::cuda::CUDAGraph> step_graph;
+  std::int64_t graph_nodes = 0, graph_edges = 0;
+#endif
 
   void load_torchscript(const std::string& path, const RunnerOptions& options);
   void load_aoti(const std::string& path, const RunnerOptions& options);
   void choose(const RunnerOptions& options);
+  std::vector<at::Tensor> forward(at::Device where, std::uint8_t* base, const InputLayout& in);
+  void run_cpu(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile);
+#ifdef MLFF_CUDA
+  bool graphed(std::int64_t nodes) const;
+  void run_cuda(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile);
+  void enqueue_step(const InputLayout& in, StageClock* clock);
+  void capture_step(const InputLayout& in);
+#endif
 };
 
 bool ModelRunner::cuda_available() {
@@ -158,6 +239,9 @@ void ModelRunner::Impl::choose(const RunnerOptions& options) {
   if (reduced && device != Device::CUDA)
     throw Error("precision " + precision_name(precision) + " needs device cuda");
   dtype = precision == Precision::FP64 ? at::kDouble : at::kFloat;
+  graph_mode = options.cuda_graph;
+  if (graph_mode == CudaGraphMode::On && device != Device::CUDA)
+    throw Error("cuda_graph yes needs device cuda");
 }
 
 void ModelRunner::Impl::load_torchscript(const std::string& path, const RunnerOptions& options) {
@@ -237,86 +321,168 @@ Precision ModelRunner::precision() const {
   return impl_->precision;
 }
 
-void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
-  Impl& m = *impl_;
-  const std::int64_t n = graph.num_nodes(), e = graph.num_edges();
-  if (n == 0) {
-    out = ModelOutput();
-    return;
-  }
-  const bool cuda = m.device == Device::CUDA;
-  const at::Device device = cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
-  const std::size_t fsize = m.dtype == at::kDouble ? 8 : 4;
-  StageClock clock(profile);
-  auto sync = [&] {
-    if (profile && cuda) torch::cuda::synchronize();
-  };
-
-  // One staging buffer holds every input: z, src, dst (int64), edge_vec, energy_mask (dtype).
-  const std::size_t off_src = align(8 * n), off_dst = off_src + align(8 * e),
-                    off_vec = off_dst + align(8 * e), off_mask = off_vec + align(3 * e * fsize),
-                    total = off_mask + align(n * fsize);
-  ensure_bytes(m.host_in, total, at::TensorOptions().pinned_memory(cuda));
-  auto* host = m.host_in.data_ptr<std::uint8_t>();
-  std::memcpy(host, graph.z.data(), 8 * n);
-  std::memcpy(host + off_src, graph.src.data(), 8 * e);
-  std::memcpy(host + off_dst, graph.dst.data(), 8 * e);
-  if (fsize == 8) {
-    std::memcpy(host + off_vec, graph.edge_vec.data(), 3 * e * 8);
-    std::memcpy(host + off_mask, graph.energy_mask.data(), n * 8);
-  } else {
-    auto* vec = reinterpret_cast<float*>(host + off_vec);
-    for (std::int64_t k = 0; k < 3 * e; ++k) vec[k] = static_cast<float>(graph.edge_vec[k]);
-    auto* mask = reinterpret_cast<float*>(host + off_mask);
-    for (std::int64_t k = 0; k < n; ++k) mask[k] = static_cast<float>(graph.energy_mask[k]);
-  }
-  clock.lap("stage inputs");
-  std::uint8_t* base = host;
-  if (cuda) {
-    ensure_bytes(m.device_in, total, at::TensorOptions().device(device));
-    m.device_in.narrow(0, 0, total).copy_(m.host_in.narrow(0, 0, total), /*non_blocking=*/true);
-    base = m.device_in.data_ptr<std::uint8_t>();
-    sync();
-    clock.lap("upload");
-  }
+std::vector<at::Tensor> ModelRunner::Impl::forward(at::Device where, std::uint8_t* base,
+                                                    const InputLayout& in) {
   auto view = [&](std::size_t offset, std::vector<std::int64_t> shape, at::ScalarType t) {
-    return at::from_blob(base + offset, shape, at::TensorOptions().dtype(t).device(device));
+    return at::from_blob(base + offset, shape, at::TensorOptions().dtype(t).device(where));
   };
-  std::vector<at::Tensor> inputs{view(0, {n}, at::kLong), view(off_src, {e}, at::kLong),
-                                 view(off_dst, {e}, at::kLong), view(off_vec, {e, 3}, m.dtype),
-                                 view(off_mask, {n}, m.dtype)};
-
   std::vector<at::Tensor> result;
   try {
-    if (cuda) at::globalContext().setAllowTF32CuBLAS(m.precision == Precision::TF32);
-    result = m.backend->forward(inputs);
-    sync();
-    clock.lap("model");
+    result = backend->forward({view(0, {in.nodes}, at::kLong), view(in.src, {in.edges}, at::kLong),
+                               view(in.dst, {in.edges}, at::kLong),
+                               view(in.vec, {in.edges, 3}, dtype), view(in.mask, {in.nodes}, dtype)});
   } catch (const std::exception& ex) {
     throw Error("model evaluation failed: " + cause(ex));
   }
-  if (result.size() != 2 || result[0].numel() != n || result[1].numel() != 3 * e)
-    throw Error("model returned outputs of the wrong shape (expected [" + std::to_string(n) +
-                "] and [" + std::to_string(e) + ", 3])");
+  if (result.size() != 2 || result[0].numel() != in.nodes || result[1].numel() != 3 * in.edges)
+    throw Error("model returned outputs of the wrong shape (expected [" +
+                std::to_string(in.nodes) + "] and [" + std::to_string(in.edges) + ", 3])");
+  return result;
+}
 
-  // Both outputs come back in one transfer, as double.
-  const std::int64_t count = n + 3 * e;
-  ensure_bytes(m.host_out, 8 * count, at::TensorOptions().pinned_memory(cuda));
-  at::Tensor host_out = at::from_blob(m.host_out.data_ptr(), {count}, at::kDouble);
-  if (cuda) {
-    ensure_bytes(m.device_out, 8 * count, at::TensorOptions().device(device));
-    at::Tensor dev = at::from_blob(m.device_out.data_ptr(), {count},
-                                   at::TensorOptions().dtype(at::kDouble).device(device));
-    dev.narrow(0, 0, n).copy_(result[0].reshape({n}));
-    dev.narrow(0, n, 3 * e).copy_(result[1].reshape({3 * e}));
-    host_out.copy_(dev);
-  } else {
-    host_out.narrow(0, 0, n).copy_(result[0].reshape({n}));
-    host_out.narrow(0, n, 3 * e).copy_(result[1].reshape({3 * e}));
-  }
+void ModelRunner::Impl::run_cpu(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
+  StageClock clock(profile);
+  const InputLayout in(graph.num_nodes(), graph.num_edges(), dtype == at::kDouble ? 8 : 4);
+  ensure_bytes(host_in, in.total, at::TensorOptions());
+  stage_inputs(graph, in, 0.0, host_in.data_ptr<std::uint8_t>());
+  clock.lap("stage inputs");
+  const std::vector<at::Tensor> result = forward(at::kCPU, host_in.data_ptr<std::uint8_t>(), in);
+  clock.lap("model");
+  ensure_bytes(host_out, 8 * in.outputs(), at::TensorOptions());
+  at::Tensor all = at::from_blob(host_out.data_ptr(), {in.outputs()}, at::kDouble);
+  all.narrow(0, 0, in.nodes).copy_(result[0].reshape({in.nodes}));
+  all.narrow(0, in.nodes, 3 * in.edges).copy_(result[1].reshape({3 * in.edges}));
   clock.lap("download");
+  out.node_energy = all.data_ptr<double>();
+  out.edge_grad = out.node_energy + in.nodes;
+}
+
+#ifdef MLFF_CUDA
+
+namespace {
+void check_cuda(cudaError_t status, const char* what) {
+  if (status != cudaSuccess)
+    throw Error(std::string(what) + " failed: " + cudaGetErrorString(status));
+}
+}  // namespace
+
+// Launch overhead dominates small steps; beyond this size padding would cost more than it saves.
+constexpr std::int64_t kGraphAutoMaxNodes = 20000;
+
+bool ModelRunner::Impl::graphed(std::int64_t nodes) const {
+  return graph_mode == CudaGraphMode::On ||
+         (graph_mode == CudaGraphMode::Auto && nodes <= kGraphAutoMaxNodes);
+}
+
+// Upload, model and download on the current stream, with no host synchronization unless a
+// profile asks for per-stage times; the buffers must already fit `in`.
+void ModelRunner::Impl::enqueue_step(const InputLayout& in, StageClock* clock) {
+  const cudaStream_t s = c10::cuda::getCurrentCUDAStream().stream();
+  auto lap = [&](const char* stage) {
+    if (!clock) return;
+    check_cuda(cudaStreamSynchronize(s), "CUDA stream synchronization");
+    clock->lap(stage);
+  };
+  check_cuda(cudaMemcpyAsync(device_in.data_ptr(), host_in.data_ptr(), in.total,
+                             cudaMemcpyHostToDevice, s),
+             "upload of the model inputs");
+  lap("upload");
+  const std::vector<at::Tensor> result =
+      forward(at::Device(at::kCUDA), device_in.data_ptr<std::uint8_t>(), in);
+  lap("model");
+  at::Tensor all = at::from_blob(device_out.data_ptr(), {in.outputs()},
+                                 at::TensorOptions().dtype(at::kDouble).device(at::kCUDA));
+  all.narrow(0, 0, in.nodes).copy_(result[0].reshape({in.nodes}));
+  all.narrow(0, in.nodes, 3 * in.edges).copy_(result[1].reshape({3 * in.edges}));
+  check_cuda(cudaMemcpyAsync(host_out.data_ptr(), device_out.data_ptr(), 8 * in.outputs(),
+                             cudaMemcpyDeviceToHost, s),
+             "download of the model outputs");
+  lap("download");
+}
+
+void ModelRunner::Impl::capture_step(const InputLayout& in) {
+  step_graph.reset();
+  // A first run outside the capture loads kernels and fills the allocator's caches.
+  enqueue_step(in, nullptr);
+  stream->synchronize();
+  step_graph = std::make_unique<at::cuda::CUDAGraph>();
+  step_graph->capture_begin();
+  try {
+    enqueue_step(in, nullptr);
+  } catch (...) {
+    try {
+      step_graph->capture_end();
+    } catch (...) {
+    }
+    step_graph.reset();
+    throw;
+  }
+  try {
+    step_graph->capture_end();
+  } catch (const std::exception& ex) {
+    step_graph.reset();
+    throw Error("CUDA graph capture of the model failed (" + first_line(ex) +
+                "): run it with cuda_graph no");
+  }
+  graph_nodes = in.nodes;
+  graph_edges = in.edges;
+}
+
+void ModelRunner::Impl::run_cuda(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
+  StageClock clock(profile);
+  const std::int64_t n = graph.num_nodes(), e = graph.num_edges();
+  const std::size_t fsize = dtype == at::kDouble ? 8 : 4;
+  const bool use_graph = graphed(n);
+  bool capture = false;
+  if (use_graph) {
+    // Room for at least one padding node and for the padding edges on the padding nodes.
+    auto fits = [&](std::int64_t nodes, std::int64_t edges) {
+      return e <= edges && n + 1 + (edges - e + kPadEdgesPerNode - 1) / kPadEdgesPerNode <= nodes;
+    };
+    if (!step_graph || !fits(graph_nodes, graph_edges)) {
+      graph_edges = std::max<std::int64_t>(64, e + e / 4);
+      graph_nodes = std::max<std::int64_t>(16, n + n / 4) + graph_edges / kPadEdgesPerNode + 1;
+      capture = true;
+    }
+  } else {
+    step_graph.reset();
+  }
+  const InputLayout in = use_graph ? InputLayout(graph_nodes, graph_edges, fsize)
+                                   : InputLayout(n, e, fsize);
+  if (!stream) stream = c10::cuda::getStreamFromPool();
+  c10::cuda::CUDAStreamGuard guard(*stream);
+  at::globalContext().setAllowTF32CuBLAS(precision == Precision::TF32);
+  // Buffers grow before a capture, never between replays of one graph.
+  ensure_bytes(host_in, in.total, at::TensorOptions().pinned_memory(true));
+  ensure_bytes(host_out, 8 * in.outputs(), at::TensorOptions().pinned_memory(true));
+  ensure_bytes(device_in, in.total, at::TensorOptions().device(at::kCUDA));
+  ensure_bytes(device_out, 8 * in.outputs(), at::TensorOptions().device(at::kCUDA));
+  stage_inputs(graph, in, 2.0 * metadata.cutoff + 1.0, host_in.data_ptr<std::uint8_t>());
+  clock.lap("stage inputs");
+  if (use_graph) {
+    if (capture) capture_step(in);
+    step_graph->replay();
+    stream->synchronize();
+    clock.lap("device step (CUDA graph)");
+  } else {
+    enqueue_step(in, profile ? &clock : nullptr);
+    stream->synchronize();
+  }
   out.node_energy = host_out.data_ptr<double>();
-  out.edge_grad = out.node_energy + n;
+  out.edge_grad = out.node_energy + in.nodes;
+}
+
+#endif  // MLFF_CUDA
+
+void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
+  if (graph.num_nodes() == 0) {
+    out = ModelOutput();
+    return;
+  }
+#ifdef MLFF_CUDA
+  if (impl_->device == Device::CUDA) return impl_->run_cuda(graph, out, profile);
+#endif
+  impl_->run_cpu(graph, out, profile);
 }
 
 }  // namespace mlff

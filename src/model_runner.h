@@ -19,9 +19,15 @@ struct ModelOutput {
   const double* edge_grad = nullptr;    // [E * 3] dE/d(edge_vec), eV/Å, of the masked energy
 };
 
+// Whether a CUDA graph replays each step (upload, model, download) for inputs padded to a
+// capacity: fewer launches for small systems. Auto uses one up to a size where launches no longer
+// matter.
+enum class CudaGraphMode { Auto, On, Off };
+
 struct RunnerOptions {
   std::optional<Device> device;        // default: CUDA when the model and LibTorch can use it
   std::optional<Precision> precision;  // default: the one the file was built for
+  CudaGraphMode cuda_graph = CudaGraphMode::Auto;
 };
 
 // Loads a model file (TorchScript .pt, or AOTInductor package .pt2, both with mlff_student

@@ -59,3 +59,30 @@ def test_two_ranks_share_one_gpu(cases, tmp_path):
     two = single_point(tmp_path / "two", atoms, ["C", "H"], None, pair=pair, nprocs=2)
     assert two.energy == pytest.approx(one.energy, rel=1e-6)
     np.testing.assert_allclose(two.forces, one.forces, atol=1e-4)
+
+
+@pytest.mark.parametrize("model, precision", [("student_427k_float32.pt", "fp32"),
+                                              ("student_427k_float32.pt", "fp16"),
+                                              ("student_427k_cuda_fp32.pt2", "fp32")])
+def test_cuda_graph_replays_equal_eager_steps(cases, model, precision, tmp_path):
+    """Padded inputs replayed by a CUDA graph give the eager result, also after the graph has to
+    grow: the box is compressed between two evaluations, which doubles the edges."""
+    atoms, _ = cases["benzene_box"]
+    keyword = "" if model.endswith(".pt2") else f" precision {precision}"
+    extra = """run 0
+print "FIRST $(pe:%.16g)"
+change_box all x scale 0.8 y scale 0.8 z scale 0.8 remap
+"""
+    results = {}
+    for mode in ("yes", "no"):
+        pair = (f"pair_style mlff/student device cuda cuda_graph {mode}{keyword}\n"
+                f"pair_coeff * * {MODELS / model} C H")
+        out = single_point(tmp_path / mode, atoms, ["C", "H"], None, pair=pair, extra=extra)
+        first = next(l for l in out.log.splitlines() if l.startswith("FIRST"))
+        results[mode] = (float(first.split()[1]), out)
+    (first_yes, yes), (first_no, no) = results["yes"], results["no"]
+    assert first_yes == pytest.approx(first_no, rel=1e-6)
+    assert yes.energy == pytest.approx(no.energy, rel=1e-6)
+    assert yes.energy != pytest.approx(first_yes, rel=1e-3)  # the compression did change things
+    np.testing.assert_allclose(yes.forces, no.forces, atol=2e-4)
+    np.testing.assert_allclose(yes.virial, no.virial, rtol=1e-4, atol=1e-3)
