@@ -468,7 +468,7 @@ void ModelRunner::Impl::run_cuda(const EdgeGraph& graph, ModelOutput& out, StepP
     enqueue_step(in, profile ? &clock : nullptr);
     stream->synchronize();
   }
-  out.node_energy = host_out.data_ptr<double>();
+  out.node_energy = reinterpret_cast<const double*>(host_out.data_ptr());
   out.edge_grad = out.node_energy + in.nodes;
 }
 
