@@ -90,7 +90,7 @@ class GpuMemory:
 def run_lammps(args, workdir: Path, script: str, timeout: int) -> str:
     (workdir / "in.lmp").write_text(script)
     cmd = [args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
     if proc.returncode != 0:
@@ -164,12 +164,14 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=Path("bench_work"))
     p.add_argument("--out", type=Path, default=Path("bench_results.json"))
     p.add_argument("--timeout", type=int, default=300)
+    p.add_argument("--threads", type=int, default=8,
+                   help="OMP_NUM_THREADS of each LAMMPS run (graph build and staging threads)")
     args = p.parse_args()
     args.plugin = str(Path(args.plugin).resolve())
 
     chosen = variants(args.models.resolve(), args.device, args.variants.split(","))
     results = {"machine": platform.node(), "python": sys.version.split()[0], "device": args.device,
-               "command": " ".join(sys.argv), "variants": list(chosen), "timings": {}, "accuracy": {}}
+               "command": " ".join(sys.argv), "threads": args.threads, "variants": list(chosen), "timings": {}, "accuracy": {}}
     try:
         results["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
                                         capture_output=True, text=True).stdout.strip()

@@ -1,5 +1,7 @@
 #include "edge_graph.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 #include <string>
 
@@ -22,42 +24,62 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
     energy_mask[k] = (k < atoms.nlocal && z[k] > 0) ? 1.0 : 0.0;
   }
 
-  // Sized for every listed neighbor (an upper bound), written by index, then trimmed: no
-  // per-edge growth checks, and the capacity stays for the next step.
-  std::size_t bound = 0;
-  for (int c = 0; c < neighbors.num_centers; ++c)
-    bound += neighbors.num_neighbors[neighbors.centers[c]];
-  resize_buffer(src, bound);
-  resize_buffer(dst, bound);
-  resize_buffer(edge_vec, 3 * bound);
-  std::int64_t* out_src = src.data();
-  std::int64_t* out_dst = dst.data();
-  double* out_vec = edge_vec.data();
-  std::size_t e = 0;
-  for (int c = 0; c < neighbors.num_centers; ++c) {
+  // Two passes over the centers, each split among threads: count the edges of every center, then
+  // write them at their final offsets. Distances are computed twice, which costs less than
+  // compacting an over-allocated list.
+  const int num_centers = neighbors.num_centers;
+  resize_buffer(edge_offset, num_centers + 1);
+  auto for_each_edge = [&](int c, auto&& visit) {
     const int i = neighbors.centers[c];
-    if (z_of(i) == 0) continue;
+    if (z_of(i) == 0) return;
     const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
-    if (!std::isfinite(xi) || !std::isfinite(yi) || !std::isfinite(zi))
-      throw Error("non-finite position of atom index " + std::to_string(i));
-    const int node_i = node_of ? node_of[i] : i;
     const int* list = neighbors.neighbors[i];
     for (int n = 0; n < neighbors.num_neighbors[i]; ++n) {
       const int j = list[n] & neighbors.index_mask;
       if (z_of(j) == 0) continue;
       const double dx = x[3 * j] - xi, dy = x[3 * j + 1] - yi, dz = x[3 * j + 2] - zi;
-      if (dx * dx + dy * dy + dz * dz > cutsq) continue;
-      out_src[e] = node_of ? node_of[j] : j;
-      out_dst[e] = node_i;
-      out_vec[3 * e] = dx;
-      out_vec[3 * e + 1] = dy;
-      out_vec[3 * e + 2] = dz;
-      ++e;
+      if (dx * dx + dy * dy + dz * dz <= cutsq) visit(i, j, dx, dy, dz);
+    }
+  };
+  constexpr std::int64_t kGrain = 256;
+  bool finite_positions = true;
+  at::parallel_for(0, num_centers, kGrain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t c = begin; c < end; ++c) {
+      const int i = neighbors.centers[c];
+      if (!std::isfinite(x[3 * i]) || !std::isfinite(x[3 * i + 1]) || !std::isfinite(x[3 * i + 2]))
+        finite_positions = false;
+      std::int64_t count = 0;
+      for_each_edge(static_cast<int>(c), [&](int, int, double, double, double) { ++count; });
+      edge_offset[c + 1] = count;
+    }
+  });
+  if (!finite_positions) {
+    for (int c = 0; c < num_centers; ++c) {
+      const int i = neighbors.centers[c];
+      if (!std::isfinite(x[3 * i]) || !std::isfinite(x[3 * i + 1]) || !std::isfinite(x[3 * i + 2]))
+        throw Error("non-finite position of atom index " + std::to_string(i));
     }
   }
-  src.resize(e);
-  dst.resize(e);
-  edge_vec.resize(3 * e);
+  edge_offset[0] = 0;
+  for (int c = 0; c < num_centers; ++c) edge_offset[c + 1] += edge_offset[c];
+
+  const std::size_t num_edges = edge_offset[num_centers];
+  resize_buffer(src, num_edges);
+  resize_buffer(dst, num_edges);
+  resize_buffer(edge_vec, 3 * num_edges);
+  at::parallel_for(0, num_centers, kGrain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t c = begin; c < end; ++c) {
+      std::int64_t e = edge_offset[c];
+      for_each_edge(static_cast<int>(c), [&](int i, int j, double dx, double dy, double dz) {
+        src[e] = node_of ? node_of[j] : j;
+        dst[e] = node_of ? node_of[i] : i;
+        edge_vec[3 * e] = dx;
+        edge_vec[3 * e + 1] = dy;
+        edge_vec[3 * e + 2] = dz;
+        ++e;
+      });
+    }
+  });
 }
 
 }  // namespace mlff

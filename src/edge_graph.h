@@ -23,7 +23,8 @@ struct NeighborLists {
 };
 
 // The graph the model runs on. Node k is atom k; edges carry messages src -> dst with
-// edge_vec = x[src image] - x[dst]. Buffers keep their capacity from step to step.
+// edge_vec = x[src image] - x[dst], grouped by center in neighbor-list order. Buffers keep their
+// capacity from step to step; the build runs on LibTorch's intra-op threads (OMP_NUM_THREADS).
 class EdgeGraph {
  public:
   // type_to_z[t] is the atomic number of atom type t, 0 for types the model ignores (NULL).
@@ -41,6 +42,9 @@ class EdgeGraph {
   std::vector<std::int64_t> src;    // [E]
   std::vector<std::int64_t> dst;    // [E]
   std::vector<double> edge_vec;     // [E * 3]
+
+ private:
+  std::vector<std::int64_t> edge_offset;  // [centers + 1] first edge of each center
 };
 
 }  // namespace mlff

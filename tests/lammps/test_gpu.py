@@ -81,8 +81,9 @@ change_box all x scale 0.8 y scale 0.8 z scale 0.8 remap
         first = next(l for l in out.log.splitlines() if l.startswith("FIRST"))
         results[mode] = (float(first.split()[1]), out)
     (first_yes, yes), (first_no, no) = results["yes"], results["no"]
-    assert first_yes == pytest.approx(first_no, rel=1e-6)
-    assert yes.energy == pytest.approx(no.energy, rel=1e-6)
+    rel = 1e-6 if precision == "fp32" else 1e-5  # the padded shapes may pick other kernels
+    assert first_yes == pytest.approx(first_no, rel=rel)
+    assert yes.energy == pytest.approx(no.energy, rel=rel)
     assert yes.energy != pytest.approx(first_yes, rel=1e-3)  # the compression did change things
     np.testing.assert_allclose(yes.forces, no.forces, atol=2e-4)
     np.testing.assert_allclose(yes.virial, no.virial, rtol=1e-4, atol=1e-3)
