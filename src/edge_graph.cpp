@@ -1,7 +1,5 @@
 #include "edge_graph.h"
 
-#include <ATen/Parallel.h>
-
 #include <cmath>
 #include <string>
 
@@ -41,18 +39,16 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
       if (dx * dx + dy * dy + dz * dz <= cutsq) visit(i, j, dx, dy, dz);
     }
   };
-  constexpr std::int64_t kGrain = 256;
   bool finite_positions = true;
-  at::parallel_for(0, num_centers, kGrain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t c = begin; c < end; ++c) {
-      const int i = neighbors.centers[c];
-      if (!std::isfinite(x[3 * i]) || !std::isfinite(x[3 * i + 1]) || !std::isfinite(x[3 * i + 2]))
-        finite_positions = false;
-      std::int64_t count = 0;
-      for_each_edge(static_cast<int>(c), [&](int, int, double, double, double) { ++count; });
-      edge_offset[c + 1] = count;
-    }
-  });
+#pragma omp parallel for schedule(static) reduction(&& : finite_positions)
+  for (int c = 0; c < num_centers; ++c) {
+    const int i = neighbors.centers[c];
+    finite_positions = finite_positions && std::isfinite(x[3 * i]) && std::isfinite(x[3 * i + 1]) &&
+                       std::isfinite(x[3 * i + 2]);
+    std::int64_t count = 0;
+    for_each_edge(c, [&](int, int, double, double, double) { ++count; });
+    edge_offset[c + 1] = count;
+  }
   if (!finite_positions) {
     for (int c = 0; c < num_centers; ++c) {
       const int i = neighbors.centers[c];
@@ -67,19 +63,18 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
   resize_buffer(src, num_edges);
   resize_buffer(dst, num_edges);
   resize_buffer(edge_vec, 3 * num_edges);
-  at::parallel_for(0, num_centers, kGrain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t c = begin; c < end; ++c) {
-      std::int64_t e = edge_offset[c];
-      for_each_edge(static_cast<int>(c), [&](int i, int j, double dx, double dy, double dz) {
-        src[e] = node_of ? node_of[j] : j;
-        dst[e] = node_of ? node_of[i] : i;
-        edge_vec[3 * e] = dx;
-        edge_vec[3 * e + 1] = dy;
-        edge_vec[3 * e + 2] = dz;
-        ++e;
-      });
-    }
-  });
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < num_centers; ++c) {
+    std::int64_t e = edge_offset[c];
+    for_each_edge(c, [&](int i, int j, double dx, double dy, double dz) {
+      src[e] = node_of ? node_of[j] : j;
+      dst[e] = node_of ? node_of[i] : i;
+      edge_vec[3 * e] = dx;
+      edge_vec[3 * e + 1] = dy;
+      edge_vec[3 * e + 2] = dz;
+      ++e;
+    });
+  }
 }
 
 }  // namespace mlff

@@ -24,7 +24,7 @@ struct NeighborLists {
 
 // The graph the model runs on. Node k is atom k; edges carry messages src -> dst with
 // edge_vec = x[src image] - x[dst], grouped by center in neighbor-list order. Buffers keep their
-// capacity from step to step; the build runs on LibTorch's intra-op threads (OMP_NUM_THREADS).
+// capacity from step to step; the build runs on OpenMP threads (OMP_NUM_THREADS).
 class EdgeGraph {
  public:
   // type_to_z[t] is the atomic number of atom type t, 0 for types the model ignores (NULL).

@@ -12,8 +12,6 @@
 #include <cuda_runtime_api.h>
 #endif
 
-#include <ATen/Parallel.h>
-
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
@@ -120,7 +118,8 @@ class AotiBackend : public Backend {
 
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) override {
 #ifdef MLFF_CUDA
-    if (inputs[0].is_cuda()) return loader_->run(inputs, c10::cuda::getCurrentCUDAStream().stream());
+    if (inputs[0].is_cuda())
+      return loader_->run(inputs, c10::cuda::getCurrentCUDAStream().stream());
 #endif
     return loader_->run(inputs);
   }
@@ -163,12 +162,12 @@ struct InputLayout {
 constexpr std::int64_t kPadEdgesPerNode = 64;
 
 template <typename T>
-void stage_floats(const EdgeGraph& g, const InputLayout& in, double pad_length, std::uint8_t* host) {
+void stage_floats(const EdgeGraph& g, const InputLayout& in, double pad_length,
+                  std::uint8_t* host) {
   const std::int64_t n = g.num_nodes(), e = g.num_edges();
   auto* vec = reinterpret_cast<T*>(host + in.vec);
-  at::parallel_for(0, 3 * e, 1 << 15, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t k = begin; k < end; ++k) vec[k] = static_cast<T>(g.edge_vec[k]);
-  });
+#pragma omp parallel for schedule(static) if (e > 4096)
+  for (std::int64_t k = 0; k < 3 * e; ++k) vec[k] = static_cast<T>(g.edge_vec[k]);
   for (std::int64_t k = e; k < in.edges; ++k) {
     vec[3 * k] = static_cast<T>(pad_length);
     vec[3 * k + 1] = vec[3 * k + 2] = T(0);
@@ -327,21 +326,22 @@ Precision ModelRunner::precision() const {
 }
 
 std::vector<at::Tensor> ModelRunner::Impl::forward(at::Device where, std::uint8_t* base,
-                                                    const InputLayout& in) {
+                                                   const InputLayout& in) {
   auto view = [&](std::size_t offset, std::vector<std::int64_t> shape, at::ScalarType t) {
     return at::from_blob(base + offset, shape, at::TensorOptions().dtype(t).device(where));
   };
   std::vector<at::Tensor> result;
   try {
-    result = backend->forward({view(0, {in.nodes}, at::kLong), view(in.src, {in.edges}, at::kLong),
-                               view(in.dst, {in.edges}, at::kLong),
-                               view(in.vec, {in.edges, 3}, dtype), view(in.mask, {in.nodes}, dtype)});
+    result =
+        backend->forward({view(0, {in.nodes}, at::kLong), view(in.src, {in.edges}, at::kLong),
+                          view(in.dst, {in.edges}, at::kLong), view(in.vec, {in.edges, 3}, dtype),
+                          view(in.mask, {in.nodes}, dtype)});
   } catch (const std::exception& ex) {
     throw Error("model evaluation failed: " + cause(ex));
   }
   if (result.size() != 2 || result[0].numel() != in.nodes || result[1].numel() != 3 * in.edges)
-    throw Error("model returned outputs of the wrong shape (expected [" +
-                std::to_string(in.nodes) + "] and [" + std::to_string(in.edges) + ", 3])");
+    throw Error("model returned outputs of the wrong shape (expected [" + std::to_string(in.nodes) +
+                "] and [" + std::to_string(in.edges) + ", 3])");
   return result;
 }
 
@@ -454,8 +454,8 @@ void ModelRunner::Impl::run_cuda(const EdgeGraph& graph, ModelOutput& out, StepP
   } else {
     step_graph.reset();
   }
-  const InputLayout in = use_graph ? InputLayout(graph_nodes, graph_edges, fsize)
-                                   : InputLayout(n, e, fsize);
+  const InputLayout in =
+      use_graph ? InputLayout(graph_nodes, graph_edges, fsize) : InputLayout(n, e, fsize);
   if (!stream) stream = c10::cuda::getStreamFromPool();
   c10::cuda::CUDAStreamGuard guard(*stream);
   at::globalContext().setAllowTF32CuBLAS(precision == Precision::TF32);
