@@ -1,6 +1,7 @@
 """Command line:
     python -m mlff_student export SOURCE -o OUT.pt [--dtype float32|float64]
     python -m mlff_student compile SOURCE -o OUT.pt2 [--device cuda|cpu] [--precision fp32|tf32|fp16|bf16]
+    python -m mlff_student nve-report LOG [--json OUT.json] [--png OUT.png]
 """
 
 from __future__ import annotations
@@ -25,7 +26,19 @@ def main(argv=None) -> int:
     comp.add_argument("-o", "--output", required=True, help="output package (.pt2)")
     comp.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     comp.add_argument("--precision", choices=list(PRECISIONS), default="fp32")
+    rep = sub.add_parser("nve-report", help="energy conservation and temperature of an NVE LAMMPS log")
+    rep.add_argument("log", help="LAMMPS log with thermo columns step time temp pe ke etotal")
+    rep.add_argument("--json", help="write the metrics here")
+    rep.add_argument("--png", help="write energies and temperature against time here")
+    rep.add_argument("--title", default="")
     args = parser.parse_args(argv)
+
+    if args.command == "nve-report":
+        from .nve import report, summary_line
+
+        metrics = report(args.log, args.json, args.png, args.title)
+        print(summary_line(args.title or args.log, metrics))
+        return 0
 
     if args.command == "export":
         model = load_model(args.source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
 from ase.build import molecule
 from ase.data import atomic_masses, atomic_numbers
 from ase.io import read
@@ -79,9 +79,11 @@ def molecule_ensemble(mol: Atoms, count: int, spacing: float) -> Atoms:
                  cell=[per_side * spacing] * 3, pbc=True)
 
 
-def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str], vacuum: float = 20.0) -> None:
+def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str], vacuum: float = 20.0,
+                      velocities: bool = False) -> None:
     """atom_style atomic data file; type i+1 is elements[i]. A non-periodic system gets a box
-    of 'vacuum' Å around it. Periodic cells must be in LAMMPS's lower-triangular form."""
+    of 'vacuum' Å around it. Periodic cells must be in LAMMPS's lower-triangular form.
+    velocities: also write the atoms' velocities, in Å/ps (units metal)."""
     types = np.array([elements.index(s) + 1 for s in atoms.get_chemical_symbols()])
     pos = atoms.positions
     if atoms.pbc.any():
@@ -105,4 +107,8 @@ def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str], vacuu
     lines += [f"{i + 1} {atomic_masses[atomic_numbers[e]]:.6f}" for i, e in enumerate(elements)]
     lines += ["", "Atoms # atomic", ""]
     lines += [f"{i + 1} {t} {p[0]:.12f} {p[1]:.12f} {p[2]:.12f}" for i, (t, p) in enumerate(zip(types, pos))]
+    if velocities:
+        v = atoms.get_velocities() * (units.fs * 1000.0)  # ASE's Å per time unit -> Å/ps
+        lines += ["", "Velocities", ""]
+        lines += [f"{i + 1} {w[0]:.15e} {w[1]:.15e} {w[2]:.15e}" for i, w in enumerate(v)]
     Path(path).write_text("\n".join(lines) + "\n")

@@ -1,0 +1,92 @@
+"""Runs the NVE validation of examples/nve_100ps for several systems and reports each run.
+
+    python run.py --lmp LMP --plugin mlffstudentplugin.so --model student_427k.pt \
+        [--pair "device cuda precision fp16"] [--steps 200000] [--systems benzene,...] [--jobs 4]
+
+Writes <work>/<system>/{log.lammps,report.json,energies.png} and <work>/summary.json. Data files
+are made from the seed's molecules (MLFF_SEED_DIR, default ../shared/seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python"))
+from mlff_student.nve import report, summary_line  # noqa: E402
+from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data  # noqa: E402
+
+SEED = Path(os.environ.get("MLFF_SEED_DIR", ROOT.parent / "shared" / "seed"))
+INPUT = Path(__file__).resolve().parent / "in.nve"
+
+
+def systems() -> dict:
+    """name -> (atoms, boundary, zero angular momentum). Molecules sit in open, shrink-wrapped
+    boxes; the liquid box (27 benzene molecules, 0.87 g/cm^3) is periodic, where angular momentum
+    is not conserved and is left alone."""
+    mols = seed_molecules(SEED)
+    return {
+        "benzene": (mols["benzene"], "m m m", "yes"),
+        "druglike_22": (mols["druglike_22"], "m m m", "yes"),
+        "druglike_50": (mols["druglike_50"], "m m m", "yes"),
+        "benzene_box": (molecular_box(mols["benzene"], 3, 0.87, seed=7), "p p p", "no"),
+    }
+
+
+def run_one(args, name: str, atoms, boundary: str, rot: str) -> dict:
+    work = args.work / name
+    work.mkdir(parents=True, exist_ok=True)
+    elements = sorted(set(atoms.get_chemical_symbols()))
+    write_lammps_data(atoms, work / "system.data", elements)
+    cmd = [args.lmp, "-in", str(INPUT), "-log", "log.lammps", "-screen", "none",
+           "-var", "data", "system.data", "-var", "elements", " ".join(elements),
+           "-var", "model", str(args.model.resolve()), "-var", "pair", args.pair,
+           "-var", "boundary", boundary, "-var", "rot", rot, "-var", "steps", str(args.steps),
+           "-var", "every", str(args.every), "-var", "seed", str(args.seed)]
+    env = {**os.environ, "LAMMPS_PLUGIN_PATH": str(Path(args.plugin).resolve().parent),
+           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        log = (work / "log.lammps").read_text() if (work / "log.lammps").exists() else ""
+        raise RuntimeError(f"{name}: LAMMPS failed\n{(proc.stdout + proc.stderr + log)[-2000:]}")
+    result = report(work / "log.lammps", work / "report.json", work / "energies.png",
+                    f"{name}, {args.label}")
+    print(summary_line(name, result), flush=True)
+    return result
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--lmp", required=True)
+    p.add_argument("--plugin", required=True, help="mlffstudentplugin.so")
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--pair", default="cuda_graph auto", help="pair_style mlff/student options")
+    p.add_argument("--label", default="", help="names the run in plots, e.g. 'GPU fp16'")
+    p.add_argument("--systems", default="benzene,druglike_22,druglike_50,benzene_box")
+    p.add_argument("--steps", type=int, default=200000)
+    p.add_argument("--every", type=int, default=10)
+    p.add_argument("--seed", type=int, default=20261124)
+    p.add_argument("--jobs", type=int, default=1, help="runs at the same time")
+    p.add_argument("--work", type=Path, default=Path("nve_runs"))
+    args = p.parse_args()
+    args.label = args.label or f"{args.model.name} {args.pair}"
+
+    table = systems()
+    chosen = args.systems.split(",")
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = {n: pool.submit(run_one, args, n, *table[n]) for n in chosen}
+        results = {n: f.result() for n, f in futures.items()}
+    summary = {"model": str(args.model), "pair": args.pair, "label": args.label,
+               "steps": args.steps, "seed": args.seed, "runs": results}
+    (args.work / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""examples/nve_100ps: the LAMMPS trajectory equals a Python velocity-Verlet trajectory of the same
+model, and short versions of the validation runs produce their reports."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import units
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+from ase.md.verlet import VelocityVerlet
+
+from harness import LMP, PLUGIN, SEED, header, model_file, run_lammps
+from mlff_student import load_onnx
+from mlff_student.reference import StudentCalculator
+from mlff_student.systems import seed_molecules, write_lammps_data
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nve_100ps"
+STEPS, EVERY = 200, 50
+# LAMMPS's metal units and ASE's units differ in the last digits of their constants (about 1e-7
+# relative); over 0.1 ps of benzene that stays far below these bounds.
+POSITION_TOL = 1e-6  # Å
+ENERGY_TOL = 1e-6  # eV
+
+
+def test_lammps_trajectory_matches_ase_velocity_verlet(tmp_path):
+    atoms = seed_molecules(SEED)["benzene"]
+    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(42))
+    Stationary(atoms)
+    ZeroRotation(atoms)
+    write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"], velocities=True)
+    model = model_file("student_427k", "float64")
+    script = header("system.data", ["C", "H"], model, periodic=False,
+                    pair=f"pair_style mlff/student device cpu\npair_coeff * * {model} C H") + f"""
+timestep 0.0005
+fix nve all nve
+thermo_style custom step pe ke etotal
+thermo_modify format float %.15g
+thermo {EVERY}
+dump x all custom {EVERY} traj.dump id x y z
+dump_modify x sort id format float %.15g
+run {STEPS}
+"""
+    _, log = run_lammps(tmp_path, script)
+    frames = (tmp_path / "traj.dump").read_text().split("ITEM: TIMESTEP")[1:]
+    lammps_x = [np.array([l.split()[1:4] for l in f.strip().splitlines()[8:]], float) for f in frames]
+    thermo = [l.split() for l in log.splitlines() if l.split()[:1] and l.split()[0].isdigit()
+              and len(l.split()) == 4]
+    lammps_e = {int(r[0]): (float(r[1]), float(r[3])) for r in thermo}
+
+    atoms.calc = StudentCalculator(load_onnx(SEED / "models" / "student_427k.onnx"))
+    dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+    for k in range(STEPS // EVERY + 1):
+        if k:
+            dyn.run(EVERY)
+        step = k * EVERY
+        pe = atoms.get_potential_energy()
+        total = pe + atoms.get_kinetic_energy()
+        assert np.abs(atoms.positions - lammps_x[k]).max() < POSITION_TOL, step
+        assert lammps_e[step][0] == pytest.approx(pe, abs=ENERGY_TOL), step
+        assert lammps_e[step][1] == pytest.approx(total, abs=ENERGY_TOL), step
+    # The molecule did move: the comparison is not between two unchanged structures.
+    assert np.abs(lammps_x[-1] - lammps_x[0]).max() > 0.01
+
+
+def run_example(tmp_path, systems: str, steps: int) -> dict:
+    cmd = [sys.executable, str(EXAMPLE / "run.py"), "--lmp", LMP, "--plugin", PLUGIN,
+           "--model", str(model_file("student_427k", "float32")), "--pair", "device cpu",
+           "--systems", systems, "--steps", str(steps), "--jobs", "2", "--work", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "MLFF_SEED_DIR": str(SEED)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for name in systems.split(","):
+        assert (tmp_path / name / "energies.png").stat().st_size > 10000
+        assert json.loads((tmp_path / name / "report.json").read_text()) == summary["runs"][name]
+    return summary["runs"]
+
+
+def test_short_validation_runs_of_the_molecules(tmp_path):
+    runs = run_example(tmp_path, "benzene,druglike_22,druglike_50", 2000)
+    for name, m in runs.items():
+        assert m["time_ps"] == pytest.approx(1.0), name
+        assert m["samples"] == 201, name
+        assert all(np.isfinite(v) for v in m.values() if isinstance(v, float)), name
+        assert abs(m["drift_pct"]) < 1.0, name  # the seed's criterion holds over 1 ps for all
+    benzene = runs["benzene"]
+    assert benzene["seed_passed"]
+    assert 100 < benzene["temperature_mean_K"] < 400
+    assert abs(benzene["drift_slope_meV_per_atom_ps"]) < 5.0
+
+
+def test_short_validation_run_of_the_liquid_box(tmp_path):
+    runs = run_example(tmp_path, "benzene_box", 40)
+    box = runs["benzene_box"]
+    assert box["atoms"] == 324
+    assert box["samples"] == 5
+    assert 200 < box["temperature_mean_K"] < 400
