@@ -429,8 +429,6 @@ void ModelRunner::Impl::capture_step(const InputLayout& in) {
     throw Error("CUDA graph capture of the model failed (" + first_line(ex) +
                 "): run it with cuda_graph no");
   }
-  graph_nodes = in.nodes;
-  graph_edges = in.edges;
 }
 
 void ModelRunner::Impl::run_cuda(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
