@@ -39,23 +39,22 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
       if (dx * dx + dy * dy + dz * dz <= cutsq) visit(i, j, dx, dy, dz);
     }
   };
+  auto finite_at = [&](int c) {
+    const double* xi = x + 3 * neighbors.centers[c];
+    return std::isfinite(xi[0]) && std::isfinite(xi[1]) && std::isfinite(xi[2]);
+  };
   bool finite_positions = true;
 #pragma omp parallel for schedule(static) reduction(&& : finite_positions)
   for (int c = 0; c < num_centers; ++c) {
-    const int i = neighbors.centers[c];
-    finite_positions = finite_positions && std::isfinite(x[3 * i]) && std::isfinite(x[3 * i + 1]) &&
-                       std::isfinite(x[3 * i + 2]);
+    finite_positions = finite_positions && finite_at(c);
     std::int64_t count = 0;
     for_each_edge(c, [&](int, int, double, double, double) { ++count; });
     edge_offset[c + 1] = count;
   }
-  if (!finite_positions) {
-    for (int c = 0; c < num_centers; ++c) {
-      const int i = neighbors.centers[c];
-      if (!std::isfinite(x[3 * i]) || !std::isfinite(x[3 * i + 1]) || !std::isfinite(x[3 * i + 2]))
-        throw Error("non-finite position of atom index " + std::to_string(i));
-    }
-  }
+  if (!finite_positions)  // name the first offending atom, outside the parallel region
+    for (int c = 0; c < num_centers; ++c)
+      if (!finite_at(c))
+        throw Error("non-finite position of atom index " + std::to_string(neighbors.centers[c]));
   edge_offset[0] = 0;
   for (int c = 0; c < num_centers; ++c) edge_offset[c + 1] += edge_offset[c];
 
