@@ -1,10 +1,13 @@
 """Runs the NVE validation of examples/nve_100ps for several systems and reports each run.
 
     python run.py --lmp LMP --plugin mlffstudentplugin.so --model student_427k.pt \
-        [--pair "device cuda precision fp16"] [--steps 200000] [--systems benzene,...] [--jobs 4]
+        [--pair "device cuda precision fp16"] [--steps 200000] [--systems benzene,...] [--jobs 4] \
+        [--timeout 1:00:00] [--resume]
 
 Writes <work>/<system>/{log.lammps,report.json,energies.png} and <work>/summary.json. Data files
-are made from the seed's molecules (MLFF_SEED_DIR, default ../shared/seed).
+are made from the seed's molecules (MLFF_SEED_DIR, default ../shared/seed). A run that reaches
+--timeout stops cleanly and leaves nve.restart; --resume continues it and extends its log, so that
+the report covers the whole run.
 """
 
 from __future__ import annotations
@@ -45,18 +48,26 @@ def run_one(args, name: str, atoms, boundary: str, rot: str, neigh: str) -> dict
     work = args.work / name
     work.mkdir(parents=True, exist_ok=True)
     elements = sorted(set(atoms.get_chemical_symbols()))
-    write_lammps_data(atoms, work / "system.data", elements)
-    cmd = [args.lmp, "-in", str(INPUT), "-log", "log.lammps", "-screen", "none",
+    resume = args.resume and (work / "nve.restart").exists()
+    if not resume:
+        write_lammps_data(atoms, work / "system.data", elements)
+    log = "log.part.lammps" if resume else "log.lammps"
+    cmd = [args.lmp, "-in", str(INPUT), "-log", log, "-screen", "none",
            "-var", "data", "system.data", "-var", "elements", " ".join(elements),
            "-var", "model", str(args.model.resolve()), "-var", "pair", args.pair,
            "-var", "boundary", boundary, "-var", "rot", rot, "-var", "neigh", neigh, "-var", "steps", str(args.steps),
-           "-var", "every", str(args.every), "-var", "seed", str(args.seed)]
+           "-var", "every", str(args.every), "-var", "seed", str(args.seed),
+           "-var", "timeout", args.timeout, "-var", "resume", "yes" if resume else "no"]
     env = {**os.environ, "LAMMPS_PLUGIN_PATH": str(Path(args.plugin).resolve().parent),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
+    text = (work / log).read_text() if (work / log).exists() else ""
     if proc.returncode != 0:
-        log = (work / "log.lammps").read_text() if (work / "log.lammps").exists() else ""
-        raise RuntimeError(f"{name}: LAMMPS failed\n{(proc.stdout + proc.stderr + log)[-2000:]}")
+        raise RuntimeError(f"{name}: LAMMPS failed\n{(proc.stdout + proc.stderr + text)[-2000:]}")
+    if resume:  # the report reads one log; rows repeated at the restart step are dropped there
+        with open(work / "log.lammps", "a") as whole:
+            whole.write(text)
+        (work / log).unlink()
     result = report(work / "log.lammps", work / "report.json", work / "energies.png",
                     f"{name}, {args.label}")
     print(summary_line(name, result), flush=True)
@@ -76,6 +87,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=20261124)
     p.add_argument("--jobs", type=int, default=1, help="runs at the same time")
     p.add_argument("--work", type=Path, default=Path("nve_runs"))
+    p.add_argument("--timeout", default="off", help="wall-time limit of each run, [[HH:]MM:]SS")
+    p.add_argument("--resume", action="store_true", help="continue runs stopped by --timeout")
     args = p.parse_args()
     args.label = args.label or f"{args.model.name} {args.pair}"
 

@@ -66,10 +66,10 @@ run {STEPS}
     assert np.abs(lammps_x[-1] - lammps_x[0]).max() > 0.01
 
 
-def run_example(tmp_path, systems: str, steps: int) -> dict:
+def run_example(tmp_path, systems: str, steps: int, *extra: str) -> dict:
     cmd = [sys.executable, str(EXAMPLE / "run.py"), "--lmp", LMP, "--plugin", PLUGIN,
            "--model", str(model_file("student_427k", "float32")), "--pair", "device cpu",
-           "--systems", systems, "--steps", str(steps), "--jobs", "2", "--work", str(tmp_path)]
+           "--systems", systems, "--steps", str(steps), "--jobs", "2", "--work", str(tmp_path), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "MLFF_SEED_DIR": str(SEED)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -98,3 +98,14 @@ def test_short_validation_run_of_the_liquid_box(tmp_path):
     assert box["atoms"] == 324
     assert box["samples"] == 5
     assert 200 < box["temperature_mean_K"] < 400
+
+
+def test_resumed_run_equals_one_run(tmp_path):
+    """A run continued from its restart file (what --resume does after --timeout) reports the same
+    trajectory as one uninterrupted run."""
+    whole = run_example(tmp_path / "whole", "benzene", 300)["benzene"]
+    run_example(tmp_path / "parts", "benzene", 120)
+    parts = run_example(tmp_path / "parts", "benzene", 300, "--resume")["benzene"]
+    assert parts["samples"] == whole["samples"] == 31
+    for key in ("drift_pct", "max_drift_pct", "drift_slope_meV_per_atom_ps", "temperature_mean_K"):
+        assert parts[key] == pytest.approx(whole[key], rel=1e-6, abs=1e-9), key
