@@ -30,7 +30,7 @@ install_apt_packages() {
 
 setup_venv() {
   [[ $MLFF_OWN_VENV == 1 ]] || return 0
-  local want="torch==2.11.0 numpy ase onnx pytest"
+  local want="torch==2.11.0 numpy ase onnx pytest tblite==0.8.0"
   local stamp=$MLFF_VENV/.mlff-requirements
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
   log "python: creating $MLFF_VENV ($want)"

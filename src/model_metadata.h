@@ -9,7 +9,7 @@ namespace mlff {
 
 // What a model file says about itself ('key=value' lines written by python/mlff_student).
 struct ModelMetadata {
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
 
   int format_version = 0;
   double cutoff = 0.0;       // Å; edges are pairs with |r| <= cutoff

@@ -57,7 +57,8 @@ def run_one(args, name: str, atoms, boundary: str, rot: str, neigh: str) -> dict
            "-var", "model", str(args.model.resolve()), "-var", "pair", args.pair,
            "-var", "boundary", boundary, "-var", "rot", rot, "-var", "neigh", neigh, "-var", "steps", str(args.steps),
            "-var", "every", str(args.every), "-var", "seed", str(args.seed),
-           "-var", "timeout", args.timeout, "-var", "resume", "yes" if resume else "no"]
+           "-var", "timeout", args.timeout, "-var", "resume", "yes" if resume else "no",
+           "-var", "temp", str(args.temperature), "-var", "minimize", "yes" if args.minimize else "no"]
     env = {**os.environ, "LAMMPS_PLUGIN_PATH": str(Path(args.plugin).resolve().parent),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
@@ -87,6 +88,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=20261124)
     p.add_argument("--jobs", type=int, default=1, help="runs at the same time")
     p.add_argument("--work", type=Path, default=Path("nve_runs"))
+    p.add_argument("--temperature", type=float, default=300.0, help="of the starting velocities (K)")
+    p.add_argument("--minimize", action="store_true", help="start from the model's minimum")
     p.add_argument("--timeout", default="off", help="wall-time limit of each run, [[HH:]MM:]SS")
     p.add_argument("--resume", action="store_true", help="continue runs stopped by --timeout")
     args = p.parse_args()

@@ -2,6 +2,7 @@
     python -m mlff_student export SOURCE -o OUT.pt [--dtype float32|float64]
     python -m mlff_student compile SOURCE -o OUT.pt2 [--device cuda|cpu] [--precision fp32|tf32|fp16|bf16]
     python -m mlff_student nve-report LOG [--json OUT.json] [--png OUT.png]
+    python -m mlff_student distill --out STEM --dataset DATA.npz [--device cuda] [--epochs N] ...
 """
 
 from __future__ import annotations
@@ -31,7 +32,16 @@ def main(argv=None) -> int:
     rep.add_argument("--json", help="write the metrics here")
     rep.add_argument("--png", help="write energies and temperature against time here")
     rep.add_argument("--title", default="")
+    dis = sub.add_parser("distill", help="train a student on GFN2-xTB (tblite) energies and forces")
+    from .distill import add_arguments
+
+    add_arguments(dis)
     args = parser.parse_args(argv)
+
+    if args.command == "distill":
+        from .distill import main as distill
+
+        return distill(args)
 
     if args.command == "nve-report":
         from .nve import report, summary_line

@@ -27,7 +27,7 @@ def energy_and_gradient_fn(model: StudentForceField, precision: str, device_type
         with torch.autocast(device_type, dtype=autocast_dtype or torch.float32,
                             enabled=autocast_dtype is not None):
             s = model.features(z, edge_src, edge_dst, edge_vec)
-        node_energy = model.readout(s.float())
+        node_energy = model.readout(z, s.float())
         total = (node_energy * energy_mask).sum()
         (grad,) = torch.autograd.grad([total], [edge_vec])
         return node_energy.detach(), grad

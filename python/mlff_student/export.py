@@ -20,7 +20,7 @@ from torch import nn
 
 from .model import StudentForceField
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA_NAME = "mlff_student_metadata"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -54,8 +54,8 @@ class GraphEnergyModule(nn.Module):
         return self.model.features(z, edge_src, edge_dst, edge_vec)
 
     @torch.jit.export
-    def readout(self, s: torch.Tensor) -> torch.Tensor:
-        return self.model.readout(s)
+    def readout(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        return self.model.readout(z, s)
 
 
 def metadata(model: StudentForceField, dtype: str, fmt: str = "torchscript",
@@ -74,6 +74,8 @@ def metadata(model: StudentForceField, dtype: str, fmt: str = "torchscript",
         "max_z": str(c.max_z),
         "hidden_dim": str(c.hidden_dim),
         "num_rbf": str(c.num_rbf),
+        "mixing": c.mixing,
+        "smooth_cutoff": str(int(c.smooth_cutoff)),
         "dtype": dtype,
     }
 

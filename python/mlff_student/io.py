@@ -32,6 +32,9 @@ def config_from_state(state: dict, config: dict | None = None) -> StudentConfig:
         num_rbf=int(config.get("num_rbf", state["rbf.centers"].shape[0])),
         cutoff=float(config.get("cutoff", DEFAULT_CUTOFF)),
         max_z=int(config.get("max_z", emb.shape[0] - 1)),
+        mixing=str(config.get("mixing", "channel" if any(k.endswith("channel_mixing") for k in state)
+                              else "cartesian")),
+        smooth_cutoff=bool(config.get("smooth_cutoff", False)),
     )
 
 
@@ -44,9 +47,11 @@ def model_from_state(state: dict, config: dict | None = None) -> StudentForceFie
         raise ValueError(f"parameters the student architecture does not have: {unknown[:5]}")
     missing = [k for k in expected if k not in state]
     # The last block's mixing matrix only acts on v after the final readout input is fixed, so the
-    # energy does not depend on it and exporters may prune it; any other gap is an error.
+    # energy does not depend on it and exporters may prune it; the original has no per-element
+    # reference energies (zero). Any other gap is an error.
     last = model.config.num_interactions - 1
-    allowed = {f"interactions.{last}.update.mixing_matrix"}
+    allowed = {f"interactions.{last}.update.mixing_matrix",
+               f"interactions.{last}.update.channel_mixing", "atom_reference"}
     if set(missing) - allowed:
         raise ValueError(f"parameters missing from the checkpoint: {sorted(set(missing) - allowed)[:5]}")
     for k, v in state.items():

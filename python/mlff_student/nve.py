@@ -34,19 +34,17 @@ class Thermo:
 
 
 def read_log(path: str | Path) -> Thermo:
-    """Thermo rows of every run in the log, finished or not; needs thermo_style custom with step
-    time temp pe ke etotal (any order, other columns allowed). Rows repeated at the start of a run
-    are dropped."""
+    """Thermo rows of every run in the log with thermo_style custom step time temp pe ke etotal
+    (any order, other columns allowed), finished or not. Rows repeated at the start of a run are
+    dropped."""
     rows, natoms, header = {}, None, None
     for line in Path(path).read_text().splitlines():
         words = line.split()
         if natoms is None and len(words) == 2 and words[1] == "atoms" and words[0].isdigit():
             natoms = int(words[0])  # read_data's count; an unfinished run has no loop line
             continue
-        if words[:1] == ["Step"]:
-            header = words
-            if not all(c in header for c in COLUMNS):
-                raise ValueError(f"{path}: thermo output needs the columns {', '.join(COLUMNS)}")
+        if words[:1] == ["Step"]:  # other thermo output (e.g. of a minimization) is skipped
+            header = words if all(c in words for c in COLUMNS) else None
             continue
         if line.startswith("Loop time"):
             header = None
@@ -61,7 +59,7 @@ def read_log(path: str | Path) -> Thermo:
                 continue
             rows[int(values["Step"])] = values
     if not rows or natoms is None:
-        raise ValueError(f"{path}: no thermo output of a run found")
+        raise ValueError(f"{path}: no thermo output of a run with the columns {', '.join(COLUMNS)}")
     table = [rows[s] for s in sorted(rows)]
     column = lambda name: np.array([r[name] for r in table])  # noqa: E731
     return Thermo(column("Time"), column("Temp"), column("PotEng"), column("KinEng"),

@@ -5,13 +5,13 @@
 
 namespace {
 const char* kValid =
-    "format_version=1\nformat=torchscript\nprecision=fp32\ndevice=any\ncutoff=5.0\n"
+    "format_version=2\nformat=torchscript\nprecision=fp32\ndevice=any\ncutoff=5.0\n"
     "num_interactions=3\nmax_z=100\ndtype=float32\nhidden_dim=128\n";
 }
 
 TEST(ModelMetadata, ParsesValidText) {
   auto meta = mlff::ModelMetadata::parse(kValid);
-  EXPECT_EQ(meta.format_version, 1);
+  EXPECT_EQ(meta.format_version, 2);
   EXPECT_DOUBLE_EQ(meta.cutoff, 5.0);
   EXPECT_EQ(meta.num_interactions, 3);
   EXPECT_EQ(meta.max_z, 100);
@@ -21,12 +21,13 @@ TEST(ModelMetadata, ParsesValidText) {
 }
 
 TEST(ModelMetadata, RejectsMissingKey) {
-  EXPECT_THROW(mlff::ModelMetadata::parse("format_version=1\ncutoff=5\n"), mlff::Error);
+  EXPECT_THROW(mlff::ModelMetadata::parse("format_version=2\ncutoff=5\n"), mlff::Error);
 }
 
 TEST(ModelMetadata, RejectsOtherFormatVersion) {
   std::string text = kValid;
-  text.replace(text.find("format_version=1"), 16, "format_version=2");
+  // Version 1 files call readout(s) without the atomic numbers.
+  text.replace(text.find("format_version=2"), 16, "format_version=1");
   EXPECT_THROW(mlff::ModelMetadata::parse(text), mlff::Error);
 }
 

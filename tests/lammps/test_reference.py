@@ -113,3 +113,26 @@ def test_plugin_loads_from_LAMMPS_PLUGIN_PATH(tmp_path):
     _, log = run_lammps(tmp_path, script, env={"LAMMPS_PLUGIN_PATH": str(Path(PLUGIN).parent)})
     pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
     assert pe == pytest.approx(-76.05328, abs=2e-4)
+
+
+POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
+
+
+@pytest.mark.parametrize("system", ["druglike_50", "benzene_triclinic"])
+def test_shipped_default_model_matches_reference(system, tmp_path):
+    """potentials/student_gfn2 (channel mixing, per-element reference energies): its float64 export
+    to 1e-10, and the shipped float32 file within float32's precision."""
+    from mlff_student import export_torchscript, load_checkpoint
+
+    atoms = systems()[system]
+    model = load_checkpoint(POTENTIALS / "student_gfn2.ckpt")
+    ref = evaluate(model, atoms)
+    export_torchscript(load_checkpoint(POTENTIALS / "student_gfn2.ckpt"), tmp_path / "m64.pt", "float64")
+    out = single_point(tmp_path / "f64", atoms, elements_of(atoms), tmp_path / "m64.pt")
+    assert out.energy == pytest.approx(ref["energy"], rel=1e-10)
+    np.testing.assert_allclose(out.forces, ref["forces"], atol=1e-8)
+    if atoms.pbc.any():
+        np.testing.assert_allclose(out.virial, ref["virial"], atol=1e-7)
+    out = single_point(tmp_path / "f32", atoms, elements_of(atoms), POTENTIALS / "student_gfn2.pt")
+    assert out.energy == pytest.approx(ref["energy"], rel=1e-6)
+    assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5
