@@ -203,13 +203,13 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
 
   mlff::StageClock clock(profile.get());
   mlff::zero_buffer(node_force, 3 * num_nodes);
-  const mlff::Virial w = mlff::ForceScatter::forces(graph, output.edge_grad, node_force.data());
+  const mlff::Virial w = scatter.forces(graph, output.edge_grad, node_force.data());
   const double energy = mlff::ForceScatter::energy(graph, output.node_energy);
   if (!mlff::ForceScatter::finite(energy, w))
     error->one(FLERR, "mlff/student: the model returned non-finite energies or forces");
   if (vflag_atom) {
     mlff::zero_buffer(node_virial, 6 * num_nodes);
-    mlff::ForceScatter::per_node_virial(graph, output.edge_grad, node_virial.data());
+    scatter.per_node_virial(graph, output.edge_grad, node_virial.data());
   }
 
   // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "edge_graph.h"
+#include "force_scatter.h"
 #include "model_runner.h"
 #include "pair.h"
 #include "step_profile.h"
@@ -41,6 +42,7 @@ class PairMLFFStudent : public Pair {
   bool reverse_virial;  // per-atom virial travels with the reverse communication
 
   mlff::EdgeGraph graph;
+  mlff::ForceScatter scatter;
   mlff::ModelOutput output;
   std::vector<int> node_of;                    // atom -> node, when folding
   std::vector<int> local_of_tag;               // tag -> owned atom, when folding

@@ -1,5 +1,7 @@
 #include "force_scatter.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <cstdint>
 
@@ -16,37 +18,64 @@ inline void edge_virial(const double* r, const double* g, double w[6]) {
 }
 }  // namespace
 
-Virial ForceScatter::forces(const EdgeGraph& graph, const double* edge_grad, double* node_force) {
-  Virial virial{};
+// Below this many edges one thread is faster than summing per-thread rows.
+constexpr std::int64_t kThreadedEdges = 50000;
+
+// term(e, src_row, dst_row, virial) adds edge e's contributions; rows are Width wide.
+template <int Width, class EdgeTerm>
+Virial ForceScatter::scatter(const EdgeGraph& graph, double* out, EdgeTerm term) {
   const std::int64_t num_edges = graph.num_edges();
-  for (std::int64_t e = 0; e < num_edges; ++e) {
+  const std::int64_t width = static_cast<std::int64_t>(graph.num_nodes()) * Width;
+  const int threads = num_edges < kThreadedEdges ? 1 : omp_get_max_threads();
+  Virial virial{};
+  if (threads == 1) {
+    for (std::int64_t e = 0; e < num_edges; ++e)
+      term(e, out + Width * graph.src[e], out + Width * graph.dst[e], virial);
+    return virial;
+  }
+  rows_.assign(static_cast<std::size_t>(threads) * width, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double* rows = rows_.data() + omp_get_thread_num() * width;
+    Virial local{};
+#pragma omp for schedule(static)
+    for (std::int64_t e = 0; e < num_edges; ++e)
+      term(e, rows + Width * graph.src[e], rows + Width * graph.dst[e], local);
+#pragma omp critical
+    for (int k = 0; k < 6; ++k) virial[k] += local[k];
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < width; ++i) {
+      double sum = 0.0;
+      for (int t = 0; t < threads; ++t) sum += rows_[t * width + i];
+      out[i] += sum;
+    }
+  }
+  return virial;
+}
+
+Virial ForceScatter::forces(const EdgeGraph& graph, const double* edge_grad, double* node_force) {
+  return scatter<3>(graph, node_force, [&](std::int64_t e, double* fs, double* fd, Virial& v) {
     const double* g = &edge_grad[3 * e];
-    double* fs = node_force + 3 * graph.src[e];
-    double* fd = node_force + 3 * graph.dst[e];
     for (int a = 0; a < 3; ++a) {
       fs[a] -= g[a];
       fd[a] += g[a];
     }
     double w[6];
     edge_virial(&graph.edge_vec[3 * e], g, w);
-    for (int k = 0; k < 6; ++k) virial[k] += w[k];
-  }
-  return virial;
+    for (int k = 0; k < 6; ++k) v[k] += w[k];
+  });
 }
 
 void ForceScatter::per_node_virial(const EdgeGraph& graph, const double* edge_grad,
                                    double* node_virial) {
-  const std::int64_t num_edges = graph.num_edges();
-  for (std::int64_t e = 0; e < num_edges; ++e) {
+  scatter<6>(graph, node_virial, [&](std::int64_t e, double* vs, double* vd, Virial&) {
     double w[6];
     edge_virial(&graph.edge_vec[3 * e], &edge_grad[3 * e], w);
-    double* vs = node_virial + 6 * graph.src[e];
-    double* vd = node_virial + 6 * graph.dst[e];
     for (int k = 0; k < 6; ++k) {
       vs[k] += 0.5 * w[k];
       vd[k] += 0.5 * w[k];
     }
-  }
+  });
 }
 
 double ForceScatter::energy(const EdgeGraph& graph, const double* node_energy) {

@@ -98,7 +98,8 @@ class TorchScriptBackend : public Backend {
       AutocastScope autocast(dtype);
       features = module_.get_method("features")({inputs[0], inputs[1], inputs[2], vec}).toTensor();
     }
-    at::Tensor energy = module_.get_method("readout")({inputs[0], features.to(vec.scalar_type())}).toTensor();
+    at::Tensor energy =
+        module_.get_method("readout")({inputs[0], features.to(vec.scalar_type())}).toTensor();
     at::Tensor total = (energy * inputs[4]).sum();
     at::Tensor grad = torch::autograd::grad({total}, {vec})[0];
     return {energy.detach(), grad};
