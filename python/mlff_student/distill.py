@@ -137,8 +137,8 @@ def sample_molecule(task) -> list:
         positions = md_positions[k] + rng.normal(scale=sampling.displacement, size=(len(atoms), 3))
         try:
             keep(positions, *teacher(positions))
-        except Exception:
-            continue
+        except Exception as err:  # the SCF did not converge: the frame is left out
+            print(f"  {name}: a displaced frame was left out ({err})", flush=True)
     return frames
 
 
@@ -151,15 +151,22 @@ def make_dataset(path: Path, sampling: Sampling, workers: int, names: list | Non
         molecules = {n: molecules[n] for n in names}
     tasks = [(i, n, a, sampling) for i, (n, a) in enumerate(sorted(molecules.items()))]
     start = time.perf_counter()
-    # One OpenMP thread per teacher: the parallelism is over molecules.
+    # One OpenMP thread per teacher (the workers inherit it): the parallelism is over molecules.
+    threads = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"
     frames, molecule_of = [], []
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for i, result in enumerate(pool.imap(sample_molecule, tasks)):
-            frames += result
-            molecule_of += [i] * len(result)
-            print(f"  labelled {tasks[i][1]:<12} {len(result):4d} frames "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+    try:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for i, result in enumerate(pool.imap(sample_molecule, tasks)):
+                frames += result
+                molecule_of += [i] * len(result)
+                print(f"  labelled {tasks[i][1]:<12} {len(result):4d} frames "
+                      f"({time.perf_counter() - start:.0f} s)", flush=True)
+    finally:
+        if threads is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = threads
     data = {
         "natoms": np.array([len(f[0]) for f in frames]),
         "numbers": np.concatenate([f[0] for f in frames]),
@@ -300,7 +307,7 @@ def train(data: dict, config: StudentConfig, training: Training, device: torch.d
     log(f"training on {device}: {len(train_idx)} frames, validation {len(val_idx)}, "
         f"{sum(p.numel() for p in model.parameters())} parameters")
     epoch = 0
-    while epoch < epochs and progress(epoch + 1, 0) < 1.0:
+    while epoch < epochs and (epoch == 0 or progress(epoch + 1, 0) < 1.0):  # at least one
         epoch += 1
         model.train()
         perm = rng.permutation(train_idx)
