@@ -1,9 +1,10 @@
 """Exports the seed's models for the tests: python make_test_models.py SEED_DIR OUT_DIR.
 
-Writes student_427k and tiny_77k in float32 and float64, an AOTInductor package of tiny_77k for
-the CPU (and, where CUDA is available, of student_427k for the GPU), plus the broken files the
-error tests need (a corrupt file, a TorchScript module without metadata). Packages take minutes
-to compile, so they are rebuilt only when the package code or the weights are newer.
+Writes student_427k and tiny_77k in float32 and float64, AOTInductor packages of tiny_77k and
+of the shipped default model (potentials/student_gfn2) for the CPU (and, where CUDA is available,
+of student_427k for the GPU), plus the broken files the error tests need (a corrupt file, a
+TorchScript module without metadata). Packages take minutes to compile, so they are rebuilt only
+when the package code or the weights are newer.
 """
 
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import torch
 
 import mlff_student
-from mlff_student import export_torchscript, load_onnx
+from mlff_student import export_torchscript, load_checkpoint, load_onnx
 from mlff_student.compile import compile_aoti
 
 
@@ -33,12 +34,15 @@ def main(seed: Path, out: Path) -> None:
     good = (out / "tiny_77k_float32.pt").read_bytes()
     (out / "corrupt.pt").write_bytes(good[: len(good) // 2])
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 1)), str(out / "no_metadata.pt"))
-    packages = [("tiny_77k", "cpu")] + ([("student_427k", "cuda")] if torch.cuda.is_available() else [])
-    for name, device in packages:
-        onnx = seed / "models" / f"{name}.onnx"
+    shipped = Path(__file__).resolve().parents[1] / "potentials" / "student_gfn2.ckpt"
+    packages = [("tiny_77k", "cpu", seed / "models" / "tiny_77k.onnx"), ("student_gfn2", "cpu", shipped)]
+    if torch.cuda.is_available():
+        packages.append(("student_427k", "cuda", seed / "models" / "student_427k.onnx"))
+    for name, device, source in packages:
         target = out / f"{name}_{device}_fp32.pt2"
-        if stale(target, onnx):
-            compile_aoti(load_onnx(onnx), target, device, "fp32")
+        if stale(target, source):
+            model = load_onnx(source) if source.suffix == ".onnx" else load_checkpoint(source)
+            compile_aoti(model, target, device, "fp32")
 
 
 if __name__ == "__main__":

@@ -120,8 +120,9 @@ POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
 
 @pytest.mark.parametrize("system", ["druglike_50", "benzene_triclinic"])
 def test_shipped_default_model_matches_reference(system, tmp_path):
-    """potentials/student_gfn2 (channel mixing, per-element reference energies): its float64 export
-    to 1e-10, and the shipped float32 file within float32's precision."""
+    """potentials/student_gfn2 (channel mixing, smooth cutoff, per-element reference energies): its
+    float64 export to 1e-10; the shipped float32 file and a CPU AOTI package of it within float32's
+    precision."""
     from mlff_student import export_torchscript, load_checkpoint
 
     atoms = systems()[system]
@@ -133,6 +134,7 @@ def test_shipped_default_model_matches_reference(system, tmp_path):
     np.testing.assert_allclose(out.forces, ref["forces"], atol=1e-8)
     if atoms.pbc.any():
         np.testing.assert_allclose(out.virial, ref["virial"], atol=1e-7)
-    out = single_point(tmp_path / "f32", atoms, elements_of(atoms), POTENTIALS / "student_gfn2.pt")
-    assert out.energy == pytest.approx(ref["energy"], rel=1e-6)
-    assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5
+    for name, path in [("f32", POTENTIALS / "student_gfn2.pt"), ("aoti", MODELS / "student_gfn2_cpu_fp32.pt2")]:
+        out = single_point(tmp_path / name, atoms, elements_of(atoms), path)
+        assert out.energy == pytest.approx(ref["energy"], rel=1e-6), name
+        assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5, name
