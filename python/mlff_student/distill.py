@@ -203,7 +203,6 @@ class GraphSet:
         self.nedges = np.array([len(i) for i in src])
         self.edge_start = np.concatenate([[0], np.cumsum(self.nedges)[:-1]])
         self.src, self.dst = np.concatenate(src), np.concatenate(dst)
-        self.size = len(self.natoms)
         self.energy = np.asarray(data["energy"], dtype=np.float64)
         self.z = torch.as_tensor(data["numbers"], dtype=torch.int64, device=device)
         self.positions = torch.as_tensor(data["positions"], dtype=torch.float32, device=device)
@@ -266,7 +265,7 @@ class Training:
 
 
 def evaluate(model, graphs: GraphSet, configs: np.ndarray, batch_size: int = 256) -> dict:
-    e_err, f_err, n_atoms = [], [], []
+    e_err, f_err = [], []
     for k in range(0, len(configs), batch_size):
         b = graphs.batch(configs[k:k + batch_size])
         energy, forces = predict(model, b, create_graph=False)
