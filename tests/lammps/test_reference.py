@@ -89,7 +89,7 @@ def test_finite_differences(system, tmp_path):
             lines.append(f"change_box all x scale {scale!r} xy final $(xy*{scale!r}) "
                          f"xz final $(xz*{scale!r}) remap units box")
             lines.append("run 0")
-            lines.append(f'print "STRAIN $(pe:%.16g) $(lx:%.16g)"')
+            lines.append('print "STRAIN $(pe:%.16g) $(lx:%.16g)"')
     _, log = run_lammps(tmp_path, "\n".join(lines) + "\n")
     forces = np.loadtxt(tmp_path / "f.dump", skiprows=9)[:, 1:4]
     fd = [l.split() for l in log.splitlines() if l.startswith("FD ")]
