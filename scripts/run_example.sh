@@ -6,9 +6,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$MLFF_ROOT/scripts/setup.sh"
 
-model=${MLFF_MODEL:-$MLFF_ROOT/potentials/student_gfn2.pt}
+model=$(realpath -e "${MLFF_MODEL:-$MLFF_ROOT/potentials/student_gfn2.pt}")
 lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
 cd "$MLFF_ROOT/examples/benzene"
 # LAMMPS loads every *plugin.so it finds on LAMMPS_PLUGIN_PATH at start-up.
 LAMMPS_PLUGIN_PATH=$MLFF_BUILD OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-  "$lmp" -in in.benzene -var model "$(realpath "$model")" -log "$MLFF_BUILD/benzene.log" "$@"
+  "$lmp" -in in.benzene -var model "$model" -log "$MLFF_BUILD/benzene.log" "$@"

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -33,23 +34,32 @@ Virial ForceScatter::scatter(const EdgeGraph& graph, double* out, EdgeTerm term)
       term(e, out + Width * graph.src[e], out + Width * graph.dst[e], virial);
     return virial;
   }
-  rows_.assign(static_cast<std::size_t>(threads) * width, 0.0);
+  if (rows_.size() < static_cast<std::size_t>(threads) * width)
+    rows_.resize(static_cast<std::size_t>(threads) * width);
+  // One virial per thread, added in thread order: the same sum on every run.
+  partial_.assign(threads, Virial{});
+  int team = threads;
 #pragma omp parallel num_threads(threads)
   {
-    double* rows = rows_.data() + omp_get_thread_num() * width;
+    const int t = omp_get_thread_num();
+    double* rows = rows_.data() + t * width;
+    std::fill(rows, rows + width, 0.0);
+#pragma omp single
+    team = omp_get_num_threads();  // the runtime may start fewer threads than asked for
     Virial local{};
 #pragma omp for schedule(static)
     for (std::int64_t e = 0; e < num_edges; ++e)
       term(e, rows + Width * graph.src[e], rows + Width * graph.dst[e], local);
-#pragma omp critical
-    for (int k = 0; k < 6; ++k) virial[k] += local[k];
+    partial_[t] = local;
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < width; ++i) {
       double sum = 0.0;
-      for (int t = 0; t < threads; ++t) sum += rows_[t * width + i];
+      for (int k = 0; k < team; ++k) sum += rows_[k * width + i];
       out[i] += sum;
     }
   }
+  for (const Virial& p : partial_)
+    for (int k = 0; k < 6; ++k) virial[k] += p[k];
   return virial;
 }
 

@@ -33,7 +33,8 @@ class ForceScatter {
   template <int Width, class EdgeTerm>
   Virial scatter(const EdgeGraph& graph, double* out, EdgeTerm term);
 
-  std::vector<double> rows_;  // [threads][N * width]
+  std::vector<double> rows_;     // [threads][N * width]
+  std::vector<Virial> partial_;  // [threads]
 };
 
 }  // namespace mlff

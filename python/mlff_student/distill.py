@@ -7,7 +7,8 @@ randomly displaced copies of MD frames; every stored frame is rotated at random,
 set shows each molecule in all orientations. Training fits per-element reference energies by
 least squares first, then the network learns the rest from energies and forces.
 
-    python -m mlff_student distill --out potentials/student_gfn2 [--device cuda] [--epochs N]
+    python -m mlff_student distill --out potentials/student_gfn2 --dataset data.npz \
+        [--test-dataset test.npz] [--device cuda] [--minutes M | --epochs N]
 """
 
 from __future__ import annotations
@@ -186,8 +187,8 @@ def make_dataset(path: Path, sampling: Sampling, workers: int, names: list | Non
 
 class GraphSet:
     """A labelled dataset with every molecule's edges (all pairs within the cutoff) precomputed.
-    Batch indices are worked out on the host, so that a training step never waits for the GPU;
-    coordinates and labels stay on the device."""
+    Batch indices are worked out on the host from host copies of the sizes, so that building a
+    batch needs no read-back from the GPU; coordinates and labels stay on the device."""
 
     def __init__(self, data: dict, cutoff: float, device: torch.device):
         self.device = device
@@ -283,14 +284,15 @@ def train(data: dict, config: StudentConfig, training: Training, device: torch.d
     torch.manual_seed(training.seed)
     rng = np.random.default_rng(training.seed)
     order = rng.permutation(len(data["natoms"]))
+    if len(order) < 2:
+        raise ValueError("training needs at least two frames (one for validation)")
     n_val = max(1, int(round(training.validation_fraction * len(order))))
-    val_np, train_np = np.sort(order[:n_val]), order[n_val:]
+    val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
 
     model = StudentForceField(config)
-    model.atom_reference.copy_(torch.as_tensor(fit_reference_energies(data, train_np, config.max_z)))
+    model.atom_reference.copy_(torch.as_tensor(fit_reference_energies(data, train_idx, config.max_z)))
     model.to(device)
     graphs = GraphSet(data, config.cutoff, device)
-    train_idx, val_idx = train_np, val_np
     optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
     steps_per_epoch = math.ceil(len(train_idx) / training.batch_size)
     epochs = training.epochs if training.minutes is None else 10**9
@@ -339,6 +341,8 @@ def train(data: dict, config: StudentConfig, training: Training, device: torch.d
             log(f"epoch {epoch:4d}  {record['seconds']:7.1f} s  loss {record['train_loss']:.3e}  "
                 f"val E MAE {val['energy_mae_meV_per_atom']:.2f} meV/atom  "
                 f"F RMSE {val['force_rmse_eV_per_A']:.4f} MAE {val['force_mae_eV_per_A']:.4f} eV/Å")
+    if best_state is None:
+        raise RuntimeError("training diverged: every validation error was NaN")
     model.load_state_dict(best_state)
     model.eval()
     summary = {"train_frames": len(train_idx), "validation_frames": len(val_idx), "epochs": epoch,
@@ -368,7 +372,8 @@ def main(args) -> int:
     dataset = Path(args.dataset)
     if dataset.exists():
         data = dict(np.load(dataset))
-        print(f"dataset: {len(data['natoms'])} frames from {dataset}")
+        print(f"dataset: {len(data['natoms'])} frames from {dataset} (the sampling options apply "
+              "only when a dataset is made)")
     else:
         names = args.molecules.split(",") if args.molecules else None
         data = make_dataset(dataset, sampling, args.workers, names)
@@ -424,7 +429,8 @@ def add_arguments(p) -> None:
     p.add_argument("--interactions", type=int, default=3)
     p.add_argument("--num-rbf", type=int, default=20)
     p.add_argument("--cutoff", type=float, default=5.0)
-    p.add_argument("--mixing", choices=["cartesian", "channel"], default="cartesian")
+    p.add_argument("--mixing", choices=["cartesian", "channel"], default="channel",
+                   help="channel: rotation invariant (the default model's); cartesian: the original's")
     p.add_argument("--smooth-cutoff", action=argparse.BooleanOptionalAction, default=True,
                    help="messages vanish continuously at the cutoff (--no-smooth-cutoff: the "
                    "original architecture, whose energy jumps there)")
