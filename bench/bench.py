@@ -202,12 +202,13 @@ def main() -> int:
             if name in args.accuracy_systems.split(","):
                 try:
                     reference[vname] = single_point(args, vdir, head)
-                except Exception as exc:
+                except Exception:
                     reference[vname] = None
         results["timings"][name] = entry
         for vname, value in reference.items():
-            base = reference.get(vname.split("-")[0] + "-fp32")
-            if value is None or base is None or vname == vname.split("-")[0] + "-fp32":
+            base_name = vname.split("-")[0] + "-fp32"
+            base = reference.get(base_name)
+            if value is None or base is None or vname == base_name:
                 continue
             (e, f), (e0, f0) = value, base
             results["accuracy"].setdefault(vname, {})[name] = {

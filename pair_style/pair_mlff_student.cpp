@@ -60,18 +60,12 @@ void PairMLFFStudent::settings(int narg, char** arg) {
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
     const std::string value = arg[iarg + 1];
     try {
-      if (key == "device") {
+      if (key == "device")
         options.device = mlff::parse_device(value);
-      } else if (key == "precision") {
+      else if (key == "precision")
         options.precision = mlff::parse_precision(value);
-      } else if (value == "auto" || value == "yes" || value == "no") {
-        options.cuda_graph = value == "auto"  ? mlff::CudaGraphMode::Auto
-                             : value == "yes" ? mlff::CudaGraphMode::On
-                                              : mlff::CudaGraphMode::Off;
-      } else {
-        error->all(FLERR, "pair_style mlff/student: cuda_graph must be auto, yes or no, not {}",
-                   value);
-      }
+      else
+        options.cuda_graph = mlff::parse_cuda_graph_mode(value);
     } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
     }

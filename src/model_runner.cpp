@@ -196,6 +196,15 @@ void stage_inputs(const EdgeGraph& g, const InputLayout& in, double pad_length,
     stage_floats<float>(g, in, pad_length, host);
 }
 
+// Both outputs, as double, into one buffer (one transfer): node energies, then edge gradients.
+void pack_outputs(const std::vector<at::Tensor>& result, const InputLayout& in,
+                  const at::Tensor& buffer) {
+  at::Tensor all =
+      at::from_blob(buffer.data_ptr(), {in.outputs()}, buffer.options().dtype(at::kDouble));
+  all.narrow(0, 0, in.nodes).copy_(result[0].reshape({in.nodes}));
+  all.narrow(0, in.nodes, 3 * in.edges).copy_(result[1].reshape({3 * in.edges}));
+}
+
 }  // namespace
 
 struct ModelRunner::Impl {
@@ -226,6 +235,13 @@ struct ModelRunner::Impl {
   void capture_step(const InputLayout& in);
 #endif
 };
+
+CudaGraphMode parse_cuda_graph_mode(const std::string& name) {
+  if (name == "auto") return CudaGraphMode::Auto;
+  if (name == "yes") return CudaGraphMode::On;
+  if (name == "no") return CudaGraphMode::Off;
+  throw Error("cuda_graph must be auto, yes or no, not " + name);
+}
 
 bool ModelRunner::cuda_available() {
   return torch::cuda::is_available();
@@ -355,11 +371,9 @@ void ModelRunner::Impl::run_cpu(const EdgeGraph& graph, ModelOutput& out, StepPr
   const std::vector<at::Tensor> result = forward(at::kCPU, host_in.data_ptr<std::uint8_t>(), in);
   clock.lap("model");
   ensure_bytes(host_out, 8 * in.outputs(), at::TensorOptions());
-  at::Tensor all = at::from_blob(host_out.data_ptr(), {in.outputs()}, at::kDouble);
-  all.narrow(0, 0, in.nodes).copy_(result[0].reshape({in.nodes}));
-  all.narrow(0, in.nodes, 3 * in.edges).copy_(result[1].reshape({3 * in.edges}));
+  pack_outputs(result, in, host_out);
   clock.lap("download");
-  out.node_energy = all.data_ptr<double>();
+  out.node_energy = reinterpret_cast<const double*>(host_out.data_ptr());
   out.edge_grad = out.node_energy + in.nodes;
 }
 
@@ -396,10 +410,7 @@ void ModelRunner::Impl::enqueue_step(const InputLayout& in, StageClock* clock) {
   const std::vector<at::Tensor> result =
       forward(at::Device(at::kCUDA), device_in.data_ptr<std::uint8_t>(), in);
   lap("model");
-  at::Tensor all = at::from_blob(device_out.data_ptr(), {in.outputs()},
-                                 at::TensorOptions().dtype(at::kDouble).device(at::kCUDA));
-  all.narrow(0, 0, in.nodes).copy_(result[0].reshape({in.nodes}));
-  all.narrow(0, in.nodes, 3 * in.edges).copy_(result[1].reshape({3 * in.edges}));
+  pack_outputs(result, in, device_out);
   check_cuda(cudaMemcpyAsync(host_out.data_ptr(), device_out.data_ptr(), 8 * in.outputs(),
                              cudaMemcpyDeviceToHost, s),
              "download of the model outputs");

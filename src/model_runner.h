@@ -23,6 +23,7 @@ struct ModelOutput {
 // capacity: fewer launches for small systems. Auto uses one up to a size where launches no longer
 // matter.
 enum class CudaGraphMode { Auto, On, Off };
+CudaGraphMode parse_cuda_graph_mode(const std::string& name);  // auto, yes, no
 
 struct RunnerOptions {
   std::optional<Device> device;        // default: CUDA when the model and LibTorch can use it

@@ -369,24 +369,21 @@ def main(args) -> int:
     device = torch.device(args.device)
     sampling = Sampling(temperatures=tuple(float(t) for t in args.temperatures.split(",")),
                         frames=args.frames, displaced=args.displaced, seed=args.seed)
-    dataset = Path(args.dataset)
-    if dataset.exists():
-        data = dict(np.load(dataset))
-        print(f"dataset: {len(data['natoms'])} frames from {dataset} (the sampling options apply "
+    names = args.molecules.split(",") if args.molecules else None
+
+    def read_or_make(path: Path, sampling: Sampling) -> dict:
+        if not path.exists():
+            return make_dataset(path, sampling, args.workers, names)
+        data = dict(np.load(path))
+        print(f"dataset: {len(data['natoms'])} frames from {path} (the sampling options apply "
               "only when a dataset is made)")
-    else:
-        names = args.molecules.split(",") if args.molecules else None
-        data = make_dataset(dataset, sampling, args.workers, names)
-    test = None
-    if args.test_dataset:
-        test_path = Path(args.test_dataset)
-        if test_path.exists():
-            test = dict(np.load(test_path))
-        else:  # independent trajectories (other seed, a temperature in between) as held-out data
-            names = args.molecules.split(",") if args.molecules else None
-            held_out = Sampling(temperatures=(450.0,), frames=max(1, args.frames // 4),
-                                displaced=max(0, args.displaced // 4), seed=args.seed + 1000)
-            test = make_dataset(test_path, held_out, args.workers, names)
+        return data
+
+    data = read_or_make(Path(args.dataset), sampling)
+    # Held out: independent trajectories (other seed, a temperature in between).
+    held_out = Sampling(temperatures=(450.0,), frames=max(1, args.frames // 4),
+                        displaced=max(0, args.displaced // 4), seed=args.seed + 1000)
+    test = read_or_make(Path(args.test_dataset), held_out) if args.test_dataset else None
 
     config = StudentConfig(hidden_dim=args.hidden_dim, num_interactions=args.interactions,
                            num_rbf=args.num_rbf, cutoff=args.cutoff, mixing=args.mixing,

@@ -43,7 +43,7 @@ MIXINGS = ("cartesian", "channel")
 
 
 class GaussianRBF(nn.Module):
-    """Gaussians on linspace(0, rc, K) with width rc/K, times a cosine cutoff."""
+    """Gaussians on linspace(0, rc, K) with width rc/K, and the cosine cutoff they are multiplied by."""
 
     def __init__(self, num_rbf: int, cutoff: float):
         super().__init__()
@@ -55,9 +55,8 @@ class GaussianRBF(nn.Module):
         envelope = 0.5 * (torch.cos(math.pi * d / self.cutoff) + 1.0)
         return torch.where(d < self.cutoff, envelope, torch.zeros_like(envelope))
 
-    def forward(self, d: torch.Tensor) -> torch.Tensor:
-        rbf = torch.exp(-((d.unsqueeze(-1) - self.centers) ** 2) / self.widths**2)
-        return rbf * self.envelope(d).unsqueeze(-1)
+    def gaussians(self, d: torch.Tensor) -> torch.Tensor:
+        return torch.exp(-((d.unsqueeze(-1) - self.centers) ** 2) / self.widths**2)
 
 
 class MessageBlock(nn.Module):
@@ -157,8 +156,8 @@ class StudentForceField(nn.Module):
         v = s.new_zeros((s.shape[0], 3, s.shape[1]))
         d = torch.linalg.vector_norm(edge_vec, dim=-1)
         direction = edge_vec / (d.unsqueeze(-1) + 1e-8)
-        rbf = self.rbf(d)
         envelope = self.rbf.envelope(d)
+        rbf = self.rbf.gaussians(d) * envelope.unsqueeze(-1)
         for block in self.interactions:
             s, v = block(s, v, rbf, envelope, direction, src, dst)
         return s
