@@ -46,17 +46,26 @@ def systems(names: list[str]) -> dict:
     return {n: table[n] for n in names}
 
 
-def variants(models: Path, device: str, names: list[str]) -> dict:
-    """<format>-<precision>[-eager]: -eager launches every kernel each step (cuda_graph no)."""
+def variants(models: Path, device: str, names: list[str], threads: int) -> dict:
+    """[kk-]<format>-<precision>[-eager] -> (model file, pair_style options, LAMMPS flags).
+
+    kk-: pair_style mlff/student/kk through LAMMPS's KOKKOS package (-sf kk), the whole step on
+    the device; -eager launches every kernel each step (cuda_graph no)."""
     out = {}
     for name in names:
-        fmt, precision, *mode = name.split("-")
+        kokkos = name.startswith("kk-")
+        fmt, precision, *mode = name.removeprefix("kk-").split("-")
         if fmt == "ts":
-            out[name] = (models / "student_427k.pt", f"device {device} precision {precision}")
+            model, options = models / "student_427k.pt", f"device {device} precision {precision}"
         else:
-            out[name] = (models / f"student_427k_{device}_{precision}.pt2", f"device {device}")
+            model, options = models / f"student_427k_{device}_{precision}.pt2", f"device {device}"
         if mode == ["eager"]:
-            out[name] = (out[name][0], out[name][1] + " cuda_graph no")
+            options += " cuda_graph no"
+        flags = []
+        if kokkos:
+            flags = (["-k", "on", "g", "1"] if device == "cuda" else ["-k", "on", "t", str(threads)])
+            flags += ["-sf", "kk", "-pk", "kokkos", "newton", "off", "neigh", "full"]
+        out[name] = (model, options, flags)
     return {k: v for k, v in out.items() if v[0].exists()}
 
 
@@ -87,9 +96,9 @@ class GpuMemory:
         self._thread.join()
 
 
-def run_lammps(args, workdir: Path, script: str, timeout: int) -> str:
+def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str]) -> str:
     (workdir / "in.lmp").write_text(script)
-    cmd = [args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
+    cmd = [args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", *flags]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
@@ -120,7 +129,7 @@ def steps_for(natoms: int) -> tuple[int, int]:
     return 2, 5
 
 
-def time_variant(args, workdir: Path, natoms: int, head: str) -> dict:
+def time_variant(args, workdir: Path, natoms: int, head: str, flags: list[str]) -> dict:
     warm, steps = steps_for(natoms)
     script = head + f"""velocity all create 300.0 4928459 mom yes rot yes dist gaussian
 timestep 0.0005
@@ -130,7 +139,7 @@ run {warm}
 run {steps}
 """
     with GpuMemory() as mem:
-        log = run_lammps(args, workdir, script, timeout=args.timeout)
+        log = run_lammps(args, workdir, script, args.timeout, flags)
     loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log)
     seconds, nsteps = float(loops[-1][0]), int(loops[-1][1])
     sps = nsteps / seconds
@@ -139,13 +148,13 @@ run {steps}
             "peak_gpu_mib": mem.peak}
 
 
-def single_point(args, workdir: Path, head: str):
+def single_point(args, workdir: Path, head: str, flags: list[str]):
     script = head + """dump f all custom 1 f.dump id fx fy fz
 dump_modify f sort id format float %.10g
 run 0
 print "PE $(pe:%.12g)"
 """
-    log = run_lammps(args, workdir, script, timeout=args.timeout)
+    log = run_lammps(args, workdir, script, args.timeout, flags)
     pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
     return pe, np.loadtxt(workdir / "f.dump", skiprows=9)[:, 1:4]
 
@@ -169,7 +178,7 @@ def main() -> int:
     args = p.parse_args()
     args.plugin = str(Path(args.plugin).resolve())
 
-    chosen = variants(args.models.resolve(), args.device, args.variants.split(","))
+    chosen = variants(args.models.resolve(), args.device, args.variants.split(","), args.threads)
     results = {"machine": platform.node(), "python": sys.version.split()[0], "device": args.device,
                "command": " ".join(sys.argv), "threads": args.threads, "variants": list(chosen), "timings": {}, "accuracy": {}}
     try:
@@ -187,13 +196,13 @@ def main() -> int:
         write_lammps_data(atoms, sysdir / "system.data", elements)
         entry = {"atoms": natoms, "molecules": natoms // 12 if name.startswith(("ensemble", "box", "benzene")) else 1}
         reference = {}
-        for vname, (model, options) in chosen.items():
+        for vname, (model, options, flags) in chosen.items():
             vdir = sysdir / vname
             vdir.mkdir(exist_ok=True)
             head = header(args, str((sysdir / "system.data").resolve()), model, options, elements,
                           bool(atoms.pbc.any()))
             try:
-                entry[vname] = time_variant(args, vdir, natoms, head)
+                entry[vname] = time_variant(args, vdir, natoms, head, flags)
             except Exception as exc:  # an out-of-memory or failed variant is a result too
                 entry[vname] = {"error": str(exc).strip().splitlines()[-1][:300]}
             print(f"{name:14s} {natoms:8d} {vname:10s} " + (
@@ -201,12 +210,13 @@ def main() -> int:
                 if "steps_per_s" in entry[vname] else entry[vname]["error"]), flush=True)
             if name in args.accuracy_systems.split(","):
                 try:
-                    reference[vname] = single_point(args, vdir, head)
+                    reference[vname] = single_point(args, vdir, head, flags)
                 except Exception:
                     reference[vname] = None
         results["timings"][name] = entry
         for vname, value in reference.items():
-            base_name = vname.split("-")[0] + "-fp32"
+            kk, fmt = ("kk-", vname[3:]) if vname.startswith("kk-") else ("", vname)
+            base_name = kk + fmt.split("-")[0] + "-fp32"
             base = reference.get(base_name)
             if value is None or base is None or vname == base_name:
                 continue

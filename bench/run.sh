@@ -30,6 +30,11 @@ lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
 variants="ts-fp32,aoti-fp32"
 [[ $device == cuda ]] &&
   variants="ts-fp32,ts-fp32-eager,aoti-fp32,aoti-fp32-eager,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
+# The Kokkos style, where the plugin has it: the same model files through -sf kk.
+if grep -q "mlff/student/kk" "$MLFF_BUILD/mlffstudentplugin.so"; then
+  variants="$variants,kk-ts-fp32,kk-aoti-fp32"
+  [[ $device == cuda ]] && variants="$variants,kk-aoti-fp16"
+fi
 "$py" "$MLFF_ROOT/bench/bench.py" --lmp "$lmp" --plugin "$MLFF_BUILD/mlffstudentplugin.so" \
   --models "$models" --device "$device" --variants "$variants" --work "$MLFF_BUILD/bench_work" \
   --out "$results/$device.json" "$@"

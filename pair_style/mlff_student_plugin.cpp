@@ -1,25 +1,46 @@
-// Registers pair_style mlff/student with LAMMPS's plugin loader.
+// Registers pair_style mlff/student (and, in builds against a LAMMPS with KOKKOS,
+// mlff/student/kk, which -sf kk also finds) with LAMMPS's plugin loader.
 
 #include "lammpsplugin.h"
 #include "pair_mlff_student.h"
 #include "version.h"
+#ifdef MLFF_KOKKOS
+#include "pair_mlff_student_kokkos.h"
+#endif
 
 using namespace LAMMPS_NS;
 
-static Pair* create_pair_mlff_student(LAMMPS* lmp) {
-  return new PairMLFFStudent(lmp);
+namespace {
+
+template <class Style>
+Pair* create(LAMMPS* lmp) {
+  return new Style(lmp);
 }
 
-extern "C" void lammpsplugin_init(void* lmp, void* handle, void* regfunc) {
+void add_pair_style(void* lmp, void* handle, void* regfunc, const char* name,
+                    lammpsplugin_factory1* factory) {
   lammpsplugin_t plugin;
-  auto register_plugin = (lammpsplugin_regfunc)regfunc;
-
   plugin.version = LAMMPS_VERSION;
   plugin.style = "pair";
-  plugin.name = "mlff/student";
+  plugin.name = name;
   plugin.info = "mlff/student: distilled machine-learned force fields through LibTorch";
   plugin.author = "mlff-student developers";
-  plugin.creator.v1 = (lammpsplugin_factory1*)&create_pair_mlff_student;
+  plugin.creator.v1 = factory;
   plugin.handle = handle;
-  (*register_plugin)(&plugin, lmp);
+  (*(lammpsplugin_regfunc)regfunc)(&plugin, lmp);
+}
+
+}  // namespace
+
+extern "C" void lammpsplugin_init(void* lmp, void* handle, void* regfunc) {
+  add_pair_style(lmp, handle, regfunc, "mlff/student",
+                 (lammpsplugin_factory1*)&create<PairMLFFStudent>);
+#ifdef MLFF_KOKKOS
+  auto* device = (lammpsplugin_factory1*)&create<PairMLFFStudentKokkos<LMPDeviceType>>;
+  add_pair_style(lmp, handle, regfunc, "mlff/student/kk", device);
+  add_pair_style(lmp, handle, regfunc, "mlff/student/kk/device", device);
+  // Without a GPU backend the host type is the device type.
+  add_pair_style(lmp, handle, regfunc, "mlff/student/kk/host",
+                 (lammpsplugin_factory1*)&create<PairMLFFStudentKokkos<LMPHostType>>);
+#endif
 }

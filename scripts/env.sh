@@ -17,8 +17,19 @@ LAMMPS_SHA256=cddbc45a047416bd48a4a0b87f24a5b61b3446982b74d18cafe619c22b17eb62
 KOKKOS_TARBALL=kokkos_5.0.2.orig.tar.gz
 KOKKOS_MD5=96a7e7ede91656fadbc3145481058746
 
-# A user's own LAMMPS (a build or install tree holding LAMMPSConfig.cmake) replaces ours.
-MLFF_LAMMPS_DIR=${MLFF_LAMMPS_DIR:-$MLFF_CACHE/lammps-$LAMMPS_VERSION/install}
+# The Kokkos backend our LAMMPS is built with: openmp (CPU machines), cuda (needs nvcc; the GPU
+# architecture is MLFF_KOKKOS_ARCH, a Kokkos_ARCH_* name) or none.
+MLFF_KOKKOS=${MLFF_KOKKOS:-openmp}
+MLFF_KOKKOS_ARCH=${MLFF_KOKKOS_ARCH:-HOPPER90}
+MLFF_LAMMPS_TOP=$MLFF_CACHE/lammps-$LAMMPS_VERSION-kokkos-$MLFF_KOKKOS
+
+# A user's own LAMMPS (a build or install tree holding LAMMPSConfig.cmake) replaces ours. The
+# Kokkos style is built when MLFF_LAMMPS_BUILD_DIR is a build tree of LAMMPS with KOKKOS.
+MLFF_LAMMPS_DIR=${MLFF_LAMMPS_DIR:-$MLFF_LAMMPS_TOP/install}
 MLFF_LAMMPS_SOURCE_DIR=${MLFF_LAMMPS_SOURCE_DIR:-$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree/src}
+if [[ -z ${MLFF_LAMMPS_BUILD_DIR+x} && $MLFF_LAMMPS_DIR == "$MLFF_LAMMPS_TOP/install" ]]; then
+  MLFF_LAMMPS_BUILD_DIR=$MLFF_LAMMPS_TOP/build
+fi
+MLFF_LAMMPS_BUILD_DIR=${MLFF_LAMMPS_BUILD_DIR:-}
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -4,6 +4,10 @@
 #
 # Environment overrides (see README "Building against your own LAMMPS / LibTorch"):
 #   MLFF_LAMMPS_DIR  a LAMMPS build or install tree with LAMMPSConfig.cmake; skips our LAMMPS build
+#   MLFF_LAMMPS_SOURCE_DIR, MLFF_LAMMPS_BUILD_DIR  its src/ directory, and its build tree when it
+#                    has KOKKOS (then pair_style mlff/student/kk is built too)
+#   MLFF_KOKKOS      the Kokkos backend of our LAMMPS build: openmp (default), cuda or none;
+#                    MLFF_KOKKOS_ARCH the GPU for cuda (a Kokkos_ARCH_* name, default HOPPER90)
 #   MLFF_TORCH_DIR   a LibTorch prefix (holding share/cmake/Torch); default: the venv's torch wheel
 #   MLFF_CACHE       where downloads and the LAMMPS build are kept (default ~/.cache/mlff-student)
 #   MLFF_SOURCES     a directory made by scripts/prefetch_sources.sh (offline nodes): LAMMPS and
@@ -85,14 +89,22 @@ unpack_lammps_source() {
 }
 
 build_lammps() {
-  local top=$MLFF_CACHE/lammps-$LAMMPS_VERSION
+  local top=$MLFF_LAMMPS_TOP src=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
   [[ -f $top/install/.built ]] && return
-  log "building LAMMPS (shared library, PLUGIN, MPI) into $top/install"
-  cmake -S "$top/src-tree/cmake" -B "$top/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_INSTALL_PREFIX="$top/install" -DCMAKE_INSTALL_RPATH="$top/install/lib" -DBUILD_SHARED_LIBS=ON -DBUILD_MPI=ON -DBUILD_OMP=OFF \
+  local kokkos=()
+  case $MLFF_KOKKOS in
+    openmp) kokkos=(-DPKG_KOKKOS=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_SERIAL=ON -DBUILD_OMP=ON) ;;
+    cuda) kokkos=(-DPKG_KOKKOS=ON -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_SERIAL=ON
+      "-DKokkos_ARCH_$MLFF_KOKKOS_ARCH=ON" "-DCMAKE_CXX_COMPILER=$src/lib/kokkos/bin/nvcc_wrapper") ;;
+    none) kokkos=(-DPKG_KOKKOS=OFF -DBUILD_OMP=OFF) ;;
+    *) echo "MLFF_KOKKOS must be openmp, cuda or none, not '$MLFF_KOKKOS'" >&2; exit 1 ;;
+  esac
+  log "building LAMMPS (shared library, PLUGIN, MPI, KOKKOS: $MLFF_KOKKOS) into $top/install"
+  cmake -S "$src/cmake" -B "$top/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$top/install" -DCMAKE_INSTALL_RPATH="$top/install/lib" -DBUILD_SHARED_LIBS=ON -DBUILD_MPI=ON \
     -DPKG_PLUGIN=ON -DBUILD_TOOLS=OFF -DWITH_JPEG=OFF -DWITH_PNG=OFF -DWITH_FFMPEG=OFF \
-    -DWITH_CURL=OFF -DDOWNLOAD_POTENTIALS=OFF >"$top/configure.log"
-  cmake --build "$top/build" --parallel "$(nproc)" >"$top/build.log"
+    -DWITH_CURL=OFF -DDOWNLOAD_POTENTIALS=OFF "${kokkos[@]}" >"$top.configure.log"
+  cmake --build "$top/build" --parallel "$(nproc)" >"$top.build.log"
   cmake --install "$top/build" >/dev/null
   touch "$top/install/.built"
 }
@@ -107,7 +119,8 @@ build_plugin() {
   local lammps_cfg=$MLFF_LAMMPS_DIR
   [[ -f $lammps_cfg/LAMMPSConfig.cmake ]] || lammps_cfg=$(dirname "$(find "$MLFF_LAMMPS_DIR" -name LAMMPSConfig.cmake | head -1)")
   cmake -S "$MLFF_ROOT" -B "$MLFF_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DLAMMPS_DIR="$lammps_cfg" -DLAMMPS_SOURCE_DIR="$MLFF_LAMMPS_SOURCE_DIR" -DCMAKE_PREFIX_PATH="$(torch_prefix)" \
+    -DLAMMPS_DIR="$lammps_cfg" -DLAMMPS_SOURCE_DIR="$MLFF_LAMMPS_SOURCE_DIR" -DLAMMPS_BUILD_DIR="$MLFF_LAMMPS_BUILD_DIR" \
+    -DCMAKE_PREFIX_PATH="$(torch_prefix)" \
     -DPython3_EXECUTABLE="$(command -v "$MLFF_PYTHON")" ${MLFF_SEED_DIR:+-DMLFF_SEED_DIR="$MLFF_SEED_DIR"} >"$MLFF_BUILD.configure.log" 2>&1 ||
     { cat "$MLFF_BUILD.configure.log"; exit 1; }
   cmake --build "$MLFF_BUILD" --parallel "$(nproc)"
@@ -116,7 +129,7 @@ build_plugin() {
 [[ ${MLFF_SETUP_FUNCTIONS_ONLY:-0} == 1 ]] && return 0
 install_apt_packages
 setup_venv
-if [[ ! -f $MLFF_LAMMPS_DIR/.built && $MLFF_LAMMPS_DIR == "$MLFF_CACHE/lammps-$LAMMPS_VERSION/install" ]]; then
+if [[ ! -f $MLFF_LAMMPS_DIR/.built && $MLFF_LAMMPS_DIR == "$MLFF_LAMMPS_TOP/install" ]]; then
   if [[ -z ${MLFF_SOURCES:-} ]]; then
     fetch_debian_source l/lammps "$LAMMPS_TARBALL" sha256 "$LAMMPS_SHA256"
     fetch_debian_source k/kokkos "$KOKKOS_TARBALL" md5 "$KOKKOS_MD5"

@@ -226,6 +226,7 @@ struct ModelRunner::Impl {
   void load_torchscript(const std::string& path, const RunnerOptions& options);
   void load_aoti(const std::string& path, const RunnerOptions& options);
   void choose(const RunnerOptions& options);
+  std::vector<at::Tensor> checked_forward(const std::vector<at::Tensor>& inputs);
   std::vector<at::Tensor> forward(at::Device where, std::uint8_t* base, const InputLayout& in);
   void run_cpu(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile);
 #ifdef MLFF_CUDA
@@ -342,24 +343,28 @@ Precision ModelRunner::precision() const {
   return impl_->precision;
 }
 
+std::vector<at::Tensor> ModelRunner::Impl::checked_forward(const std::vector<at::Tensor>& inputs) {
+  const std::int64_t nodes = inputs[0].numel(), edges = inputs[1].numel();
+  std::vector<at::Tensor> result;
+  try {
+    result = backend->forward(inputs);
+  } catch (const std::exception& ex) {
+    throw Error("model evaluation failed: " + cause(ex));
+  }
+  if (result.size() != 2 || result[0].numel() != nodes || result[1].numel() != 3 * edges)
+    throw Error("model returned outputs of the wrong shape (expected [" + std::to_string(nodes) +
+                "] and [" + std::to_string(edges) + ", 3])");
+  return result;
+}
+
 std::vector<at::Tensor> ModelRunner::Impl::forward(at::Device where, std::uint8_t* base,
                                                    const InputLayout& in) {
   auto view = [&](std::size_t offset, std::vector<std::int64_t> shape, at::ScalarType t) {
     return at::from_blob(base + offset, shape, at::TensorOptions().dtype(t).device(where));
   };
-  std::vector<at::Tensor> result;
-  try {
-    result =
-        backend->forward({view(0, {in.nodes}, at::kLong), view(in.src, {in.edges}, at::kLong),
+  return checked_forward({view(0, {in.nodes}, at::kLong), view(in.src, {in.edges}, at::kLong),
                           view(in.dst, {in.edges}, at::kLong), view(in.vec, {in.edges, 3}, dtype),
                           view(in.mask, {in.nodes}, dtype)});
-  } catch (const std::exception& ex) {
-    throw Error("model evaluation failed: " + cause(ex));
-  }
-  if (result.size() != 2 || result[0].numel() != in.nodes || result[1].numel() != 3 * in.edges)
-    throw Error("model returned outputs of the wrong shape (expected [" + std::to_string(in.nodes) +
-                "] and [" + std::to_string(in.edges) + ", 3])");
-  return result;
 }
 
 void ModelRunner::Impl::run_cpu(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
@@ -490,6 +495,13 @@ void ModelRunner::Impl::run_cuda(const EdgeGraph& graph, ModelOutput& out, StepP
 }
 
 #endif  // MLFF_CUDA
+
+std::vector<at::Tensor> ModelRunner::run_tensors(const std::vector<at::Tensor>& inputs) {
+  if (inputs.size() != 5) throw Error("run_tensors takes z, src, dst, edge_vec, energy_mask");
+  if (impl_->device == Device::CUDA)
+    at::globalContext().setAllowTF32CuBLAS(impl_->precision == Precision::TF32);
+  return impl_->checked_forward(inputs);
+}
 
 void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
   if (graph.num_nodes() == 0) {

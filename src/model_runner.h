@@ -10,6 +10,10 @@
 #include "precision.h"
 #include "step_profile.h"
 
+namespace at {
+class Tensor;
+}
+
 namespace mlff {
 
 // Views into the runner's result buffer, valid until its next run. Non-finite values are passed
@@ -51,6 +55,11 @@ class ModelRunner {
   // Throws mlff::Error when the model fails or returns misshaped outputs.
   // With a profile, the stages (staging, upload, model, download) are timed separately.
   void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile = nullptr);
+
+  // The model on tensors already on its device, queued on the current stream: z, src, dst,
+  // edge_vec, energy_mask as the model file takes them; returns node energies [N] and edge
+  // gradients [E, 3]. For callers that keep the graph on the device (ResidentStep).
+  std::vector<at::Tensor> run_tensors(const std::vector<at::Tensor>& inputs);
 
   static bool cuda_available();
   static constexpr const char* kMetadataName = "mlff_student_metadata";

@@ -33,10 +33,11 @@ def model_file(name: str, dtype: str = "float64") -> Path:
 
 
 def run_lammps(workdir: Path, script: str, nprocs: int = 1, check: bool = True, timeout: int = 600,
-               env: dict | None = None):
+               env: dict | None = None, args: list[str] = ()):
+    """args: extra LAMMPS command-line flags, e.g. -k on t 2 -sf kk."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "in.lmp").write_text(script)
-    cmd = [LMP, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
+    cmd = [LMP, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", *args]
     if nprocs > 1:
         cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe"] + cmd
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
@@ -65,7 +66,8 @@ neighbor 1.0 bin
 
 
 def single_point(workdir: Path, atoms, elements: list[str], model: Path, nprocs: int = 1,
-                 newton: str = "on", extra: str = "", pair: str | None = None, pre: str = "") -> Result:
+                 newton: str = "on", extra: str = "", pair: str | None = None, pre: str = "",
+                 args: list[str] = ()) -> Result:
     """run 0 with energies, forces, global and per-atom virials written out."""
     workdir.mkdir(parents=True, exist_ok=True)
     periodic = bool(atoms.pbc.any())
@@ -81,7 +83,7 @@ dump_modify forces sort id format float %.16g
 run 0
 print "RESULT $(pe:%.16g) $(vol:%.16g) $(c_vir[1]:%.16g) $(c_vir[2]:%.16g) $(c_vir[3]:%.16g) $(c_vir[4]:%.16g) $(c_vir[5]:%.16g) $(c_vir[6]:%.16g)"
 """
-    _, log = run_lammps(workdir, script, nprocs)
+    _, log = run_lammps(workdir, script, nprocs, args=args)
     line = next(l for l in log.splitlines() if l.startswith("RESULT"))
     values = [float(v) for v in line.split()[1:]]
     energy, volume, pressure = values[0], values[1], np.array(values[2:8])

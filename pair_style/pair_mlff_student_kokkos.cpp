@@ -1,0 +1,164 @@
+#include "pair_mlff_student_kokkos.h"
+
+#include <cstring>
+#include <type_traits>
+
+#include "atom_kokkos.h"
+#include "atom_masks.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "kokkos.h"
+#include "memory_kokkos.h"
+#include "neigh_list_kokkos.h"
+#include "neigh_request.h"
+#include "neighbor.h"
+
+using namespace LAMMPS_NS;
+
+static_assert(sizeof(tagint) == sizeof(std::int32_t),
+              "mlff/student/kk reads atom IDs as 32-bit integers (LAMMPS_SMALLBIG)");
+
+template <class DeviceType>
+PairMLFFStudentKokkos<DeviceType>::PairMLFFStudentKokkos(LAMMPS* lmp) : PairMLFFStudent(lmp) {
+  if (!lmp->kokkos)
+    error->all(FLERR,
+               "pair_style mlff/student/kk needs the KOKKOS package enabled: run LAMMPS with "
+               "-k on (e.g. -k on g 1 -sf kk on a GPU, -k on t 4 -sf kk on CPU threads)");
+  kokkosable = 1;
+  respa_enable = 0;
+  atomKK = (AtomKokkos*)atom;
+  execution_space = ExecutionSpaceFromDevice<DeviceType>::space;
+  datamask_read = X_MASK | F_MASK | TAG_MASK | TYPE_MASK | ENERGY_MASK | VIRIAL_MASK;
+  datamask_modify = F_MASK | ENERGY_MASK | VIRIAL_MASK;
+}
+
+template <class DeviceType>
+PairMLFFStudentKokkos<DeviceType>::~PairMLFFStudentKokkos() {
+  if (copymode) return;
+  memoryKK->destroy_kokkos(k_eatom, eatom);
+  memoryKK->destroy_kokkos(k_vatom, vatom);
+  eatom = nullptr;
+  vatom = nullptr;
+}
+
+// The model runs where Kokkos keeps the atoms: device cuda for a GPU build's device style,
+// device cpu for host builds and /kk/host.
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::settings(int narg, char** arg) {
+  PairMLFFStudent::settings(narg, arg);
+  const mlff::Device here = on_gpu ? mlff::Device::CUDA : mlff::Device::CPU;
+  if (options.device && *options.device != here)
+    error->all(FLERR,
+               "pair_style mlff/student/kk: Kokkos keeps the atoms in {} memory here, so the "
+               "model must run with device {}, not {} (or use pair_style mlff/student)",
+               on_gpu ? "GPU" : "host", mlff::device_name(here),
+               mlff::device_name(*options.device));
+  options.device = here;
+  if (options.cuda_graph == mlff::CudaGraphMode::On)
+    error->all(FLERR, "pair_style mlff/student/kk does not use cuda_graph (it is mlff/student's)");
+  options.cuda_graph = mlff::CudaGraphMode::Off;
+}
+
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::coeff(int narg, char** arg) {
+  PairMLFFStudent::coeff(narg, arg);
+  step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff);
+}
+
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::init_style() {
+  PairMLFFStudent::init_style();
+  auto request = neighbor->find_request(this);
+  request->set_kokkos_host(std::is_same_v<DeviceType, LMPHostType> &&
+                           !std::is_same_v<DeviceType, LMPDeviceType>);
+  request->set_kokkos_device(std::is_same_v<DeviceType, LMPDeviceType>);
+}
+
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
+  ev_init(eflag, vflag, 0);
+  if (eflag_atom) {
+    memoryKK->destroy_kokkos(k_eatom, eatom);
+    memoryKK->create_kokkos(k_eatom, eatom, maxeatom, "pair:eatom");
+  }
+  if (vflag_atom) {
+    memoryKK->destroy_kokkos(k_vatom, vatom);
+    memoryKK->create_kokkos(k_vatom, vatom, maxvatom, "pair:vatom");
+  }
+
+  atomKK->sync(execution_space, datamask_read);
+  if (eflag || vflag)
+    atomKK->modified(execution_space, datamask_modify);
+  else
+    atomKK->modified(execution_space, F_MASK);
+
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  auto x = atomKK->k_x.template view<DeviceType>();
+  auto f = atomKK->k_f.template view<DeviceType>();
+  auto type = atomKK->k_type.template view<DeviceType>();
+  auto tag = atomKK->k_tag.template view<DeviceType>();
+  auto* k_list = static_cast<NeighListKokkos<DeviceType>*>(list);
+  if (nall > 0 && (x.stride(0) != 3 || x.stride(1) != 1 || f.stride(0) != 3 || f.stride(1) != 1))
+    error->all(FLERR, "mlff/student/kk needs LAMMPS built with KOKKOS_LAYOUT=legacy");
+
+  mlff::ResidentArrays arrays;
+  arrays.x = x.data();
+  arrays.type = type.data();
+  arrays.tag = tag.data();
+  arrays.nlocal = nlocal;
+  arrays.nall = nall;
+  arrays.centers = k_list->d_ilist.data();
+  arrays.num_centers = list->inum + (ghost_nodes ? list->gnum : 0);
+  arrays.num_neighbors = k_list->d_numneigh.data();
+  arrays.neighbors = k_list->d_neighbors.data();
+  arrays.neighbor_rows = k_list->d_neighbors.extent(0);
+  arrays.neighbor_cols = k_list->d_neighbors.extent(1);
+  arrays.row_stride = k_list->d_neighbors.stride(0);
+  arrays.col_stride = k_list->d_neighbors.stride(1);
+  arrays.index_mask = NEIGHMASK;
+  arrays.f = f.data();
+  if (eflag_atom) arrays.eatom = k_eatom.template view<DeviceType>().data();
+  if (vflag_atom) arrays.vatom = k_vatom.template view<DeviceType>().data();
+    // LibTorch's kernels are queued on the Kokkos stream; host backends finish their work first.
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (on_gpu) arrays.cuda_stream = DeviceType().cuda_stream();
+#endif
+  if constexpr (!on_gpu) DeviceType().fence();
+
+  mlff::StepTotals totals;
+  try {
+    totals = step->compute(arrays, ghost_nodes, neighbor->ago == 0, vflag_atom != 0);
+    // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f itself; with
+    // it off the node rows travel through the host, in PairMLFFStudent's reverse communication.
+    const bool newton = force->newton_pair;
+    if (ghost_nodes && !newton) {
+      step->download_rows(node_force, node_virial);
+      reverse_virial = vflag_atom != 0;
+      comm->reverse_comm(this);
+      step->upload_rows(node_force, node_virial);
+    }
+    step->add_to_engine(arrays, (ghost_nodes && newton) ? nall : nlocal);
+  } catch (const std::exception& e) {
+    error->one(FLERR, "mlff/student/kk: {}", e.what());
+  }
+
+  if (eflag_global) eng_vdwl += totals.energy;
+  if (vflag_global)
+    for (int k = 0; k < 6; k++) virial[k] += totals.virial[k];
+  if (eflag_atom) {
+    k_eatom.template modify<DeviceType>();
+    k_eatom.sync_host();
+  }
+  if (vflag_atom) {
+    k_vatom.template modify<DeviceType>();
+    k_vatom.sync_host();
+  }
+}
+
+namespace LAMMPS_NS {
+template class PairMLFFStudentKokkos<LMPDeviceType>;
+#ifdef LMP_KOKKOS_GPU
+template class PairMLFFStudentKokkos<LMPHostType>;
+#endif
+}  // namespace LAMMPS_NS

@@ -1,0 +1,43 @@
+/* pair_style mlff/student/kk: the same model with LAMMPS's KOKKOS package. Positions, the
+   neighbor list, edges, gradients and forces stay in the Kokkos memory space; the graph
+   building, model and force scatter are the core's (ResidentStep), run on the Kokkos stream. */
+
+#ifndef LMP_PAIR_MLFF_STUDENT_KOKKOS_H
+#define LMP_PAIR_MLFF_STUDENT_KOKKOS_H
+
+#include <memory>
+
+#include "kokkos_type.h"
+#include "pair_kokkos.h"
+#include "pair_mlff_student.h"
+#include "resident_step.h"
+
+namespace LAMMPS_NS {
+
+template <class DeviceType>
+class PairMLFFStudentKokkos : public PairMLFFStudent {
+ public:
+  typedef DeviceType device_type;
+  typedef ArrayTypes<DeviceType> AT;
+
+  PairMLFFStudentKokkos(class LAMMPS*);
+  ~PairMLFFStudentKokkos() override;
+
+  void compute(int, int) override;
+  void settings(int, char**) override;
+  void coeff(int, char**) override;
+  void init_style() override;
+
+ private:
+  // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.
+  static constexpr bool on_gpu =
+      !Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename DeviceType::memory_space>::accessible;
+
+  std::unique_ptr<mlff::ResidentStep> step;
+  DAT::ttransform_kkacc_1d k_eatom;
+  DAT::ttransform_kkacc_1d_6 k_vatom;
+};
+
+}  // namespace LAMMPS_NS
+
+#endif

@@ -1,0 +1,232 @@
+#include "resident_step.h"
+
+#include <ATen/ATen.h>
+#ifdef MLFF_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+#endif
+
+#include <optional>
+#include <string>
+
+#include "mlff_error.h"
+
+namespace mlff {
+
+namespace {
+
+// Queues LibTorch's work on the engine's CUDA stream for the lifetime of the object, so that it
+// is ordered after the engine's kernels that wrote the inputs and before those that read forces.
+class EngineStream {
+ public:
+  EngineStream(const ResidentArrays& arrays, Device device) {
+#ifdef MLFF_CUDA
+    if (device == Device::CUDA)
+      guard_.emplace(c10::cuda::getStreamFromExternal(static_cast<cudaStream_t>(arrays.cuda_stream),
+                                                      c10::cuda::current_device()));
+#else
+    (void)arrays;
+    (void)device;
+#endif
+  }
+
+ private:
+#ifdef MLFF_CUDA
+  std::optional<c10::cuda::CUDAStreamGuard> guard_;
+#endif
+};
+
+template <typename T>
+at::Tensor view(const T* data, at::IntArrayRef sizes, at::ScalarType dtype,
+                const at::TensorOptions& on) {
+  return at::from_blob(const_cast<T*>(data), sizes, on.dtype(dtype));
+}
+
+}  // namespace
+
+struct ResidentStep::Impl {
+  Impl(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff)
+      : model(model),
+        cutoff(cutoff),
+        on(at::TensorOptions().device(model.device() == Device::CUDA ? at::kCUDA : at::kCPU)) {
+    z_of_type =
+        at::tensor(std::vector<std::int64_t>(type_to_z.begin(), type_to_z.end())).to(on.device());
+    // Edge virial components xx yy zz xy xz yz as products r[a] * g[b].
+    virial_a = at::tensor(std::vector<std::int64_t>{0, 1, 2, 0, 0, 1}).to(on.device());
+    virial_b = at::tensor(std::vector<std::int64_t>{0, 1, 2, 1, 2, 2}).to(on.device());
+  }
+
+  void fold_ghosts_onto_owners(const ResidentArrays& a);
+
+  ModelRunner& model;
+  double cutoff;
+  at::TensorOptions on;  // the model's device
+  at::Tensor z_of_type, virial_a, virial_b;
+  at::Tensor node_of;  // [nall] owned atom of each atom, when ghosts are folded
+  int nlocal = 0;
+  // This step's graph and results, all on the device.
+  at::Tensor src, dst, energy_mask, node_energy, node_force, node_virial;
+};
+
+// On one rank every ghost is a periodic image of an owned atom: map it to that atom by its ID.
+void ResidentStep::Impl::fold_ghosts_onto_owners(const ResidentArrays& a) {
+  const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on).to(at::kLong);
+  const at::Tensor owned = tag.narrow(0, 0, a.nlocal);
+  const std::int64_t max_tag = a.nlocal > 0 ? owned.max().item<std::int64_t>() : 0;
+  at::Tensor local_of_tag = at::full({max_tag + 1}, -1, on.dtype(at::kLong));
+  local_of_tag.index_put_({owned}, at::arange(a.nlocal, on.dtype(at::kLong)));
+  const at::Tensor known = tag <= max_tag;
+  node_of = at::where(known, local_of_tag.index_select(0, tag.clamp_max(max_tag)),
+                      at::full({}, -1, on.dtype(at::kLong)));
+  const at::Tensor orphans = (node_of < 0).nonzero();
+  if (orphans.numel() > 0)
+    throw Error("ghost atom " + std::to_string(tag[orphans[0][0]].item<std::int64_t>()) +
+                " has no owned image");
+}
+
+ResidentStep::ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff)
+    : impl_(std::make_unique<Impl>(model, type_to_z, cutoff)) {}
+
+ResidentStep::~ResidentStep() = default;
+
+std::int64_t ResidentStep::num_edges() const {
+  return impl_->src.defined() ? impl_->src.numel() : 0;
+}
+
+StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool refresh_owners,
+                                 bool per_atom_virial) {
+  Impl& m = *impl_;
+  EngineStream stream(a, m.model.device());
+  const at::TensorOptions& on = m.on;
+  const at::TensorOptions as_long = on.dtype(at::kLong);
+  m.nlocal = a.nlocal;
+  const std::int64_t num_nodes = ghost_nodes ? a.nall : a.nlocal;
+  if (!ghost_nodes && (refresh_owners || !m.node_of.defined() || m.node_of.size(0) != a.nall))
+    m.fold_ghosts_onto_owners(a);
+
+  const at::Tensor x = view(a.x, {a.nall, 3}, at::kDouble, on);
+  const at::Tensor z_atom =
+      m.z_of_type.index_select(0, view(a.type, {a.nall}, at::kInt, on).to(at::kLong));
+  const at::Tensor centers = view(a.centers, {a.num_centers}, at::kInt, on).to(at::kLong);
+  const at::Tensor x_center = x.index_select(0, centers);
+  // Centers of NULL types get no edges.
+  const at::Tensor counts = view(a.num_neighbors, {a.neighbor_rows}, at::kInt, on)
+                                .index_select(0, centers)
+                                .to(at::kLong) *
+                            (z_atom.index_select(0, centers) > 0);
+
+  // The widest row and the non-finite positions reach the host together.
+  const at::Tensor bad = at::isfinite(x_center).logical_not().any(1);
+  const at::Tensor sizes =
+      a.num_centers > 0 ? at::stack({counts.max(), bad.sum()}).cpu() : at::zeros({2}, at::kLong);
+  const std::int64_t width = sizes[0].item<std::int64_t>();
+  if (sizes[1].item<std::int64_t>() > 0) {
+    const std::int64_t first = centers[bad.nonzero()[0][0]].item<std::int64_t>();
+    throw Error("non-finite position of atom index " + std::to_string(first));
+  }
+
+  // Candidates [centers, width]: padding slots and pairs beyond the cutoff are masked out, and
+  // the kept ones, in row order, are the edges grouped by center as in the neighbor list.
+  at::Tensor edge_vec;
+  if (width > 0) {
+    const at::Tensor rows =
+        at::from_blob(const_cast<int*>(a.neighbors), {a.neighbor_rows, a.neighbor_cols},
+                      {a.row_stride, a.col_stride}, on.dtype(at::kInt))
+            .narrow(1, 0, width)
+            .index_select(0, centers);
+    const at::Tensor slot = at::arange(width, as_long).unsqueeze(0) < counts.unsqueeze(1);
+    const at::Tensor j = at::bitwise_and(rows, a.index_mask)
+                             .to(at::kLong)
+                             .masked_fill_(slot.logical_not(), 0)
+                             .flatten();
+    const at::Tensor d =
+        (x.index_select(0, j).view({a.num_centers, width, 3}) - x_center.unsqueeze(1))
+            .view({-1, 3});
+    const at::Tensor keep = slot.flatten() & (z_atom.index_select(0, j) > 0) &
+                            (d.square().sum(1) <= m.cutoff * m.cutoff);
+    const at::Tensor kept = keep.nonzero().squeeze(1);
+    const at::Tensor src_atom = j.index_select(0, kept);
+    const at::Tensor dst_atom = centers.index_select(0, at::div(kept, width, "floor"));
+    m.src = ghost_nodes ? src_atom : m.node_of.index_select(0, src_atom);
+    m.dst = ghost_nodes ? dst_atom : m.node_of.index_select(0, dst_atom);
+    edge_vec = d.index_select(0, kept);
+  } else {
+    m.src = m.dst = at::empty({0}, as_long);
+    edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
+  }
+
+  const at::Tensor z = z_atom.narrow(0, 0, num_nodes);
+  m.energy_mask = ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
+  const at::ScalarType dtype = m.model.precision() == Precision::FP64 ? at::kDouble : at::kFloat;
+  const std::vector<at::Tensor> result =
+      num_nodes > 0
+          ? m.model.run_tensors({z, m.src, m.dst, edge_vec.to(dtype), m.energy_mask.to(dtype)})
+          : std::vector<at::Tensor>{at::zeros({0}, on), at::zeros({0, 3}, on)};
+  m.node_energy = result[0].reshape({num_nodes}).to(at::kDouble);
+  const at::Tensor grad = result[1].reshape({-1, 3}).to(at::kDouble);
+
+  // edge_vec = x[src] - x[dst]: a gradient g pushes src by -g and dst by +g, and adds
+  // -edge_vec (x) g to the virial.
+  m.node_force = at::zeros({num_nodes, 3}, on.dtype(at::kDouble))
+                     .index_add_(0, m.src, grad.neg())
+                     .index_add_(0, m.dst, grad);
+  const at::Tensor w =
+      (edge_vec.index_select(1, m.virial_a) * grad.index_select(1, m.virial_b)).neg_();
+  if (per_atom_virial) {
+    const at::Tensor half = 0.5 * w;
+    m.node_virial = at::zeros({num_nodes, 6}, on.dtype(at::kDouble))
+                        .index_add_(0, m.src, half)
+                        .index_add_(0, m.dst, half);
+  } else {
+    m.node_virial = at::Tensor();
+  }
+  const at::Tensor totals =
+      at::cat({(m.node_energy * m.energy_mask).sum().view({1}), w.sum(0)}).cpu();
+  StepTotals out;
+  out.energy = totals[0].item<double>();
+  for (int k = 0; k < 6; ++k) out.virial[k] = totals[k + 1].item<double>();
+  if (!at::isfinite(totals).all().item<bool>())
+    throw Error("the model returned non-finite energies or forces");
+  return out;
+}
+
+void ResidentStep::download_rows(std::vector<double>& force, std::vector<double>& virial) const {
+  const Impl& m = *impl_;
+  auto copy = [](const at::Tensor& rows, std::vector<double>& out) {
+    const at::Tensor host = rows.contiguous().cpu();
+    out.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+  };
+  copy(m.node_force, force);
+  if (m.node_virial.defined()) copy(m.node_virial, virial);
+}
+
+void ResidentStep::upload_rows(const std::vector<double>& force,
+                               const std::vector<double>& virial) {
+  Impl& m = *impl_;
+  auto copy = [](const std::vector<double>& in, at::Tensor& rows) {
+    rows.copy_(at::from_blob(const_cast<double*>(in.data()), rows.sizes(), at::kDouble));
+  };
+  copy(force, m.node_force);
+  if (m.node_virial.defined()) copy(virial, m.node_virial);
+}
+
+void ResidentStep::add_to_engine(const ResidentArrays& a, int rows) {
+  Impl& m = *impl_;
+  EngineStream stream(a, m.model.device());
+  if (rows > 0) {
+    view(a.f, {a.nall, 3}, at::kDouble, m.on)
+        .narrow(0, 0, rows)
+        .add_(m.node_force.narrow(0, 0, rows));
+    if (a.vatom && m.node_virial.defined())
+      view(a.vatom, {a.nall, 6}, at::kDouble, m.on)
+          .narrow(0, 0, rows)
+          .add_(m.node_virial.narrow(0, 0, rows));
+  }
+  if (a.eatom && m.nlocal > 0)
+    view(a.eatom, {a.nall}, at::kDouble, m.on)
+        .narrow(0, 0, m.nlocal)
+        .add_((m.node_energy * m.energy_mask).narrow(0, 0, m.nlocal));
+}
+
+}  // namespace mlff

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model_runner.h"
+
+namespace mlff {
+
+// An engine's arrays, used in place in the memory the model runs in: host memory for a CPU
+// model, CUDA device memory for a CUDA model (e.g. Kokkos views). LAMMPS layouts: owned atoms
+// first, then ghosts.
+struct ResidentArrays {
+  const double* x = nullptr;          // [nall][3], rows contiguous
+  const int* type = nullptr;          // [nall] 1-based atom types
+  const std::int32_t* tag = nullptr;  // [nall] atom IDs; read when ghosts are folded onto owners
+  int nlocal = 0;
+  int nall = 0;
+  // A full neighbor list: the neighbors of atom i are neighbors[i * row_stride + n * col_stride]
+  // for n < num_neighbors[i], with flags above index_mask; centers lists the atoms that have one.
+  const int* centers = nullptr;
+  int num_centers = 0;
+  const int* num_neighbors = nullptr;
+  const int* neighbors = nullptr;
+  int neighbor_rows = 0;
+  int neighbor_cols = 0;
+  std::int64_t row_stride = 0;
+  std::int64_t col_stride = 1;
+  int index_mask = ~0;
+  double* f = nullptr;          // [nall][3]: forces are added here
+  double* eatom = nullptr;      // [nall] per-atom energies are added here, or nullptr
+  double* vatom = nullptr;      // [nall][6] per-atom virials are added here, or nullptr
+  void* cuda_stream = nullptr;  // the engine's cudaStream_t: every kernel is queued on it
+};
+
+struct StepTotals {
+  double energy = 0.0;                // of the owned atoms, eV
+  std::array<double, 6> virial = {};  // xx yy zz xy xz yz, eV
+};
+
+// One force evaluation that never leaves the model's device: device kernels turn the neighbor
+// list into the edge graph, the model runs on it, and forces (and per-atom virials) are summed
+// into node rows there, to be added to the engine's arrays. The same graph rules as EdgeGraph:
+// edges within the cutoff between atoms of non-NULL types, edge_vec = x[src] - x[dst], ghosts
+// folded onto the atoms they image or kept as nodes. Only the totals and a few sizes reach the
+// host each step; work buffers come from LibTorch's caching allocator and are reused.
+class ResidentStep {
+ public:
+  // type_to_z[t]: atomic number of atom type t, 0 for NULL types.
+  ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff);
+  ~ResidentStep();
+
+  // Builds the graph and runs the model. ghost_nodes: ghosts are graph nodes (several ranks);
+  // otherwise they are folded onto owners, a map rebuilt when refresh_owners (reneighboring).
+  // Throws mlff::Error on non-finite positions or model outputs, or a ghost without an owner.
+  StepTotals compute(const ResidentArrays& arrays, bool ghost_nodes, bool refresh_owners,
+                     bool per_atom_virial);
+
+  // Node rows through the host, for a reverse communication the engine does there.
+  void download_rows(std::vector<double>& force, std::vector<double>& virial) const;
+  void upload_rows(const std::vector<double>& force, const std::vector<double>& virial);
+
+  // Adds node rows [0, rows) to arrays.f (and arrays.vatom), and the energies of owned atoms to
+  // arrays.eatom, where those are given.
+  void add_to_engine(const ResidentArrays& arrays, int rows);
+
+  std::int64_t num_edges() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mlff

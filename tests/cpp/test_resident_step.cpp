@@ -1,0 +1,203 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "edge_graph.h"
+#include "force_scatter.h"
+#include "mlff_error.h"
+#include "model_runner.h"
+#include "resident_step.h"
+
+namespace {
+
+// Benzene in a periodic box 6.5 Å wide along x, as one rank sees it: 12 owned atoms, then ghost
+// images shifted by one box length, and a padded full neighbor list (Kokkos-like: a 2D array
+// wider than any row, unused slots holding garbage, special-bond flags above the index bits).
+struct PeriodicBenzene {
+  static constexpr double kBox = 6.5;
+  static constexpr int kMask = 0x1FFFFFFF;
+  int nlocal = 12, nall = 0, width = 0;
+  std::vector<double> x;
+  std::vector<int> type, tag;
+  std::vector<int> centers, counts, padded;
+  std::vector<std::vector<int>> lists;
+  std::vector<const int*> list_ptrs;
+
+  PeriodicBenzene() {
+    const double atoms[12][4] = {
+        {1, 0.000000, 1.395248, 0},  {1, 1.208320, 0.697624, 0},   {1, 1.208320, -0.697624, 0},
+        {1, 0.000000, -1.395248, 0}, {1, -1.208320, -0.697624, 0}, {1, -1.208320, 0.697624, 0},
+        {2, 0.000000, 2.482360, 0},  {2, 2.149787, 1.241180, 0},   {2, 2.149787, -1.241180, 0},
+        {2, 0.000000, -2.482360, 0}, {2, -2.149787, -1.241180, 0}, {2, -2.149787, 1.241180, 0}};
+    for (int shift : {0, 1, -1})
+      for (int i = 0; i < 12; ++i) {
+        x.insert(x.end(), {atoms[i][1] + shift * kBox, atoms[i][2], atoms[i][3]});
+        type.push_back(static_cast<int>(atoms[i][0]));
+        tag.push_back(i + 1);
+      }
+    nall = static_cast<int>(type.size());
+    lists.resize(nall);
+    for (int i = 0; i < nall; ++i) {
+      centers.push_back(i);
+      for (int j = 0; j < nall; ++j) {
+        if (j == i) continue;
+        double r2 = 0;
+        for (int a = 0; a < 3; ++a) r2 += std::pow(x[3 * j + a] - x[3 * i + a], 2);
+        // A skin of 1 Å beyond the 5 Å cutoff; every third entry carries a flag bit.
+        if (r2 < 36.0) lists[i].push_back(lists[i].size() % 3 == 0 ? (j | (1 << 30)) : j);
+      }
+      counts.push_back(static_cast<int>(lists[i].size()));
+      width = std::max(width, counts.back() + 3);
+      list_ptrs.push_back(lists[i].data());
+    }
+    padded.assign(static_cast<std::size_t>(nall) * width, 987654);
+    for (int i = 0; i < nall; ++i)
+      std::copy(lists[i].begin(), lists[i].end(), padded.begin() + i * width);
+  }
+
+  mlff::ResidentArrays arrays(std::vector<double>& f, std::vector<double>& eatom,
+                              std::vector<double>& vatom, int num_centers) const {
+    mlff::ResidentArrays a;
+    a.x = x.data();
+    a.type = type.data();
+    a.tag = tag.data();
+    a.nlocal = nlocal;
+    a.nall = nall;
+    a.centers = centers.data();
+    a.num_centers = num_centers;
+    a.num_neighbors = counts.data();
+    a.neighbors = padded.data();
+    a.neighbor_rows = nall;
+    a.neighbor_cols = width;
+    a.row_stride = width;
+    a.col_stride = 1;
+    a.index_mask = kMask;
+    f.assign(3 * nall, 0.0);
+    eatom.assign(nall, 0.0);
+    vatom.assign(6 * nall, 0.0);
+    a.f = f.data();
+    a.eatom = eatom.data();
+    a.vatom = vatom.data();
+    return a;
+  }
+};
+
+struct Reference {
+  double energy;
+  mlff::Virial virial;
+  std::vector<double> force, node_virial;
+};
+
+// The host path: EdgeGraph, ModelRunner::run and ForceScatter.
+Reference host_path(mlff::ModelRunner& runner, const PeriodicBenzene& s, bool ghost_nodes) {
+  std::vector<int> owner(s.nall);
+  for (int i = 0; i < s.nall; ++i) owner[i] = i % 12;
+  const int nodes = ghost_nodes ? s.nall : s.nlocal;
+  mlff::EdgeGraph g;
+  g.build({s.x.data(), s.type.data(), s.nlocal, s.nall},
+          {ghost_nodes ? s.nall : s.nlocal, s.centers.data(), s.counts.data(), s.list_ptrs.data(),
+           PeriodicBenzene::kMask},
+          {0, 6, 1}, ghost_nodes ? nullptr : owner.data(), nodes, 5.0);
+  mlff::ModelOutput out;
+  runner.run(g, out);
+  Reference r;
+  r.force.assign(3 * nodes, 0.0);
+  r.node_virial.assign(6 * nodes, 0.0);
+  mlff::ForceScatter scatter;
+  r.virial = scatter.forces(g, out.edge_grad, r.force.data());
+  scatter.per_node_virial(g, out.edge_grad, r.node_virial.data());
+  r.energy = mlff::ForceScatter::energy(g, out.node_energy);
+  return r;
+}
+
+std::string model_path(const std::string& name) {
+  return std::string(MLFF_TEST_MODELS) + "/" + name;
+}
+
+}  // namespace
+
+TEST(ResidentStep, MatchesTheHostPathWithGhostsFolded) {
+  mlff::RunnerOptions cpu;
+  cpu.device = mlff::Device::CPU;
+  mlff::ModelRunner runner(model_path("student_427k_float64.pt"), cpu);
+  PeriodicBenzene s;
+  const Reference ref = host_path(runner, s, false);
+
+  mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
+  std::vector<double> f, eatom, vatom;
+  const mlff::ResidentArrays a = s.arrays(f, eatom, vatom, s.nlocal);
+  const mlff::StepTotals totals = step.compute(a, false, true, true);
+  step.add_to_engine(a, s.nlocal);
+  EXPECT_NEAR(totals.energy, ref.energy, 1e-10 * std::abs(ref.energy));
+  for (int k = 0; k < 6; ++k) EXPECT_NEAR(totals.virial[k], ref.virial[k], 1e-9);
+  for (int k = 0; k < 3 * s.nlocal; ++k) EXPECT_NEAR(f[k], ref.force[k], 1e-10) << k;
+  for (int k = 0; k < 6 * s.nlocal; ++k) EXPECT_NEAR(vatom[k], ref.node_virial[k], 1e-10) << k;
+  double sum = 0;
+  for (int i = 0; i < s.nlocal; ++i) sum += eatom[i];
+  EXPECT_NEAR(sum, ref.energy, 1e-9);
+  for (int k = 3 * s.nlocal; k < 3 * s.nall; ++k) EXPECT_EQ(f[k], 0.0);
+  // The periodic images are real neighbors: more edges than the isolated molecule's 132.
+  EXPECT_GT(step.num_edges(), 132);
+}
+
+TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
+  mlff::RunnerOptions cpu;
+  cpu.device = mlff::Device::CPU;
+  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), cpu);
+  PeriodicBenzene s;
+  const Reference ref = host_path(runner, s, true);
+
+  mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
+  std::vector<double> f, eatom, vatom;
+  const mlff::ResidentArrays a = s.arrays(f, eatom, vatom, s.nall);
+  const mlff::StepTotals totals = step.compute(a, true, true, true);
+  // Rows through the host and back, as a reverse communication would take them.
+  std::vector<double> rows, virial_rows;
+  step.download_rows(rows, virial_rows);
+  ASSERT_EQ(rows.size(), ref.force.size());
+  for (std::size_t k = 0; k < rows.size(); ++k) EXPECT_NEAR(rows[k], ref.force[k], 1e-10);
+  for (double& v : rows) v *= 2.0;
+  step.upload_rows(rows, virial_rows);
+  step.add_to_engine(a, s.nall);
+  EXPECT_NEAR(totals.energy, ref.energy, 1e-10 * std::abs(ref.energy));
+  for (int k = 0; k < 3 * s.nall; ++k) EXPECT_NEAR(f[k], 2.0 * ref.force[k], 2e-10) << k;
+  for (int k = 0; k < 6 * s.nall; ++k) EXPECT_NEAR(vatom[k], ref.node_virial[k], 1e-10) << k;
+}
+
+TEST(ResidentStep, NullTypesAndBadInputs) {
+  mlff::RunnerOptions cpu;
+  cpu.device = mlff::Device::CPU;
+  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), cpu);
+  PeriodicBenzene s;
+  std::vector<double> f, eatom, vatom;
+
+  // Hydrogens (type 2) as NULL: only carbon edges remain, 6 x 5 within the molecule at most.
+  mlff::ResidentStep carbon_only(runner, {0, 6, 0}, 5.0);
+  const mlff::ResidentArrays a = s.arrays(f, eatom, vatom, s.nlocal);
+  carbon_only.compute(a, false, true, false);
+  carbon_only.add_to_engine(a, s.nlocal);
+  for (int i = 6; i < 12; ++i) EXPECT_EQ(f[3 * i], 0.0);
+  EXPECT_GT(carbon_only.num_edges(), 30);
+  EXPECT_LT(carbon_only.num_edges(), 6 * 17);
+
+  mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
+  PeriodicBenzene orphan;
+  orphan.tag[20] = 99;  // a ghost whose ID no owned atom has
+  try {
+    step.compute(orphan.arrays(f, eatom, vatom, orphan.nlocal), false, true, false);
+    FAIL() << "expected an error";
+  } catch (const mlff::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ghost atom 99 has no owned image"), std::string::npos);
+  }
+  PeriodicBenzene broken;
+  broken.x[3 * 4 + 1] = std::numeric_limits<double>::quiet_NaN();
+  try {
+    step.compute(broken.arrays(f, eatom, vatom, broken.nlocal), false, true, false);
+    FAIL() << "expected an error";
+  } catch (const mlff::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite position of atom index 4"), std::string::npos);
+  }
+}

@@ -1,0 +1,140 @@
+"""pair_style mlff/student/kk against mlff/student: Kokkos on CPU threads, or on the GPU when
+LAMMPS's Kokkos has the CUDA backend. Skipped when LAMMPS was built without KOKKOS."""
+
+import os
+
+import numpy as np
+import pytest
+
+from harness import MODELS, model_file, run_lammps, header, single_point, elements_of, SEED
+from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data
+
+pytestmark = pytest.mark.skipif(os.environ.get("MLFF_KOKKOS") != "ON",
+                                reason="LAMMPS without KOKKOS")
+GPU = os.environ.get("MLFF_KOKKOS_GPU") == "ON"
+KOKKOS = ["-k", "on", "g", "1"] if GPU else ["-k", "on", "t", "2"]
+# Kokkos allows newton on only with half lists for other styles; this style always asks for a
+# full list of its own.
+PACKAGE = {"on": ["-pk", "kokkos", "newton", "on", "neigh", "half"],
+           "off": ["-pk", "kokkos", "newton", "off", "neigh", "full"]}
+
+BENZENE = seed_molecules(SEED)["benzene"]
+SYSTEMS = {
+    # Periodic and triclinic, with several images of every atom in the ghost shell on 2 ranks.
+    "benzene_box": molecular_box(BENZENE, 2, 0.87, seed=5, tilt=(0.1, 0.0, -0.05)),
+    # An open box, mostly empty: on 2 ranks one subdomain holds no atom.
+    "molecule_in_corner": seed_molecules(SEED)["druglike_50"],
+}
+MODEL = {"benzene_box": "tiny_77k", "molecule_in_corner": "student_427k"}
+EXTRA = {"benzene_box": "", "molecule_in_corner": "change_box all x final -10 120 units box\n"}
+
+
+def kk(newton: str = "on") -> list[str]:
+    return KOKKOS + ["-sf", "kk"] + PACKAGE[newton]
+
+
+def assert_same(out, ref, rel=1e-10):
+    assert out.energy == pytest.approx(ref.energy, rel=rel)
+    scale = max(1.0, np.abs(ref.forces).max())
+    np.testing.assert_allclose(out.forces, ref.forces, atol=rel * scale * 10)
+    np.testing.assert_allclose(out.virial, ref.virial, atol=rel * max(1.0, np.abs(ref.virial).max()) * 10)
+    np.testing.assert_allclose(out.atom_energy, ref.atom_energy, atol=rel * 10 * max(1.0, abs(ref.energy)))
+    np.testing.assert_allclose(out.atom_virial, ref.atom_virial,
+                               atol=rel * 10 * max(1.0, np.abs(ref.atom_virial).max()))
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    return {name: single_point(tmp_path_factory.mktemp(name), atoms, elements_of(atoms),
+                               model_file(MODEL[name]), extra=EXTRA[name])
+            for name, atoms in SYSTEMS.items()}
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+@pytest.mark.parametrize("newton", ["on", "off"])
+@pytest.mark.parametrize("name", list(SYSTEMS))
+def test_kokkos_matches_plain_style(plain, name, newton, nprocs, tmp_path):
+    atoms = SYSTEMS[name]
+    pre = f"processors {nprocs} 1 1" if name == "molecule_in_corner" else ""
+    out = single_point(tmp_path, atoms, elements_of(atoms), model_file(MODEL[name]),
+                       nprocs=nprocs, newton=newton, extra=EXTRA[name], pre=pre, args=kk(newton))
+    assert "mlff/student/kk" in out.log
+    assert_same(out, plain[name])
+
+
+def test_null_type_under_hybrid(tmp_path):
+    atoms = SYSTEMS["benzene_box"]
+    model = model_file("tiny_77k")
+
+    pair = (f"pair_style hybrid mlff/student zero 5.0\npair_coeff * * mlff/student {model} C NULL\n"
+            "pair_coeff 1 2 zero\npair_coeff 2 2 zero")
+    ref = single_point(tmp_path / "plain", atoms, ["C", "H"], None, pair=pair)
+    out = single_point(tmp_path / "kk", atoms, ["C", "H"], None, args=kk("off"), newton="off",
+                       pair=pair)
+    assert "pair build: skip/kk" in out.log  # the sub-style's list is a Kokkos one
+    assert_same(out, ref)
+    hydrogen = np.array(atoms.get_chemical_symbols()) == "H"
+    assert np.all(out.atom_energy[hydrogen] == 0.0) and np.all(out.forces[hydrogen] == 0.0)
+
+
+@pytest.mark.skipif(GPU, reason="the CPU AOTI package runs only with Kokkos on the host")
+def test_aoti_package(tmp_path):
+    atoms = SYSTEMS["benzene_box"]
+    package = MODELS / "tiny_77k_cpu_fp32.pt2"
+    ref = single_point(tmp_path / "plain", atoms, ["C", "H"], package)
+    out = single_point(tmp_path / "kk", atoms, ["C", "H"], package, args=kk("on"))
+    assert_same(out, ref, rel=1e-6)
+
+
+def nve_thermo(workdir, args):
+    atoms = molecular_box(BENZENE, 2, 0.87, seed=8)
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
+    script = header("system.data", ["C", "H"], model_file("tiny_77k"), True) + """
+velocity all create 300 4 loop geom
+fix nve all nve
+timestep 0.0005
+thermo 25
+thermo_style custom step pe ke etotal press
+thermo_modify format float %.12g
+run 100
+"""
+    _, log = run_lammps(workdir, script, args=args)
+    rows = [l.split() for l in log.splitlines()]
+    return np.array([[float(v) for v in r] for r in rows
+                     if len(r) == 5 and r[0].isdigit() and int(r[0]) % 25 == 0])
+
+
+def test_short_nve_run_matches_plain_style(tmp_path):
+    ref = nve_thermo(tmp_path / "plain", [])
+    out = nve_thermo(tmp_path / "kk", kk("on"))
+    assert len(ref) == 5 and ref.shape == out.shape
+    np.testing.assert_allclose(out, ref, rtol=1e-8, atol=1e-8)
+
+
+def run_error(tmp_path, pair: str, args: list[str]) -> str:
+    atoms = SYSTEMS["benzene_box"]
+    write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
+    script = header("system.data", ["C", "H"], None, True, pair=pair) + "run 0\n"
+    code, log = run_lammps(tmp_path, script, check=False, args=args)
+    assert code != 0
+    return log
+
+
+@pytest.mark.skipif(GPU, reason="on a GPU build device cuda is the right one")
+def test_device_must_match_kokkos_memory(tmp_path):
+    log = run_error(tmp_path, f"pair_style mlff/student/kk device cuda\npair_coeff * * "
+                              f"{model_file('tiny_77k')} C H", kk("on"))
+    assert "Kokkos keeps the atoms in host memory here, so the model must run with device cpu" in log
+
+
+def test_kokkos_style_needs_kokkos_enabled(tmp_path):
+    log = run_error(tmp_path, f"pair_style mlff/student/kk\npair_coeff * * "
+                              f"{model_file('tiny_77k')} C H", [])
+    assert "needs the KOKKOS package enabled: run LAMMPS with -k on" in log
+
+
+def test_cuda_graph_is_refused(tmp_path):
+    log = run_error(tmp_path, f"pair_style mlff/student/kk cuda_graph yes\npair_coeff * * "
+                              f"{model_file('tiny_77k')} C H", kk("on"))
+    assert "does not use cuda_graph" in log
