@@ -4,11 +4,16 @@
 #include "lammpsplugin.h"
 #include "pair_mlff_student.h"
 #include "version.h"
-#ifdef MLFF_KOKKOS
-#include "pair_mlff_student_kokkos.h"
-#endif
 
 using namespace LAMMPS_NS;
+
+#ifdef MLFF_KOKKOS
+// In pair_mlff_student_kokkos.cpp, the one file compiled with Kokkos (by nvcc for CUDA).
+namespace LAMMPS_NS {
+Pair* create_pair_mlff_student_kokkos_device(LAMMPS* lmp);
+Pair* create_pair_mlff_student_kokkos_host(LAMMPS* lmp);
+}  // namespace LAMMPS_NS
+#endif
 
 namespace {
 
@@ -36,11 +41,10 @@ extern "C" void lammpsplugin_init(void* lmp, void* handle, void* regfunc) {
   add_pair_style(lmp, handle, regfunc, "mlff/student",
                  (lammpsplugin_factory1*)&create<PairMLFFStudent>);
 #ifdef MLFF_KOKKOS
-  auto* device = (lammpsplugin_factory1*)&create<PairMLFFStudentKokkos<LMPDeviceType>>;
+  auto* device = (lammpsplugin_factory1*)&create_pair_mlff_student_kokkos_device;
   add_pair_style(lmp, handle, regfunc, "mlff/student/kk", device);
   add_pair_style(lmp, handle, regfunc, "mlff/student/kk/device", device);
-  // Without a GPU backend the host type is the device type.
   add_pair_style(lmp, handle, regfunc, "mlff/student/kk/host",
-                 (lammpsplugin_factory1*)&create<PairMLFFStudentKokkos<LMPHostType>>);
+                 (lammpsplugin_factory1*)&create_pair_mlff_student_kokkos_host);
 #endif
 }

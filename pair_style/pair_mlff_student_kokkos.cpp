@@ -161,4 +161,13 @@ template class PairMLFFStudentKokkos<LMPDeviceType>;
 #ifdef LMP_KOKKOS_GPU
 template class PairMLFFStudentKokkos<LMPHostType>;
 #endif
+
+// For the plugin registration, which does not see Kokkos. Without a GPU backend the host type
+// is the device type.
+Pair* create_pair_mlff_student_kokkos_device(LAMMPS* lmp) {
+  return new PairMLFFStudentKokkos<LMPDeviceType>(lmp);
+}
+Pair* create_pair_mlff_student_kokkos_host(LAMMPS* lmp) {
+  return new PairMLFFStudentKokkos<LMPHostType>(lmp);
+}
 }  // namespace LAMMPS_NS
