@@ -37,9 +37,12 @@ class EngineStream {
 #endif
 };
 
+// An engine array as a tensor, without copying. Empty arrays may have no storage at all (a
+// subdomain without atoms), which from_blob need not accept on CUDA.
 template <typename T>
 at::Tensor view(const T* data, at::IntArrayRef sizes, at::ScalarType dtype,
                 const at::TensorOptions& on) {
+  if (c10::multiply_integers(sizes) == 0) return at::empty(sizes, on.dtype(dtype));
   return at::from_blob(const_cast<T*>(data), sizes, on.dtype(dtype));
 }
 
