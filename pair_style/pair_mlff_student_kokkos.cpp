@@ -128,7 +128,7 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
 
   mlff::StepTotals totals;
   try {
-    totals = step->compute(arrays, ghost_nodes, neighbor->ago == 0, vflag_atom != 0);
+    totals = step->compute(arrays, ghost_nodes, neighbor->ago == 0, vflag_atom != 0, profile.get());
     // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f itself; with
     // it off the node rows travel through the host, in PairMLFFStudent's reverse communication.
     const bool newton = force->newton_pair;
@@ -154,6 +154,7 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
     k_vatom.template modify<DeviceType>();
     k_vatom.sync_host();
   }
+  if (profile) profile->count_step();
 }
 
 namespace LAMMPS_NS {

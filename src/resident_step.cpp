@@ -31,6 +31,13 @@ class EngineStream {
 #endif
   }
 
+  // Waits for the queued work, for stage timings.
+  void synchronize() const {
+#ifdef MLFF_CUDA
+    if (guard_) guard_->current_stream().synchronize();
+#endif
+  }
+
  private:
 #ifdef MLFF_CUDA
   std::optional<c10::cuda::CUDAStreamGuard> guard_;
@@ -98,9 +105,15 @@ std::int64_t ResidentStep::num_edges() const {
 }
 
 StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool refresh_owners,
-                                 bool per_atom_virial) {
+                                 bool per_atom_virial, StepProfile* profile) {
   Impl& m = *impl_;
   EngineStream stream(a, m.model.device());
+  StageClock clock(profile);
+  auto lap = [&](const char* stage) {
+    if (!profile) return;
+    stream.synchronize();
+    clock.lap(stage);
+  };
   const at::TensorOptions& on = m.on;
   const at::TensorOptions as_long = on.dtype(at::kLong);
   m.nlocal = a.nlocal;
@@ -159,6 +172,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
   }
 
+  lap("graph build (device)");
   const at::Tensor z = z_atom.narrow(0, 0, num_nodes);
   m.energy_mask = ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
   const at::ScalarType dtype = m.model.precision() == Precision::FP64 ? at::kDouble : at::kFloat;
@@ -168,6 +182,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
           : std::vector<at::Tensor>{at::zeros({0}, on), at::zeros({0, 3}, on)};
   m.node_energy = result[0].reshape({num_nodes}).to(at::kDouble);
   const at::Tensor grad = result[1].reshape({-1, 3}).to(at::kDouble);
+  lap("model");
 
   // edge_vec = x[src] - x[dst]: a gradient g pushes src by -g and dst by +g, and adds
   // -edge_vec (x) g to the virial.
@@ -186,6 +201,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   }
   const at::Tensor totals =
       at::cat({(m.node_energy * m.energy_mask).sum().view({1}), w.sum(0)}).cpu();
+  lap("scatter (device)");
   StepTotals out;
   out.energy = totals[0].item<double>();
   for (int k = 0; k < 6; ++k) out.virial[k] = totals[k + 1].item<double>();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model_runner.h"
+#include "step_profile.h"
 
 namespace mlff {
 
@@ -55,8 +56,9 @@ class ResidentStep {
   // Builds the graph and runs the model. ghost_nodes: ghosts are graph nodes (several ranks);
   // otherwise they are folded onto owners, a map rebuilt when refresh_owners (reneighboring).
   // Throws mlff::Error on non-finite positions or model outputs, or a ghost without an owner.
+  // With a profile the device is synchronized between stages, which are timed separately.
   StepTotals compute(const ResidentArrays& arrays, bool ghost_nodes, bool refresh_owners,
-                     bool per_atom_virial);
+                     bool per_atom_virial, StepProfile* profile = nullptr);
 
   // Node rows through the host, for a reverse communication the engine does there.
   void download_rows(std::vector<double>& force, std::vector<double>& virial) const;
