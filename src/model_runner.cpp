@@ -349,7 +349,14 @@ std::vector<at::Tensor> ModelRunner::Impl::checked_forward(const std::vector<at:
   try {
     result = backend->forward(inputs);
   } catch (const std::exception& ex) {
-    throw Error("model evaluation failed: " + cause(ex));
+    std::string why = cause(ex);
+    // AOTInductor reports only that its run failed; on a GPU that is mostly memory.
+    if (why.find("API call failed") != std::string::npos)
+      why =
+          "the AOTInductor model's run failed; for large systems that is most often the GPU "
+          "running out of memory";
+    throw Error("model evaluation failed for " + std::to_string(nodes) + " atoms and " +
+                std::to_string(edges) + " edges: " + why);
   }
   if (result.size() != 2 || result[0].numel() != nodes || result[1].numel() != 3 * edges)
     throw Error("model returned outputs of the wrong shape (expected [" + std::to_string(nodes) +
