@@ -83,6 +83,13 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR, "pair_coeff for mlff/student must start with '* *'");
 
+  // One rank per GPU: ranks on a node take its GPUs in turn (more ranks than GPUs share them).
+  if (options.cuda_device < 0 && !kokkosable) {
+    MPI_Comm node;
+    MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &options.cuda_device);
+    MPI_Comm_free(&node);
+  }
   try {
     model = std::make_unique<mlff::ModelRunner>(arg[2], options);
   } catch (const std::exception& e) {
@@ -106,10 +113,13 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
                  symbol, z, t, meta.max_z);
     type_to_z[t] = z;
   }
-  if (comm->me == 0)
+  if (comm->me == 0) {
+    std::string where = mlff::device_name(model->device());
+    if (model->cuda_device() >= 0) where += ":" + std::to_string(model->cuda_device());
     utils::logmesg(lmp, "mlff/student: {} model {} (cutoff {} A, {} interactions) on {} in {}\n",
-                   meta.format, arg[2], meta.cutoff, meta.num_interactions,
-                   mlff::device_name(model->device()), mlff::precision_name(model->precision()));
+                   meta.format, arg[2], meta.cutoff, meta.num_interactions, where,
+                   mlff::precision_name(model->precision()));
+  }
 }
 
 void PairMLFFStudent::init_style() {

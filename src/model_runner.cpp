@@ -7,6 +7,7 @@
 #include <torch/script.h>
 #ifdef MLFF_CUDA
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
@@ -213,6 +214,7 @@ struct ModelRunner::Impl {
   Precision precision = Precision::FP32;
   at::ScalarType dtype = at::kFloat;  // of edge vectors, masks and outputs
   CudaGraphMode graph_mode = CudaGraphMode::Auto;
+  int cuda_index = -1;
   std::unique_ptr<Backend> backend;
   at::Tensor host_in, device_in, device_out, host_out;
 #ifdef MLFF_CUDA
@@ -261,6 +263,12 @@ void ModelRunner::Impl::choose(const RunnerOptions& options) {
   if (reduced && device != Device::CUDA)
     throw Error("precision " + precision_name(precision) + " needs device cuda");
   dtype = precision == Precision::FP64 ? at::kDouble : at::kFloat;
+#ifdef MLFF_CUDA
+  // Every CUDA tensor, stream and graph of this process is then made on that GPU.
+  if (device == Device::CUDA && options.cuda_device >= 0)
+    c10::cuda::set_device(options.cuda_device % c10::cuda::device_count());
+  if (device == Device::CUDA) cuda_index = c10::cuda::current_device();
+#endif
   graph_mode = options.cuda_graph;
   if (graph_mode == CudaGraphMode::On && device != Device::CUDA)
     throw Error("cuda_graph yes needs device cuda");
@@ -341,6 +349,9 @@ Device ModelRunner::device() const {
 }
 Precision ModelRunner::precision() const {
   return impl_->precision;
+}
+int ModelRunner::cuda_device() const {
+  return impl_->cuda_index;
 }
 
 std::vector<at::Tensor> ModelRunner::Impl::checked_forward(const std::vector<at::Tensor>& inputs) {

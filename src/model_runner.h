@@ -33,6 +33,9 @@ struct RunnerOptions {
   std::optional<Device> device;        // default: CUDA when the model and LibTorch can use it
   std::optional<Precision> precision;  // default: the one the file was built for
   CudaGraphMode cuda_graph = CudaGraphMode::Auto;
+  // For device cuda: this process uses GPU cuda_device modulo the number of visible GPUs (an MPI
+  // rank's index on its node spreads ranks over a node's GPUs); -1 keeps the current GPU.
+  int cuda_device = -1;
 };
 
 // Loads a model file (TorchScript .pt, or AOTInductor package .pt2, both with mlff_student
@@ -51,6 +54,7 @@ class ModelRunner {
   const ModelMetadata& metadata() const;
   Device device() const;
   Precision precision() const;
+  int cuda_device() const;  // the GPU in use with device cuda, else -1
 
   // Throws mlff::Error when the model fails or returns misshaped outputs.
   // With a profile, the stages (staging, upload, model, download) are timed separately.
