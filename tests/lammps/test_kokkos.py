@@ -20,9 +20,9 @@ PACKAGE = {"on": ["-pk", "kokkos", "newton", "on", "neigh", "half"],
 
 BENZENE = seed_molecules(SEED)["benzene"]
 SYSTEMS = {
-    # Periodic and triclinic, with several images of every atom in the ghost shell on 2 ranks.
+    # Periodic and triclinic, with several images of every atom in the ghost shell on 2 or 4 ranks.
     "benzene_box": molecular_box(BENZENE, 2, 0.87, seed=5, tilt=(0.1, 0.0, -0.05)),
-    # An open box, mostly empty: on 2 ranks one subdomain holds no atom.
+    # An open box, mostly empty: on 2 and 4 ranks some subdomains hold no atom.
     "molecule_in_corner": seed_molecules(SEED)["druglike_50"],
 }
 MODEL = {"benzene_box": "tiny_77k", "molecule_in_corner": "student_427k"}
@@ -50,7 +50,7 @@ def plain(tmp_path_factory):
             for name, atoms in SYSTEMS.items()}
 
 
-@pytest.mark.parametrize("nprocs", [1, 2])
+@pytest.mark.parametrize("nprocs", [1, 2, 4])
 @pytest.mark.parametrize("newton", ["on", "off"])
 @pytest.mark.parametrize("name", list(SYSTEMS))
 def test_kokkos_matches_plain_style(plain, name, newton, nprocs, tmp_path):

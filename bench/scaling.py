@@ -1,0 +1,105 @@
+"""Strong and weak scaling of the liquid-benzene box over MPI ranks (one rank per GPU).
+
+    python bench/scaling.py --lmp LMP --plugin mlffstudentplugin.so --model M.pt2 \
+        --ranks 1,2,4 --gpus-per-node 4 [--kokkos] --out scaling.json
+
+Strong: one box (--strong-atoms) on every rank count. Weak: about --weak-atoms atoms per rank.
+Each point is a whole LAMMPS NVE run (warm-up run, then a timed run). Efficiency is steps/s
+(strong) or atom-steps/s (weak) per rank relative to one rank. Ranks beyond --gpus-per-node share
+GPUs, which measures the decomposition's overhead, not the scaling of GPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from bench import SEED, header, steps_for  # noqa: E402
+from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data  # noqa: E402
+
+
+def box_with(atoms: int, seed: int):
+    """A liquid-benzene box (0.87 g/cm^3) of n^3 molecules, about `atoms` atoms."""
+    n = max(2, round((atoms / 12) ** (1 / 3)))
+    return molecular_box(seed_molecules(SEED)["benzene"], n, 0.87, seed=seed)
+
+
+def run(args, workdir: Path, atoms, nprocs: int) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
+    warm, steps = steps_for(len(atoms) // nprocs)
+    script = header(args, "system.data", args.model, args.options, ["C", "H"], True) + f"""
+velocity all create 300.0 4928459 mom yes rot yes dist gaussian
+timestep 0.0005
+fix nve all nve
+thermo {steps}
+run {warm}
+run {steps}
+"""
+    (workdir / "in.lmp").write_text(script)
+    flags = []
+    if args.kokkos:
+        where = ["t", str(args.threads)] if "cpu" in args.options else ["g", str(args.gpus_per_node)]
+        flags = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+    cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe", args.lmp, "-in", "in.lmp",
+           "-log", "log.lammps", "-screen", "none", *flags]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=args.timeout,
+                          env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
+    log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
+    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log)
+    if proc.returncode != 0 or not loops:
+        return {"atoms": len(atoms), "ranks": nprocs,
+                "error": (proc.stdout + proc.stderr + log).strip().splitlines()[-1][:300]}
+    seconds, nsteps = float(loops[-1][0]), int(loops[-1][1])
+    return {"atoms": len(atoms), "ranks": nprocs, "steps_per_s": nsteps / seconds,
+            "atom_steps_per_s": len(atoms) * nsteps / seconds}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--lmp", required=True)
+    p.add_argument("--plugin", required=True)
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--options", default="device cuda", help="pair_style mlff/student keywords")
+    p.add_argument("--ranks", default="1,2,4")
+    p.add_argument("--gpus-per-node", type=int, default=1)
+    p.add_argument("--kokkos", action="store_true", help="mlff/student/kk through -sf kk")
+    p.add_argument("--mode", choices=["strong", "weak", "both"], default="both")
+    p.add_argument("--strong-atoms", type=int, default=96000)
+    p.add_argument("--weak-atoms", type=int, default=24000, help="atoms per rank")
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("--work", type=Path, default=Path("scaling_work"))
+    p.add_argument("--out", type=Path, default=Path("scaling.json"))
+    args = p.parse_args()
+    args.plugin = str(Path(args.plugin).resolve())
+    args.model = args.model.resolve()
+    ranks = [int(r) for r in args.ranks.split(",")]
+    results = {"machine": platform.node(), "command": " ".join(sys.argv),
+               "gpus_per_node": args.gpus_per_node, "kokkos": args.kokkos, "strong": [], "weak": []}
+    for mode in (["strong", "weak"] if args.mode == "both" else [args.mode]):
+        for n in ranks:
+            atoms = box_with(args.strong_atoms if mode == "strong" else args.weak_atoms * n, seed=n)
+            point = run(args, args.work / f"{mode}_{n}", atoms, n)
+            base = results[mode][0] if results[mode] else point
+            if "error" not in point and "error" not in base:
+                key = "steps_per_s" if mode == "strong" else "atom_steps_per_s"
+                point["efficiency"] = point[key] / (n / base["ranks"] * base[key])
+            results[mode].append(point)
+            print(f"{mode:6s} ranks {n:3d} atoms {point['atoms']:9d} " + (
+                f"{point['steps_per_s']:8.2f} steps/s  efficiency {point.get('efficiency', 1.0):.2f}"
+                if "error" not in point else point["error"]), flush=True)
+            args.out.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
