@@ -86,6 +86,25 @@ def test_aoti_package(tmp_path):
     assert_same(out, ref, rel=1e-6)
 
 
+@pytest.mark.skipif(not GPU, reason="reduced precisions and CUDA packages need Kokkos on a GPU")
+@pytest.mark.parametrize("variant", ["fp32", "tf32", "fp16", "bf16", "aoti"])
+def test_precisions_and_packages_on_gpu(variant, tmp_path):
+    atoms = SYSTEMS["benzene_box"]
+    if variant == "aoti":
+        model, keywords = MODELS / "student_427k_cuda_fp32.pt2", ""
+    else:
+        model, keywords = model_file("student_427k", "float32"), f" precision {variant}"
+    pair = f"pair_style mlff/student device cuda{keywords}\npair_coeff * * {model} C H"
+    ref = single_point(tmp_path / "plain", atoms, ["C", "H"], None, pair=pair)
+    out = single_point(tmp_path / "kk", atoms, ["C", "H"], None, pair=pair, args=kk("off"),
+                       newton="off")
+    # Same model and precision in both styles; only the order of floating-point sums differs.
+    exact = variant in ("fp32", "aoti")
+    assert out.energy == pytest.approx(ref.energy, rel=1e-6 if exact else 1e-4)
+    error = np.linalg.norm(out.forces - ref.forces) / np.linalg.norm(ref.forces)
+    assert error < (1e-5 if exact else 1e-2)
+
+
 def nve_thermo(workdir, args):
     atoms = molecular_box(BENZENE, 2, 0.87, seed=8)
     workdir.mkdir(parents=True, exist_ok=True)
