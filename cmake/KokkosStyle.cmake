@@ -17,6 +17,8 @@ if(NOT MLFF_KOKKOS)
   message(STATUS "mlff/student/kk: not built (LAMMPS_BUILD_DIR is not a LAMMPS build with KOKKOS)")
   return()
 endif()
+string(TOLOWER "${LMP_KOKKOS_PREC}" LMP_KOKKOS_PREC)  # LAMMPS takes these in any case
+string(TOLOWER "${LMP_KOKKOS_LAYOUT}" LMP_KOKKOS_LAYOUT)
 if(NOT LMP_KOKKOS_PREC STREQUAL "double" OR NOT LMP_KOKKOS_LAYOUT STREQUAL "legacy")
   message(FATAL_ERROR "mlff/student/kk needs LAMMPS built with KOKKOS_PREC=double and "
     "KOKKOS_LAYOUT=legacy (found ${LMP_KOKKOS_PREC}, ${LMP_KOKKOS_LAYOUT})")
@@ -27,6 +29,12 @@ set(_kokkos_build "${LAMMPS_BUILD_DIR}/lib/kokkos")
 if(NOT EXISTS "${_kokkos_build}/KokkosCore_config.h" OR NOT EXISTS "${_kokkos_src}/core/src")
   message(FATAL_ERROR "mlff/student/kk needs LAMMPS's bundled Kokkos: ${_kokkos_src} (sources) "
     "and ${_kokkos_build}/KokkosCore_config.h")
+endif()
+file(STRINGS "${_kokkos_build}/KokkosCore_config.h" _backends
+  REGEX "^#define KOKKOS_ENABLE_(CUDA|HIP|SYCL|OPENMP)$")
+if(_backends MATCHES "HIP|SYCL")
+  message(FATAL_ERROR "mlff/student/kk supports Kokkos's CUDA, OpenMP and Serial backends, "
+    "not HIP or SYCL (${_backends})")
 endif()
 set(_kokkos_style pair_style/pair_mlff_student_kokkos.cpp)
 target_sources(mlffstudentplugin PRIVATE ${_kokkos_style})
@@ -57,9 +65,14 @@ if(LMP_Kokkos_ENABLE_CUDA)
   target_compile_options(mlffstudentplugin PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:--extended-lambda --expt-relaxed-constexpr
       -Xcudafe=--diag_suppress=unrecognized_pragma,--diag_suppress=128,--diag_suppress=186>)
+  if(_backends MATCHES "OPENMP")  # CUDA with OpenMP as the host backend
+    target_compile_options(mlffstudentplugin PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-fopenmp>)
+  endif()
   message(STATUS "mlff/student/kk: built for Kokkos CUDA, sm_${_sm}")
 else()
+  message(STATUS "mlff/student/kk: built for Kokkos on the host")
+endif()
+if(_backends MATCHES "OPENMP")
   find_package(OpenMP REQUIRED COMPONENTS CXX)
   target_link_libraries(mlffstudentplugin PRIVATE OpenMP::OpenMP_CXX)
-  message(STATUS "mlff/student/kk: built for Kokkos on the host")
 endif()

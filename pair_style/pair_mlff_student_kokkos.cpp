@@ -1,6 +1,5 @@
 #include "pair_mlff_student_kokkos.h"
 
-#include <cstring>
 #include <type_traits>
 
 #include "atom_kokkos.h"
@@ -17,7 +16,7 @@
 using namespace LAMMPS_NS;
 
 static_assert(sizeof(tagint) == sizeof(std::int32_t),
-              "mlff/student/kk reads atom IDs as 32-bit integers (LAMMPS_SMALLBIG)");
+              "mlff/student/kk reads atom IDs as 32-bit integers (LAMMPS_SMALLBIG or SMALLSMALL)");
 
 template <class DeviceType>
 PairMLFFStudentKokkos<DeviceType>::PairMLFFStudentKokkos(LAMMPS* lmp) : PairMLFFStudent(lmp) {
@@ -99,7 +98,10 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   auto type = atomKK->k_type.template view<DeviceType>();
   auto tag = atomKK->k_tag.template view<DeviceType>();
   auto* k_list = static_cast<NeighListKokkos<DeviceType>*>(list);
-  if (nall > 0 && (x.stride(0) != 3 || x.stride(1) != 1 || f.stride(0) != 3 || f.stride(1) != 1))
+  const bool rows_contiguous = x.stride(0) == 3 && x.stride(1) == 1 && f.stride(0) == 3 &&
+                               f.stride(1) == 1 &&
+                               (!vflag_atom || k_vatom.template view<DeviceType>().stride(0) == 6);
+  if (nall > 0 && !rows_contiguous)
     error->all(FLERR, "mlff/student/kk needs LAMMPS built with KOKKOS_LAYOUT=legacy");
 
   mlff::ResidentArrays arrays;
@@ -133,10 +135,10 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
     // it off the node rows travel through the host, in PairMLFFStudent's reverse communication.
     const bool newton = force->newton_pair;
     if (ghost_nodes && !newton) {
-      step->download_rows(node_force, node_virial);
+      step->download_rows(arrays, node_force, node_virial);
       reverse_virial = vflag_atom != 0;
       comm->reverse_comm(this);
-      step->upload_rows(node_force, node_virial);
+      step->upload_rows(arrays, node_force, node_virial);
     }
     step->add_to_engine(arrays, (ghost_nodes && newton) ? nall : nlocal);
   } catch (const std::exception& e) {

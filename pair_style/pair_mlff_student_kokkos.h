@@ -1,6 +1,7 @@
 /* pair_style mlff/student/kk: the same model with LAMMPS's KOKKOS package. Positions, the
-   neighbor list, edges, gradients and forces stay in the Kokkos memory space; the graph
-   building, model and force scatter are the core's (ResidentStep), run on the Kokkos stream. */
+   neighbor list, edges, gradients and forces stay in the Kokkos memory space (on several ranks
+   with newton off the ghost rows are summed through the host); the graph building, model and
+   force scatter are the core's (ResidentStep), run on the Kokkos stream. */
 
 #ifndef LMP_PAIR_MLFF_STUDENT_KOKKOS_H
 #define LMP_PAIR_MLFF_STUDENT_KOKKOS_H
@@ -17,9 +18,6 @@ namespace LAMMPS_NS {
 template <class DeviceType>
 class PairMLFFStudentKokkos : public PairMLFFStudent {
  public:
-  typedef DeviceType device_type;
-  typedef ArrayTypes<DeviceType> AT;
-
   PairMLFFStudentKokkos(class LAMMPS*);
   ~PairMLFFStudentKokkos() override;
 

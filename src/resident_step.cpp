@@ -210,8 +210,10 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   return out;
 }
 
-void ResidentStep::download_rows(std::vector<double>& force, std::vector<double>& virial) const {
+void ResidentStep::download_rows(const ResidentArrays& a, std::vector<double>& force,
+                                 std::vector<double>& virial) const {
   const Impl& m = *impl_;
+  EngineStream stream(a, m.model.device());
   auto copy = [](const at::Tensor& rows, std::vector<double>& out) {
     const at::Tensor host = rows.contiguous().cpu();
     out.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
@@ -220,9 +222,10 @@ void ResidentStep::download_rows(std::vector<double>& force, std::vector<double>
   if (m.node_virial.defined()) copy(m.node_virial, virial);
 }
 
-void ResidentStep::upload_rows(const std::vector<double>& force,
+void ResidentStep::upload_rows(const ResidentArrays& a, const std::vector<double>& force,
                                const std::vector<double>& virial) {
   Impl& m = *impl_;
+  EngineStream stream(a, m.model.device());
   auto copy = [](const std::vector<double>& in, at::Tensor& rows) {
     rows.copy_(at::from_blob(const_cast<double*>(in.data()), rows.sizes(), at::kDouble));
   };

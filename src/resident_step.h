@@ -45,8 +45,9 @@ struct StepTotals {
 // list into the edge graph, the model runs on it, and forces (and per-atom virials) are summed
 // into node rows there, to be added to the engine's arrays. The same graph rules as EdgeGraph:
 // edges within the cutoff between atoms of non-NULL types, edge_vec = x[src] - x[dst], ghosts
-// folded onto the atoms they image or kept as nodes. Only the totals and a few sizes reach the
-// host each step; work buffers come from LibTorch's caching allocator and are reused.
+// folded onto the atoms they image or kept as nodes. Each step only the totals and two sizes
+// reach the host (and the owner map's size when reneighbored, and node rows for a host reverse
+// communication); work buffers come from LibTorch's caching allocator and are reused.
 class ResidentStep {
  public:
   // type_to_z[t]: atomic number of atom type t, 0 for NULL types.
@@ -61,14 +62,16 @@ class ResidentStep {
                      bool per_atom_virial, StepProfile* profile = nullptr);
 
   // Node rows through the host, for a reverse communication the engine does there.
-  void download_rows(std::vector<double>& force, std::vector<double>& virial) const;
-  void upload_rows(const std::vector<double>& force, const std::vector<double>& virial);
+  void download_rows(const ResidentArrays& arrays, std::vector<double>& force,
+                     std::vector<double>& virial) const;
+  void upload_rows(const ResidentArrays& arrays, const std::vector<double>& force,
+                   const std::vector<double>& virial);
 
   // Adds node rows [0, rows) to arrays.f (and arrays.vatom), and the energies of owned atoms to
   // arrays.eatom, where those are given.
   void add_to_engine(const ResidentArrays& arrays, int rows);
 
-  std::int64_t num_edges() const;
+  std::int64_t num_edges() const;  // of the last graph
 
  private:
   struct Impl;

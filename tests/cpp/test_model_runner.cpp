@@ -171,3 +171,30 @@ TEST(ModelRunner, AotiPackageRefusesAnotherPrecisionOrDevice) {
   options.device = mlff::Device::CUDA;
   EXPECT_THROW(mlff::ModelRunner(model_path("tiny_77k_cpu_fp32.pt2"), options), mlff::Error);
 }
+
+// AOTI packages are exported with at least 2 nodes and 2 edges as examples; smaller graphs (a
+// lone atom, a sparse subdomain) must still give what TorchScript gives.
+TEST(ModelRunner, AotiPackageRunsTinyGraphs) {
+  mlff::RunnerOptions cpu;
+  cpu.device = mlff::Device::CPU;
+  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), cpu);
+  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), cpu);
+  mlff::EdgeGraph atom;
+  atom.z = {6};
+  atom.energy_mask = {1.0};
+  mlff::EdgeGraph pair = atom;  // C-H at 1.1 Å: one node counts, two edges
+  pair.z.push_back(1);
+  pair.energy_mask.push_back(0.0);
+  pair.src = {1, 0};
+  pair.dst = {0, 1};
+  pair.edge_vec = {1.1, 0.0, 0.0, -1.1, 0.0, 0.0};
+  for (const mlff::EdgeGraph* g : {&atom, &pair}) {
+    mlff::ModelOutput a, s;
+    aoti.run(*g, a);
+    script.run(*g, s);
+    EXPECT_NEAR(mlff::ForceScatter::energy(*g, a.node_energy),
+                mlff::ForceScatter::energy(*g, s.node_energy), 1e-4);
+    for (std::size_t k = 0; k < g->edge_vec.size(); ++k)
+      EXPECT_NEAR(a.edge_grad[k], s.edge_grad[k], 1e-4);
+  }
+}

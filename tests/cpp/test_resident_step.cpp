@@ -156,11 +156,11 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
   const mlff::StepTotals totals = step.compute(a, true, true, true);
   // Rows through the host and back, as a reverse communication would take them.
   std::vector<double> rows, virial_rows;
-  step.download_rows(rows, virial_rows);
+  step.download_rows(a, rows, virial_rows);
   ASSERT_EQ(rows.size(), ref.force.size());
   for (std::size_t k = 0; k < rows.size(); ++k) EXPECT_NEAR(rows[k], ref.force[k], 1e-10);
   for (double& v : rows) v *= 2.0;
-  step.upload_rows(rows, virial_rows);
+  step.upload_rows(a, rows, virial_rows);
   step.add_to_engine(a, s.nall);
   EXPECT_NEAR(totals.energy, ref.energy, 1e-10 * std::abs(ref.energy));
   for (int k = 0; k < 3 * s.nall; ++k) EXPECT_NEAR(f[k], 2.0 * ref.force[k], 2e-10) << k;
@@ -200,4 +200,35 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
   } catch (const mlff::Error& e) {
     EXPECT_NE(std::string(e.what()).find("non-finite position of atom index 4"), std::string::npos);
   }
+}
+
+// A lone atom (no edges) through an AOTI package, which was exported with larger examples.
+TEST(ResidentStep, LoneAtomThroughAnAotiPackage) {
+  mlff::RunnerOptions cpu;
+  cpu.device = mlff::Device::CPU;
+  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), cpu);
+  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), cpu);
+  const double x[3] = {0.0, 0.0, 0.0};
+  const int type = 1, tag = 1, center = 0, count = 0, neighbors = 0;
+  double energies[2];
+  for (mlff::ModelRunner* runner : {&aoti, &script}) {
+    mlff::ResidentStep step(*runner, {0, 6}, 5.0);
+    mlff::ResidentArrays a;
+    a.x = x;
+    a.type = &type;
+    a.tag = &tag;
+    a.nlocal = a.nall = 1;
+    a.centers = &center;
+    a.num_centers = 1;
+    a.num_neighbors = &count;
+    a.neighbors = &neighbors;
+    a.neighbor_rows = a.neighbor_cols = 1;
+    a.row_stride = 1;
+    double f[3] = {0, 0, 0};
+    a.f = f;
+    energies[runner == &aoti ? 0 : 1] = step.compute(a, false, true, false).energy;
+    step.add_to_engine(a, 1);
+    EXPECT_EQ(f[0], 0.0);
+  }
+  EXPECT_NEAR(energies[0], energies[1], 1e-4);
 }
