@@ -96,9 +96,12 @@ class GpuMemory:
         self._thread.join()
 
 
-def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str]) -> str:
+def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str],
+               nprocs: int = 1) -> str:
     (workdir / "in.lmp").write_text(script)
     cmd = [args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", *flags]
+    if nprocs > 1:
+        cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe", *cmd]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
@@ -129,8 +132,10 @@ def steps_for(natoms: int) -> tuple[int, int]:
     return 2, 5
 
 
-def time_variant(args, workdir: Path, natoms: int, head: str, flags: list[str]) -> dict:
-    warm, steps = steps_for(natoms)
+def timed_nve(args, workdir: Path, head: str, atoms_per_rank: int, flags: list[str],
+              nprocs: int = 1) -> tuple[float, int]:
+    """A warm-up NVE run, then a timed one: its LAMMPS loop time (s) and number of steps."""
+    warm, steps = steps_for(atoms_per_rank)
     script = head + f"""velocity all create 300.0 4928459 mom yes rot yes dist gaussian
 timestep 0.0005
 fix nve all nve
@@ -138,10 +143,14 @@ thermo {steps}
 run {warm}
 run {steps}
 """
-    with GpuMemory() as mem:
-        log = run_lammps(args, workdir, script, args.timeout, flags)
+    log = run_lammps(args, workdir, script, args.timeout, flags, nprocs)
     loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log)
-    seconds, nsteps = float(loops[-1][0]), int(loops[-1][1])
+    return float(loops[-1][0]), int(loops[-1][1])
+
+
+def time_variant(args, workdir: Path, natoms: int, head: str, flags: list[str]) -> dict:
+    with GpuMemory() as mem:
+        seconds, nsteps = timed_nve(args, workdir, head, natoms, flags)
     sps = nsteps / seconds
     return {"steps": nsteps, "seconds": seconds, "steps_per_s": sps,
             "ns_per_day": sps * 0.0005 * 1e-3 * 86400, "us_per_atom_step": 1e6 / (sps * natoms),

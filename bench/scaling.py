@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from bench import SEED, header, steps_for  # noqa: E402
+from bench import SEED, header, timed_nve  # noqa: E402
 from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data  # noqa: E402
 
 
@@ -35,30 +33,15 @@ def box_with(atoms: int, seed: int):
 def run(args, workdir: Path, atoms, nprocs: int) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
-    warm, steps = steps_for(len(atoms) // nprocs)
-    script = header(args, "system.data", args.model, args.options, ["C", "H"], True) + f"""
-velocity all create 300.0 4928459 mom yes rot yes dist gaussian
-timestep 0.0005
-fix nve all nve
-thermo {steps}
-run {warm}
-run {steps}
-"""
-    (workdir / "in.lmp").write_text(script)
+    head = header(args, "system.data", args.model, args.options, ["C", "H"], True)
     flags = []
     if args.kokkos:
         where = ["t", str(args.threads)] if "cpu" in args.options else ["g", str(args.gpus_per_node)]
         flags = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
-    cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe", args.lmp, "-in", "in.lmp",
-           "-log", "log.lammps", "-screen", "none", *flags]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=args.timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
-    log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
-    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log)
-    if proc.returncode != 0 or not loops:
-        return {"atoms": len(atoms), "ranks": nprocs,
-                "error": (proc.stdout + proc.stderr + log).strip().splitlines()[-1][:300]}
-    seconds, nsteps = float(loops[-1][0]), int(loops[-1][1])
+    try:
+        seconds, nsteps = timed_nve(args, workdir, head, len(atoms) // nprocs, flags, nprocs)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:  # out of memory is a result too
+        return {"atoms": len(atoms), "ranks": nprocs, "error": str(exc).strip().splitlines()[-1][:300]}
     return {"atoms": len(atoms), "ranks": nprocs, "steps_per_s": nsteps / seconds,
             "atom_steps_per_s": len(atoms) * nsteps / seconds}
 

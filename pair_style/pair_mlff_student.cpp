@@ -53,6 +53,11 @@ void PairMLFFStudent::allocate() {
 //                         [cuda_graph auto|yes|no]
 void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::RunnerOptions();
+  // One rank per GPU: ranks on a node take its GPUs in turn (more ranks than GPUs share them).
+  MPI_Comm node;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &options.cuda_device);
+  MPI_Comm_free(&node);
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
     if (key != "device" && key != "precision" && key != "cuda_graph")
@@ -83,13 +88,6 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR, "pair_coeff for mlff/student must start with '* *'");
 
-  // One rank per GPU: ranks on a node take its GPUs in turn (more ranks than GPUs share them).
-  if (options.cuda_device < 0 && !kokkosable) {
-    MPI_Comm node;
-    MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
-    MPI_Comm_rank(node, &options.cuda_device);
-    MPI_Comm_free(&node);
-  }
   try {
     model = std::make_unique<mlff::ModelRunner>(arg[2], options);
   } catch (const std::exception& e) {
@@ -216,14 +214,8 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
     scatter.per_node_virial(graph, output.edge_grad, node_virial.data());
   }
 
-  // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom
-  // virials) itself; with it off this style sums its own node rows, hop by hop.
-  const bool newton = force->newton_pair;
-  if (ghost_nodes && !newton) {
-    reverse_virial = vflag_atom != 0;
-    comm->reverse_comm(this);
-  }
-  const int nwrite = (ghost_nodes && newton) ? nall : nlocal;
+  if (ghost_rows_on_host()) sum_ghost_rows_on_host(vflag_atom != 0);
+  const int nwrite = rows_to_add();
   double** f = atom->f;
   for (int i = 0; i < nwrite; i++)
     for (int a = 0; a < 3; a++) f[i][a] += node_force[3 * i + a];
@@ -238,6 +230,19 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
     for (int k = 0; k < 6; k++) virial[k] += w[k];
   clock.lap("scatter");
   if (profile) profile->count_step();
+}
+
+bool PairMLFFStudent::ghost_rows_on_host() const {
+  return ghost_nodes && !force->newton_pair;
+}
+
+void PairMLFFStudent::sum_ghost_rows_on_host(bool per_atom_virial) {
+  reverse_virial = per_atom_virial;
+  comm->reverse_comm(this);
+}
+
+int PairMLFFStudent::rows_to_add() const {
+  return (ghost_nodes && force->newton_pair) ? atom->nlocal + atom->nghost : atom->nlocal;
 }
 
 void PairMLFFStudent::finish() {

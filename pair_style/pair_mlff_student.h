@@ -32,6 +32,11 @@ class PairMLFFStudent : public Pair {
  protected:
   void allocate();
   const int* fold_ghosts_onto_owners();
+  // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom
+  // virials) itself; with it off this style sums its own node rows on the host, hop by hop.
+  bool ghost_rows_on_host() const;
+  void sum_ghost_rows_on_host(bool per_atom_virial);
+  int rows_to_add() const;  // node rows that go into atom->f: ghosts' too with newton on
 
   mlff::RunnerOptions options;  // device and precision from pair_style
   std::unique_ptr<mlff::ModelRunner> model;

@@ -54,6 +54,7 @@ void PairMLFFStudentKokkos<DeviceType>::settings(int narg, char** arg) {
                on_gpu ? "GPU" : "host", mlff::device_name(here),
                mlff::device_name(*options.device));
   options.device = here;
+  options.cuda_device = -1;  // the GPU Kokkos chose (-k on g N) is the current one
   if (options.cuda_graph == mlff::CudaGraphMode::On)
     error->all(FLERR, "pair_style mlff/student/kk does not use cuda_graph (it is mlff/student's)");
   options.cuda_graph = mlff::CudaGraphMode::Off;
@@ -131,16 +132,12 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   mlff::StepTotals totals;
   try {
     totals = step->compute(arrays, ghost_nodes, neighbor->ago == 0, vflag_atom != 0, profile.get());
-    // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f itself; with
-    // it off the node rows travel through the host, in PairMLFFStudent's reverse communication.
-    const bool newton = force->newton_pair;
-    if (ghost_nodes && !newton) {
+    if (ghost_rows_on_host()) {
       step->download_rows(arrays, node_force, node_virial);
-      reverse_virial = vflag_atom != 0;
-      comm->reverse_comm(this);
+      sum_ghost_rows_on_host(vflag_atom != 0);
       step->upload_rows(arrays, node_force, node_virial);
     }
-    step->add_to_engine(arrays, (ghost_nodes && newton) ? nall : nlocal);
+    step->add_to_engine(arrays, rows_to_add());
   } catch (const std::exception& e) {
     error->one(FLERR, "mlff/student/kk: {}", e.what());
   }

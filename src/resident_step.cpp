@@ -74,9 +74,8 @@ struct ResidentStep::Impl {
   at::TensorOptions on;  // the model's device
   at::Tensor z_of_type, virial_a, virial_b;
   at::Tensor node_of;  // [nall] owned atom of each atom, when ghosts are folded
-  int nlocal = 0;
-  // This step's graph and results, all on the device.
-  at::Tensor src, dst, energy_mask, node_energy, node_force, node_virial;
+  // This step's graph and results, all on the device; node energies are those that count.
+  at::Tensor src, dst, node_energy, node_force, node_virial;
 };
 
 // On one rank every ghost is a periodic image of an owned atom: map it to that atom by its ID.
@@ -116,7 +115,6 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   };
   const at::TensorOptions& on = m.on;
   const at::TensorOptions as_long = on.dtype(at::kLong);
-  m.nlocal = a.nlocal;
   const std::int64_t num_nodes = ghost_nodes ? a.nall : a.nlocal;
   if (!ghost_nodes && (refresh_owners || !m.node_of.defined() || m.node_of.size(0) != a.nall))
     m.fold_ghosts_onto_owners(a);
@@ -174,13 +172,14 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
 
   lap("graph build (device)");
   const at::Tensor z = z_atom.narrow(0, 0, num_nodes);
-  m.energy_mask = ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
+  const at::Tensor energy_mask =
+      ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
   const at::ScalarType dtype = m.model.precision() == Precision::FP64 ? at::kDouble : at::kFloat;
   const std::vector<at::Tensor> result =
       num_nodes > 0
-          ? m.model.run_tensors({z, m.src, m.dst, edge_vec.to(dtype), m.energy_mask.to(dtype)})
+          ? m.model.run_tensors({z, m.src, m.dst, edge_vec.to(dtype), energy_mask.to(dtype)})
           : std::vector<at::Tensor>{at::zeros({0}, on), at::zeros({0, 3}, on)};
-  m.node_energy = result[0].reshape({num_nodes}).to(at::kDouble);
+  m.node_energy = result[0].reshape({num_nodes}).to(at::kDouble) * energy_mask;
   const at::Tensor grad = result[1].reshape({-1, 3}).to(at::kDouble);
   lap("model");
 
@@ -199,13 +198,12 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   } else {
     m.node_virial = at::Tensor();
   }
-  const at::Tensor totals =
-      at::cat({(m.node_energy * m.energy_mask).sum().view({1}), w.sum(0)}).cpu();
+  const at::Tensor totals = at::cat({m.node_energy.sum().view({1}), w.sum(0)}).cpu();
   lap("scatter (device)");
   StepTotals out;
   out.energy = totals[0].item<double>();
   for (int k = 0; k < 6; ++k) out.virial[k] = totals[k + 1].item<double>();
-  if (!at::isfinite(totals).all().item<bool>())
+  if (!ForceScatter::finite(out.energy, out.virial))
     throw Error("the model returned non-finite energies or forces");
   return out;
 }
@@ -245,10 +243,10 @@ void ResidentStep::add_to_engine(const ResidentArrays& a, int rows) {
           .narrow(0, 0, rows)
           .add_(m.node_virial.narrow(0, 0, rows));
   }
-  if (a.eatom && m.nlocal > 0)
+  if (a.eatom && a.nlocal > 0)
     view(a.eatom, {a.nall}, at::kDouble, m.on)
-        .narrow(0, 0, m.nlocal)
-        .add_((m.node_energy * m.energy_mask).narrow(0, 0, m.nlocal));
+        .narrow(0, 0, a.nlocal)
+        .add_(m.node_energy.narrow(0, 0, a.nlocal));
 }
 
 }  // namespace mlff

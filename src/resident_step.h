@@ -1,10 +1,10 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "force_scatter.h"
 #include "model_runner.h"
 #include "step_profile.h"
 
@@ -37,8 +37,8 @@ struct ResidentArrays {
 };
 
 struct StepTotals {
-  double energy = 0.0;                // of the owned atoms, eV
-  std::array<double, 6> virial = {};  // xx yy zz xy xz yz, eV
+  double energy = 0.0;  // of the owned atoms, eV
+  Virial virial = {};   // eV
 };
 
 // One force evaluation that never leaves the model's device: device kernels turn the neighbor

@@ -117,12 +117,16 @@ std::string model_path(const std::string& name) {
   return std::string(MLFF_TEST_MODELS) + "/" + name;
 }
 
+mlff::RunnerOptions on_cpu() {
+  mlff::RunnerOptions options;
+  options.device = mlff::Device::CPU;
+  return options;
+}
+
 }  // namespace
 
 TEST(ResidentStep, MatchesTheHostPathWithGhostsFolded) {
-  mlff::RunnerOptions cpu;
-  cpu.device = mlff::Device::CPU;
-  mlff::ModelRunner runner(model_path("student_427k_float64.pt"), cpu);
+  mlff::ModelRunner runner(model_path("student_427k_float64.pt"), on_cpu());
   PeriodicBenzene s;
   const Reference ref = host_path(runner, s, false);
 
@@ -144,9 +148,7 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostsFolded) {
 }
 
 TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
-  mlff::RunnerOptions cpu;
-  cpu.device = mlff::Device::CPU;
-  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), cpu);
+  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), on_cpu());
   PeriodicBenzene s;
   const Reference ref = host_path(runner, s, true);
 
@@ -168,9 +170,7 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
 }
 
 TEST(ResidentStep, NullTypesAndBadInputs) {
-  mlff::RunnerOptions cpu;
-  cpu.device = mlff::Device::CPU;
-  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), cpu);
+  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), on_cpu());
   PeriodicBenzene s;
   std::vector<double> f, eatom, vatom;
 
@@ -204,10 +204,8 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
 
 // A lone atom (no edges) through an AOTI package, which was exported with larger examples.
 TEST(ResidentStep, LoneAtomThroughAnAotiPackage) {
-  mlff::RunnerOptions cpu;
-  cpu.device = mlff::Device::CPU;
-  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), cpu);
-  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), cpu);
+  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), on_cpu());
+  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), on_cpu());
   const double x[3] = {0.0, 0.0, 0.0};
   const int type = 1, tag = 1, center = 0, count = 0, neighbors = 0;
   double energies[2];
