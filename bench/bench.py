@@ -38,6 +38,7 @@ def systems(names: list[str]) -> dict:
         "druglike_50": lambda: mols["druglike_50"],
         "box_1k": lambda: molecular_box(benzene, 4, 0.87, seed=1),
         "box_10k": lambda: molecular_box(benzene, 9, 0.87, seed=2),
+        "box_50k": lambda: molecular_box(benzene, 16, 0.87, seed=5),
         "box_100k": lambda: molecular_box(benzene, 20, 0.87, seed=3),
         "box_1m": lambda: molecular_box(benzene, 44, 0.87, seed=4),
     }
@@ -49,6 +50,9 @@ def systems(names: list[str]) -> dict:
 def variants(models: Path, device: str, names: list[str], threads: int) -> dict:
     """[kk-]<format>-<precision>[-eager] -> (model file, pair_style options, LAMMPS flags).
 
+    format: ts (TorchScript), aoti (AOTInductor package; on CUDA with the fused message kernels)
+    or aotitorch (AOTInductor package of the model's own message ops, as TorchScript runs them).
+
     kk-: pair_style mlff/student/kk through LAMMPS's KOKKOS package (-sf kk), the whole step on
     the device; -eager launches every kernel each step (cuda_graph no)."""
     out = {}
@@ -57,8 +61,11 @@ def variants(models: Path, device: str, names: list[str], threads: int) -> dict:
         fmt, precision, *mode = name.removeprefix("kk-").split("-")
         if fmt == "ts":
             model, options = models / "student_427k.pt", f"device {device} precision {precision}"
-        else:
+        elif fmt == "aoti":
             model, options = models / f"student_427k_{device}_{precision}.pt2", f"device {device}"
+        else:  # aotitorch: the package compiled with the model's own message ops
+            model = models / f"student_427k_{device}_{precision}_torch.pt2"
+            options = f"device {device}"
         if mode == ["eager"]:
             options += " cuda_graph no"
         flags = []
@@ -224,8 +231,11 @@ def main() -> int:
                     reference[vname] = None
         results["timings"][name] = entry
         for vname, value in reference.items():
+            # Reduced precisions against fp32 of their format; compiled fp32 against TorchScript.
             kk, fmt = ("kk-", vname[3:]) if vname.startswith("kk-") else ("", vname)
             base_name = kk + fmt.split("-")[0] + "-fp32"
+            if vname == base_name:
+                base_name = kk + "ts-fp32"
             base = reference.get(base_name)
             if value is None or base is None or vname == base_name:
                 continue

@@ -19,17 +19,20 @@ mkdir -p "$models" "$results"
   "$py" -m mlff_student export "$seed/models/student_427k.onnx" -o "$models/student_427k.pt" >/dev/null
 precisions="fp32"
 [[ $device == cuda ]] && precisions="fp32 tf32 fp16 bf16"
-for p in $precisions; do # compiled side by side: each is a separate Inductor run
-  pkg=$models/student_427k_${device}_$p.pt2
+compile() { # name extra-args...: compiled side by side, each a separate Inductor run
+  local pkg=$models/student_427k_${device}_$1.pt2
   [[ -f $pkg ]] || "$py" -m mlff_student compile "$seed/models/student_427k.onnx" -o "$pkg" \
-    --device "$device" --precision "$p" >"$models/compile_$p.log" 2>&1 &
-done
+    --device "$device" "${@:2}" >"$models/compile_$1.log" 2>&1 &
+}
+for p in $precisions; do compile "$p" --precision "$p"; done
+# On CUDA, the fused message kernels against the model's own ops, both compiled.
+[[ $device == cuda ]] && compile fp32_torch --precision fp32 --message torch
 wait
 
 lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
 variants="ts-fp32,aoti-fp32"
 [[ $device == cuda ]] &&
-  variants="ts-fp32,ts-fp32-eager,aoti-fp32,aoti-fp32-eager,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
+  variants="ts-fp32,ts-fp32-eager,aoti-fp32,aoti-fp32-eager,aotitorch-fp32,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
 # The Kokkos style, where the plugin has it: the same model files through -sf kk.
 if grep -q "mlff/student/kk" "$MLFF_BUILD/mlffstudentplugin.so"; then
   variants="$variants,kk-ts-fp32,kk-aoti-fp32"

@@ -114,8 +114,13 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
   if (comm->me == 0) {
     std::string where = mlff::device_name(model->device());
     if (model->cuda_device() >= 0) where += ":" + std::to_string(model->cuda_device());
-    utils::logmesg(lmp, "mlff/student: {} model {} (cutoff {} A, {} interactions) on {} in {}\n",
-                   meta.format, arg[2], meta.cutoff, meta.num_interactions, where,
+    const auto knots = meta.entries.find("filter_knots");
+    const std::string kernels =
+        knots == meta.entries.end()
+            ? ""
+            : ", fused message kernels with " + knots->second + "-knot filter tables";
+    utils::logmesg(lmp, "mlff/student: {} model {} (cutoff {} A, {} interactions{}) on {} in {}\n",
+                   meta.format, arg[2], meta.cutoff, meta.num_interactions, kernels, where,
                    mlff::precision_name(model->precision()));
   }
 }

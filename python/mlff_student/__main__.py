@@ -1,6 +1,7 @@
 """Command line:
     python -m mlff_student export SOURCE -o OUT.pt [--dtype float32|float64]
     python -m mlff_student compile SOURCE -o OUT.pt2 [--device cuda|cpu] [--precision fp32|tf32|fp16|bf16]
+        [--message fused|torch] [--knots N]
     python -m mlff_student nve-report LOG [--json OUT.json] [--png OUT.png]
     python -m mlff_student distill --out STEM --dataset DATA.npz [--device cuda] [--epochs N] ...
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .compile import PRECISIONS, compile_aoti
+from .compile import MESSAGES, PRECISIONS, compile_aoti
 from .export import DTYPES, export_torchscript
 from .io import load_model
 
@@ -27,6 +28,10 @@ def main(argv=None) -> int:
     comp.add_argument("-o", "--output", required=True, help="output package (.pt2)")
     comp.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     comp.add_argument("--precision", choices=list(PRECISIONS), default="fp32")
+    comp.add_argument("--message", choices=list(MESSAGES),
+                      help="fused Triton kernels with tabulated filters (default on cuda) or the "
+                           "model's torch ops (the only choice on cpu)")
+    comp.add_argument("--knots", type=int, help="filter table size of the fused kernels")
     rep = sub.add_parser("nve-report", help="energy conservation and temperature of an NVE LAMMPS log")
     rep.add_argument("log", help="LAMMPS log with thermo columns step time temp pe ke etotal")
     rep.add_argument("--json", help="write the metrics here")
@@ -58,7 +63,8 @@ def main(argv=None) -> int:
         if not args.output.endswith(".pt2"):
             parser.error("AOTInductor packages must end in .pt2")
         model = load_model(args.source)
-        meta = compile_aoti(model, args.output, args.device, args.precision)
+        meta = compile_aoti(model, args.output, args.device, args.precision, args.message,
+                            args.knots)
         n = sum(p.numel() for p in model.parameters())
     print(f"wrote {args.output}: {n} parameters, " + ", ".join(f"{k}={v}" for k, v in meta.items()))
     return 0

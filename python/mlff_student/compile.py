@@ -4,6 +4,10 @@ The graph has the same contract as the TorchScript export (see export.py), dynam
 of nodes and edges, and is compiled for one device and one precision: compile on (a machine like)
 the one that will run it. Reduced precisions run the interaction blocks under autocast; the
 geometry, the readout and the energy sum stay in float32.
+
+On CUDA the message step defaults to the fused Triton kernels of fused.py (tabulated filters,
+no per-edge feature tensors), which Inductor compiles into the package; `message="torch"` keeps
+the model's own ops, as the TorchScript export runs them.
 """
 
 from __future__ import annotations
@@ -17,16 +21,20 @@ from .model import StudentForceField
 
 AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16}
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+MESSAGES = ("fused", "torch")
 
 
-def energy_and_gradient_fn(model: StudentForceField, precision: str, device_type: str):
+def energy_and_gradient_fn(model: StudentForceField, precision: str, device_type: str,
+                           features=None):
+    """features(z, src, dst, edge_vec) -> scalar node features; model.features by default."""
     autocast_dtype = AUTOCAST.get(precision)
+    features = features or model.features
 
     def fn(z, edge_src, edge_dst, edge_vec, energy_mask):
         edge_vec = edge_vec.detach().requires_grad_(True)
         with torch.autocast(device_type, dtype=autocast_dtype or torch.float32,
                             enabled=autocast_dtype is not None):
-            s = model.features(z, edge_src, edge_dst, edge_vec)
+            s = features(z, edge_src, edge_dst, edge_vec)
         node_energy = model.readout(z, s.float())
         total = (node_energy * energy_mask).sum()
         (grad,) = torch.autograd.grad([total], [edge_vec])
@@ -48,11 +56,19 @@ def example_graph(device: torch.device):
 
 
 def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda",
-                 precision: str = "fp32") -> dict:
+                 precision: str = "fp32", message: str | None = None,
+                 knots: int | None = None) -> dict:
+    """message: "fused" (default on CUDA) or "torch" (the only choice on CPU); knots: the size
+    of the fused kernels' filter tables."""
+    message = message or ("fused" if device == "cuda" else "torch")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}")
     if precision != "fp32" and device != "cuda":
         raise ValueError(f"precision {precision} needs device cuda")
+    if message not in MESSAGES:
+        raise ValueError(f"message must be one of {MESSAGES}")
+    if message == "fused" and device != "cuda":
+        raise ValueError("fused message kernels need device cuda")
     from torch.fx.experimental.proxy_tensor import make_fx
 
     dev = torch.device(device)
@@ -61,14 +77,27 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         p.requires_grad_(False)
     example = example_graph(dev)
     torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-    traced = make_fx(energy_and_gradient_fn(model, precision, dev.type), tracing_mode="symbolic",
-                     _allow_non_fake_inputs=True)(*example)
+    features = None
+    if message == "fused":
+        from . import fused
+
+        knots = knots or fused.DEFAULT_KNOTS
+        tables = [t.to(dev) for t in fused.tabulate(model, knots)]
+
+        def features(z, src, dst, edge_vec):
+            return fused.features(model, tables, z, src, dst, edge_vec)
+
+    fn = energy_and_gradient_fn(model, precision, dev.type, features)
+    traced = make_fx(fn, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*example)
     nodes = torch.export.Dim("nodes", min=2)
     edges = torch.export.Dim("edges", min=2)
     program = torch.export.export(
         traced, example,
         dynamic_shapes=({0: nodes}, {0: edges}, {0: edges}, {0: edges}, {0: nodes}))
     meta = metadata(model, "float32", fmt="aoti", precision=precision, device=device)
+    meta["message"] = message
+    if message == "fused":
+        meta["filter_knots"] = str(knots)
     torch._inductor.aoti_compile_and_package(
         program, package_path=str(path), inductor_configs={"aot_inductor.metadata": meta})
     return meta

@@ -1,0 +1,90 @@
+"""The fused message kernels (tabulated filters, Triton) give the model's energies and edge
+gradients. Without a GPU the kernels run in Triton's interpreter on the CPU."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+if not torch.cuda.is_available():
+    os.environ["TRITON_INTERPRET"] = "1"
+
+from mlff_student import fused, load_checkpoint, load_onnx  # noqa: E402
+from mlff_student.reference import edges_of  # noqa: E402
+from mlff_student.systems import molecular_box, seed_molecules  # noqa: E402
+
+SEED = Path(os.environ.get("MLFF_SEED_DIR", Path(__file__).parents[3] / "shared" / "seed"))
+SHIPPED = Path(__file__).parents[2] / "potentials" / "student_gfn2.ckpt"
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def models():
+    """The seed's 427K model (Cartesian mixing, envelope inside the filter only) and the shipped
+    default (channel mixing, smooth cutoff): both branches of the tabulated filter."""
+    return {"student_427k": load_onnx(SEED / "models" / "student_427k.onnx"),
+            "student_gfn2": load_checkpoint(SHIPPED)}
+
+
+@pytest.fixture(scope="module", params=["student_427k", "student_gfn2"])
+def model(request):
+    m = models()[request.param].eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+def energy_and_gradient(features, model, z, src, dst, vec):
+    vec = vec.clone().requires_grad_(True)
+    energy = model.readout(z, features(z, src, dst, vec)).sum()
+    (grad,) = torch.autograd.grad(energy, vec)
+    return energy.item(), grad
+
+
+def graph():
+    """A periodic benzene box cut to 24 atoms' worth of edges in shuffled order, plus an atom
+    with no edges and a pair beyond the cutoff (as CUDA-graph padding makes)."""
+    mols = seed_molecules(SEED)
+    atoms = molecular_box(mols["benzene"], 2, 0.87, seed=5)[:24]
+    atoms.pbc = False
+    src, dst, shift = edges_of(atoms, 5.0)
+    vec = torch.tensor(atoms.positions[src] + shift - atoms.positions[dst], dtype=torch.float64)
+    z = torch.tensor(list(atoms.numbers) + [6, 1, 8])  # 24: alone; 25, 26: 5.3 A apart
+    src = torch.cat([torch.tensor(src), torch.tensor([25, 26])])
+    dst = torch.cat([torch.tensor(dst), torch.tensor([26, 25])])
+    far = torch.tensor([[5.3, 0.0, 0.0], [-5.3, 0.0, 0.0]], dtype=torch.float64)
+    vec = torch.cat([vec, far])
+    order = torch.randperm(len(src), generator=torch.Generator().manual_seed(0))
+    return z, src[order], dst[order], vec[order]
+
+
+def test_tables_are_as_accurate_as_float32(model):
+    value, slope = fused.table_error(model, fused.DEFAULT_KNOTS)
+    assert value < 3e-7 and slope < 1e-6
+    coarse_value, _ = fused.table_error(model, 16)
+    assert coarse_value > 1e-4  # the check can fail: 16 knots cannot follow the filter
+
+
+def test_fused_kernels_match_the_model(model):
+    z, src, dst, vec = graph()
+    ref64 = fused._float64_copy(model)
+    e64, g64 = energy_and_gradient(ref64.features, ref64, z, src, dst, vec)
+    m32 = model.to(DEVICE)
+    args = (z.to(DEVICE), src.to(DEVICE), dst.to(DEVICE), vec.float().to(DEVICE))
+    e32, g32 = energy_and_gradient(m32.features, m32, *args)
+    tables = [t.to(DEVICE) for t in fused.tabulate(model.cpu(), fused.DEFAULT_KNOTS)]
+    m32 = model.to(DEVICE)
+    ef, gf = energy_and_gradient(lambda *a: fused.features(m32, tables, *a), m32, *args)
+    scale = g64.abs().max().item()
+    # As close to float64 as the model's own float32 evaluation is.
+    assert abs(ef - e64) < max(3 * abs(e32 - e64), 1e-5 * abs(e64))
+    assert (gf.double().cpu() - g64).abs().max().item() < 1e-5 * scale
+    assert (g32.double().cpu() - g64).abs().max().item() < 1e-5 * scale
+
+
+def test_csr_rows_group_edges():
+    index = torch.tensor([2, 0, 2, 1, 2])
+    perm, rowptr = fused.csr(index, 4)
+    assert rowptr.tolist() == [0, 1, 2, 5, 5]
+    assert index[perm].tolist() == [0, 1, 2, 2, 2]
+    assert perm[2:].tolist() == [0, 2, 4]  # stable: original order within a row
