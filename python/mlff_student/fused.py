@@ -31,7 +31,8 @@ from torch.library import triton_op, wrap_triton
 from .model import StudentForceField
 
 DEFAULT_KNOTS = 2048
-EDGE_BLOCK = 16
+EDGE_BLOCK = 8  # edges per step of a node's loop; 8 edges on 2 warps measured fastest on an H100
+WARPS = 2
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 
 
@@ -269,7 +270,7 @@ def message(s: torch.Tensor, v: torch.Tensor, dist: torch.Tensor, direction: tor
     dv = torch.empty_like(v)
     _launcher(_message_forward_kernel)[(s.shape[0],)](
         s, v, dist, direction, src, perm_dst, rowptr_dst, table, ds, dv, KNOTS=knots,
-        INV_H=inv_h, H=hidden, HP=hp, BE=EDGE_BLOCK, num_warps=4)
+        INV_H=inv_h, H=hidden, HP=hp, BE=EDGE_BLOCK, num_warps=WARPS)
     return ds, dv
 
 
@@ -286,7 +287,7 @@ def message_backward(grad_ds: torch.Tensor, grad_dv: torch.Tensor, s: torch.Tens
     grad_dir = torch.empty_like(direction)
     _launcher(_message_backward_kernel)[(s.shape[0],)](
         grad_ds, grad_dv, s, v, dist, direction, dst, perm_src, rowptr_src, table,
-        grad_s, grad_v, grad_dist, grad_dir, KNOTS=knots, INV_H=inv_h, H=hidden, HP=hp, BE=EDGE_BLOCK, num_warps=4)
+        grad_s, grad_v, grad_dist, grad_dir, KNOTS=knots, INV_H=inv_h, H=hidden, HP=hp, BE=EDGE_BLOCK, num_warps=WARPS)
     return grad_s, grad_v, grad_dist, grad_dir
 
 
