@@ -63,9 +63,11 @@ def variants(models: Path, device: str, names: list[str], threads: int) -> dict:
             model, options = models / "student_427k.pt", f"device {device} precision {precision}"
         elif fmt == "aoti":
             model, options = models / f"student_427k_{device}_{precision}.pt2", f"device {device}"
-        else:  # aotitorch: the package compiled with the model's own message ops
+        elif fmt == "aotitorch":  # the package compiled with the model's own message ops
             model = models / f"student_427k_{device}_{precision}_torch.pt2"
             options = f"device {device}"
+        else:
+            raise ValueError(f"unknown variant format '{fmt}' in '{name}'")
         if mode == ["eager"]:
             options += " cuda_graph no"
         flags = []

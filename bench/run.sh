@@ -21,8 +21,10 @@ precisions="fp32"
 [[ $device == cuda ]] && precisions="fp32 tf32 fp16 bf16"
 compile() { # name extra-args...: compiled side by side, each a separate Inductor run
   local pkg=$models/student_427k_${device}_$1.pt2
-  [[ -f $pkg ]] || "$py" -m mlff_student compile "$seed/models/student_427k.onnx" -o "$pkg" \
-    --device "$device" "${@:2}" >"$models/compile_$1.log" 2>&1 &
+  # Compiled again when the compile code is newer than the package.
+  [[ -f $pkg && -z $(find "$MLFF_ROOT/python/mlff_student" -name '*.py' -newer "$pkg") ]] ||
+    "$py" -m mlff_student compile "$seed/models/student_427k.onnx" -o "$pkg" \
+      --device "$device" "${@:2}" >"$models/compile_$1.log" 2>&1 &
 }
 for p in $precisions; do compile "$p" --precision "$p"; done
 # On CUDA, the fused message kernels against the model's own ops, both compiled.

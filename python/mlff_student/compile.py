@@ -69,6 +69,8 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         raise ValueError(f"message must be one of {MESSAGES}")
     if message == "fused" and device != "cuda":
         raise ValueError("fused message kernels need device cuda")
+    if knots is not None and (message != "fused" or knots < 1):
+        raise ValueError("knots: a positive table size, for fused message kernels only")
     from torch.fx.experimental.proxy_tensor import make_fx
 
     dev = torch.device(device)

@@ -100,20 +100,20 @@ def _interpolate(table: torch.Tensor, d: torch.Tensor, h: float):
     i = x.long().clamp(max=knots - 1)
     t = (x - i).unsqueeze(-1)
     a, b, c, e = table[i, 0], table[i, 1], table[i, 2], table[i, 3]
-    return a + t * (b + t * (c + t * e)), (b + t * (2 * c + 3 * t * e)) / h
+    slope = torch.where(x.unsqueeze(-1) < knots, (b + t * (2 * c + 3 * t * e)) / h, 0.0)
+    return a + t * (b + t * (c + t * e)), slope
 
 
 @triton.jit
-def _interval(d, valid, KNOTS: tl.constexpr, INV_H: tl.constexpr):
-    """Each edge's table interval and position t in it ([BE, 1]), a 0/1 factor that silences
-    invalid lanes, and the factor 1/h of the slope, zero at and beyond the cutoff (where the
-    filter is constant)."""
-    x = tl.minimum(d * INV_H, KNOTS * 1.0).to(tl.float32)
+def _interval(d, KNOTS: tl.constexpr, INV_H: tl.constexpr):
+    """Each edge's table interval and position t in it ([BE, 1]), and the factor 1/h of the
+    slope, zero at and beyond the cutoff (where the filter is constant). Invalid lanes need no
+    care here: their coefficients load as zeros."""
+    x = tl.minimum(d.to(tl.float32) * INV_H, KNOTS * 1.0)
     i = tl.minimum(x.to(tl.int32), KNOTS - 1)
-    t = tl.where(valid, x - i.to(tl.float32), 0.0).to(tl.float32)
-    on = tl.where(valid, 1.0, 0.0).to(tl.float32)
-    slope = tl.where(valid & (x < KNOTS * 1.0), INV_H, 0.0).to(tl.float32)
-    return i.to(tl.int64), t[:, None], on[:, None], slope[:, None]
+    t = x - i.to(tl.float32)
+    slope = tl.where(x < KNOTS * 1.0, INV_H, 0.0).to(tl.float32)
+    return i.to(tl.int64), t[:, None], slope[:, None]
 
 
 @triton.jit
@@ -128,15 +128,15 @@ def _coefficients(table_ptr, i, offset, ch, mask, H: tl.constexpr):
 
 
 @triton.jit
-def _filter(table_ptr, i, t, on, offset, ch, mask, H: tl.constexpr):
+def _filter(table_ptr, i, t, offset, ch, mask, H: tl.constexpr):
     a, b, c, e = _coefficients(table_ptr, i, offset, ch, mask, H)
-    return on * (a + t * (b + t * (c + t * e)))
+    return a + t * (b + t * (c + t * e))
 
 
 @triton.jit
-def _filter_and_slope(table_ptr, i, t, on, slope, offset, ch, mask, H: tl.constexpr):
+def _filter_and_slope(table_ptr, i, t, slope, offset, ch, mask, H: tl.constexpr):
     a, b, c, e = _coefficients(table_ptr, i, offset, ch, mask, H)
-    return on * (a + t * (b + t * (c + t * e))), slope * (b + t * (2.0 * c + 3.0 * t * e))
+    return a + t * (b + t * (c + t * e)), slope * (b + t * (2.0 * c + 3.0 * t * e))
 
 
 @triton.jit
@@ -161,15 +161,15 @@ def _message_forward_kernel(s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, 
         e = tl.load(perm_ptr + k, mask=valid, other=0)
         d = tl.load(dist_ptr + e, mask=valid, other=0.0)
         j = tl.load(src_ptr + e, mask=valid, other=0)
-        i, t, on, _ = _interval(d, valid, KNOTS, INV_H)
+        i, t, _ = _interval(d, KNOTS, INV_H)
         mask = valid[:, None] & ch_ok[None, :]
 
-        phi_s = _filter(table_ptr, i, t, on, 0, ch, mask, H)
+        phi_s = _filter(table_ptr, i, t, 0, ch, mask, H)
         s_j = tl.load(s_ptr + j[:, None] * H + ch[None, :], mask=mask, other=0.0)
         acc_s += tl.sum(phi_s * s_j, axis=0)
 
-        phi_v1 = _filter(table_ptr, i, t, on, H, ch, mask, H)
-        phi_v2 = _filter(table_ptr, i, t, on, 2 * H, ch, mask, H)
+        phi_v1 = _filter(table_ptr, i, t, H, ch, mask, H)
+        phi_v2 = _filter(table_ptr, i, t, 2 * H, ch, mask, H)
         v_j = v_ptr + j[:, None] * (3 * H) + ch[None, :]
         dx = tl.load(dir_ptr + e * 3, mask=valid, other=0.0)[:, None]
         dy = tl.load(dir_ptr + e * 3 + 1, mask=valid, other=0.0)[:, None]
@@ -212,16 +212,16 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
         e = tl.load(perm_ptr + k, mask=valid, other=0)
         d = tl.load(dist_ptr + e, mask=valid, other=0.0)
         i_dst = tl.load(dst_ptr + e, mask=valid, other=0)
-        i, t, on, slope = _interval(d, valid, KNOTS, INV_H)
+        i, t, slope = _interval(d, KNOTS, INV_H)
         mask = valid[:, None] & ch_ok[None, :]
 
-        phi_s, dphi_s = _filter_and_slope(table_ptr, i, t, on, slope, 0, ch, mask, H)
+        phi_s, dphi_s = _filter_and_slope(table_ptr, i, t, slope, 0, ch, mask, H)
         gs = tl.load(gs_ptr + i_dst[:, None] * H + ch[None, :], mask=mask, other=0.0)
         acc_s += tl.sum(gs * phi_s, axis=0)
         g_dist = tl.sum(gs * s_j * dphi_s, axis=1)
 
-        phi_v1, dphi_v1 = _filter_and_slope(table_ptr, i, t, on, slope, H, ch, mask, H)
-        phi_v2, dphi_v2 = _filter_and_slope(table_ptr, i, t, on, slope, 2 * H, ch, mask, H)
+        phi_v1, dphi_v1 = _filter_and_slope(table_ptr, i, t, slope, H, ch, mask, H)
+        phi_v2, dphi_v2 = _filter_and_slope(table_ptr, i, t, slope, 2 * H, ch, mask, H)
         gv = gv_ptr + i_dst[:, None] * (3 * H) + ch[None, :]
         dx = tl.load(dir_ptr + e * 3, mask=valid, other=0.0)
         dy = tl.load(dir_ptr + e * 3 + 1, mask=valid, other=0.0)
@@ -253,6 +253,13 @@ def _launcher(kernel):
     return kernel if INTERPRETED else wrap_triton(kernel)
 
 
+def _check_inputs(*tensors: torch.Tensor):
+    """The kernels index raw memory: every float input must be contiguous float32."""
+    for x in tensors:
+        if not x.is_contiguous() or (x.is_floating_point() and x.dtype != torch.float32):
+            raise ValueError("fused message kernels take contiguous float32 tensors")
+
+
 def _launch_sizes(table: torch.Tensor, cutoff: float):
     knots = table.shape[0]
     hidden = table.shape[2] // 3
@@ -265,6 +272,7 @@ def message(s: torch.Tensor, v: torch.Tensor, dist: torch.Tensor, direction: tor
             perm_src: torch.Tensor, rowptr_src: torch.Tensor, table: torch.Tensor,
             cutoff: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(ds, dv): the summed messages into every node, [N, H] and [N, 3, H]."""
+    _check_inputs(s, v, dist, direction, src, dst, perm_dst, rowptr_dst, table)
     knots, hidden, hp, inv_h = _launch_sizes(table, cutoff)
     ds = torch.empty_like(s)
     dv = torch.empty_like(v)
@@ -280,6 +288,7 @@ def message_backward(grad_ds: torch.Tensor, grad_dv: torch.Tensor, s: torch.Tens
                      dst: torch.Tensor, perm_src: torch.Tensor, rowptr_src: torch.Tensor,
                      table: torch.Tensor, cutoff: float
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    _check_inputs(grad_ds, grad_dv, s, v, dist, direction, dst, perm_src, rowptr_src, table)
     knots, hidden, hp, inv_h = _launch_sizes(table, cutoff)
     grad_s = torch.empty_like(s)
     grad_v = torch.empty_like(v)
@@ -287,7 +296,8 @@ def message_backward(grad_ds: torch.Tensor, grad_dv: torch.Tensor, s: torch.Tens
     grad_dir = torch.empty_like(direction)
     _launcher(_message_backward_kernel)[(s.shape[0],)](
         grad_ds, grad_dv, s, v, dist, direction, dst, perm_src, rowptr_src, table,
-        grad_s, grad_v, grad_dist, grad_dir, KNOTS=knots, INV_H=inv_h, H=hidden, HP=hp, BE=EDGE_BLOCK, num_warps=WARPS)
+        grad_s, grad_v, grad_dist, grad_dir, KNOTS=knots, INV_H=inv_h, H=hidden, HP=hp,
+        BE=EDGE_BLOCK, num_warps=WARPS)
     return grad_s, grad_v, grad_dist, grad_dir
 
 
@@ -325,6 +335,7 @@ def features(model: StudentForceField, tables: list[torch.Tensor], z: torch.Tens
     edge_vec = edge_vec.float()
     d = torch.linalg.vector_norm(edge_vec, dim=-1)
     direction = (edge_vec / (d.unsqueeze(-1) + 1e-8)).contiguous()
+    src, dst = src.contiguous(), dst.contiguous()
     perm_dst, rowptr_dst = csr(dst, s.shape[0])
     perm_src, rowptr_src = csr(src, s.shape[0])
     for block, table in zip(model.interactions, tables):

@@ -72,8 +72,7 @@ def test_fused_kernels_match_the_model(model):
     m32 = model.to(DEVICE)
     args = (z.to(DEVICE), src.to(DEVICE), dst.to(DEVICE), vec.float().to(DEVICE))
     e32, g32 = energy_and_gradient(m32.features, m32, *args)
-    tables = [t.to(DEVICE) for t in fused.tabulate(model.cpu(), fused.DEFAULT_KNOTS)]
-    m32 = model.to(DEVICE)
+    tables = [t.to(DEVICE) for t in fused.tabulate(model, fused.DEFAULT_KNOTS)]
     ef, gf = energy_and_gradient(lambda *a: fused.features(m32, tables, *a), m32, *args)
     scale = g64.abs().max().item()
     # As close to float64 as the model's own float32 evaluation is.
