@@ -38,15 +38,15 @@ INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 
 def filter_values(model: StudentForceField, d: torch.Tensor) -> list[torch.Tensor]:
     """phi_l(d) for every interaction l, exactly as the model computes it: [len(d), 3H] each."""
-    envelope = model.rbf.envelope(d)
-    rbf = model.rbf.gaussians(d) * envelope.unsqueeze(-1)
-    out = []
-    for block in model.interactions:
-        phi = block.message.rbf_to_scalar(rbf)
-        if block.message.smooth:
-            phi = phi * envelope.unsqueeze(-1)
-        out.append(phi)
-    return out
+    rbf, envelope = model.rbf.basis(d)
+    return [block.message.filter(rbf, envelope) for block in model.interactions]
+
+
+def _exact_filters(ref: StudentForceField, d: torch.Tensor):
+    """Every interaction's filter values and slopes d(phi)/dd at d (forward mode: the filter
+    acts on each d alone)."""
+    with torch.no_grad():
+        return torch.func.jvp(lambda x: tuple(filter_values(ref, x)), (d,), (torch.ones_like(d),))
 
 
 def tabulate(model: StudentForceField, knots: int = DEFAULT_KNOTS) -> list[torch.Tensor]:
@@ -59,11 +59,8 @@ def tabulate(model: StudentForceField, knots: int = DEFAULT_KNOTS) -> list[torch
     ref = _float64_copy(model)
     h = ref.cutoff / knots
     d = torch.linspace(0.0, ref.cutoff, knots + 1, dtype=torch.float64)
-    with torch.no_grad():
-        values, slopes = torch.func.jvp(lambda x: tuple(filter_values(ref, x)), (d,),
-                                        (torch.ones_like(d),))
     tables = []
-    for y, dy in zip(values, slopes):
+    for y, dy in zip(*_exact_filters(ref, d)):
         y0, y1, m0, m1 = y[:-1], y[1:], dy[:-1] * h, dy[1:] * h
         coefficients = [y0, m0, 3 * (y1 - y0) - 2 * m0 - m1, 2 * (y0 - y1) + m0 + m1]
         tables.append(torch.stack(coefficients, dim=1).to(torch.float32).contiguous())
@@ -76,11 +73,8 @@ def table_error(model: StudentForceField, knots: int = DEFAULT_KNOTS, samples: i
     ref = _float64_copy(model)
     tables = [t.double() for t in tabulate(model, knots)]
     d = torch.rand(samples, dtype=torch.float64) * ref.cutoff
-    with torch.no_grad():
-        exact, slope = torch.func.jvp(lambda x: tuple(filter_values(ref, x)), (d,),
-                                      (torch.ones_like(d),))
     worst_value = worst_slope = 0.0
-    for table, y, dy in zip(tables, exact, slope):
+    for table, y, dy in zip(tables, *_exact_filters(ref, d)):
         value, deriv = _interpolate(table, d, ref.cutoff / knots)
         worst_value = max(worst_value, ((value - y).abs().max() / y.abs().max()).item())
         worst_slope = max(worst_slope, ((deriv - dy).abs().max() / dy.abs().max()).item())
@@ -105,15 +99,37 @@ def _interpolate(table: torch.Tensor, d: torch.Tensor, h: float):
 
 
 @triton.jit
-def _interval(d, KNOTS: tl.constexpr, INV_H: tl.constexpr):
-    """Each edge's table interval and position t in it ([BE, 1]), and the factor 1/h of the
-    slope, zero at and beyond the cutoff (where the filter is constant). Invalid lanes need no
-    care here: their coefficients load as zeros."""
+def _edge_block(k0, end, perm_ptr, dist_ptr, node_ptr, dir_ptr, ch_ok, KNOTS: tl.constexpr,
+                INV_H: tl.constexpr, BE: tl.constexpr):
+    """Edges k0 .. k0 + BE of a node's row (those below end are valid): the node at each edge's
+    other end, its direction components ([BE] each), its table interval, position t in it and
+    the factor 1/h of the slope ([BE, 1]; the slope is zero at and beyond the cutoff, where the
+    filter is constant), and the [BE, HP] mask of feature loads. Invalid lanes load zero
+    coefficients, so their filters vanish."""
+    k = k0 + tl.arange(0, BE)
+    valid = k < end
+    e = tl.load(perm_ptr + k, mask=valid, other=0)
+    d = tl.load(dist_ptr + e, mask=valid, other=0.0)
+    other = tl.load(node_ptr + e, mask=valid, other=0)
+    dx = tl.load(dir_ptr + e * 3, mask=valid, other=0.0)
+    dy = tl.load(dir_ptr + e * 3 + 1, mask=valid, other=0.0)
+    dz = tl.load(dir_ptr + e * 3 + 2, mask=valid, other=0.0)
     x = tl.minimum(d.to(tl.float32) * INV_H, KNOTS * 1.0)
     i = tl.minimum(x.to(tl.int32), KNOTS - 1)
     t = x - i.to(tl.float32)
     slope = tl.where(x < KNOTS * 1.0, INV_H, 0.0).to(tl.float32)
-    return i.to(tl.int64), t[:, None], slope[:, None]
+    mask = valid[:, None] & ch_ok[None, :]
+    return e, valid, other, dx, dy, dz, i.to(tl.int64), t[:, None], slope[:, None], mask
+
+
+@triton.jit
+def _store_node(s_ptr, v_ptr, node, acc_s, acc_x, acc_y, acc_z, ch, ch_ok, H: tl.constexpr):
+    """Row node of an [N, H] and an [N, 3, H] tensor."""
+    tl.store(s_ptr + node * H + ch, acc_s, mask=ch_ok)
+    out = v_ptr + node * (3 * H) + ch
+    tl.store(out, acc_x, mask=ch_ok)
+    tl.store(out + H, acc_y, mask=ch_ok)
+    tl.store(out + 2 * H, acc_z, mask=ch_ok)
 
 
 @triton.jit
@@ -155,14 +171,9 @@ def _message_forward_kernel(s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, 
     acc_z = tl.zeros([HP], dtype=tl.float32)
     k0 = start
     while k0 < end:  # a while loop: the interpreter cannot take loaded bounds in range()
-        k = k0 + tl.arange(0, BE)
+        _, _, j, dx, dy, dz, i, t, _, mask = _edge_block(k0, end, perm_ptr, dist_ptr, src_ptr,
+                                                         dir_ptr, ch_ok, KNOTS, INV_H, BE)
         k0 += BE
-        valid = k < end
-        e = tl.load(perm_ptr + k, mask=valid, other=0)
-        d = tl.load(dist_ptr + e, mask=valid, other=0.0)
-        j = tl.load(src_ptr + e, mask=valid, other=0)
-        i, t, _ = _interval(d, KNOTS, INV_H)
-        mask = valid[:, None] & ch_ok[None, :]
 
         phi_s = _filter(table_ptr, i, t, 0, ch, mask, H)
         s_j = tl.load(s_ptr + j[:, None] * H + ch[None, :], mask=mask, other=0.0)
@@ -171,18 +182,13 @@ def _message_forward_kernel(s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, 
         phi_v1 = _filter(table_ptr, i, t, H, ch, mask, H)
         phi_v2 = _filter(table_ptr, i, t, 2 * H, ch, mask, H)
         v_j = v_ptr + j[:, None] * (3 * H) + ch[None, :]
-        dx = tl.load(dir_ptr + e * 3, mask=valid, other=0.0)[:, None]
-        dy = tl.load(dir_ptr + e * 3 + 1, mask=valid, other=0.0)[:, None]
-        dz = tl.load(dir_ptr + e * 3 + 2, mask=valid, other=0.0)[:, None]
-        acc_x += tl.sum(phi_v1 * tl.load(v_j, mask=mask, other=0.0) + dx * phi_v2, axis=0)
-        acc_y += tl.sum(phi_v1 * tl.load(v_j + H, mask=mask, other=0.0) + dy * phi_v2, axis=0)
-        acc_z += tl.sum(phi_v1 * tl.load(v_j + 2 * H, mask=mask, other=0.0) + dz * phi_v2,
+        acc_x += tl.sum(phi_v1 * tl.load(v_j, mask=mask, other=0.0) + dx[:, None] * phi_v2,
                         axis=0)
-    tl.store(ds_ptr + node * H + ch, acc_s, mask=ch_ok)
-    out = dv_ptr + node * (3 * H) + ch
-    tl.store(out, acc_x, mask=ch_ok)
-    tl.store(out + H, acc_y, mask=ch_ok)
-    tl.store(out + 2 * H, acc_z, mask=ch_ok)
+        acc_y += tl.sum(phi_v1 * tl.load(v_j + H, mask=mask, other=0.0) + dy[:, None] * phi_v2,
+                        axis=0)
+        acc_z += tl.sum(
+            phi_v1 * tl.load(v_j + 2 * H, mask=mask, other=0.0) + dz[:, None] * phi_v2, axis=0)
+    _store_node(ds_ptr, dv_ptr, node, acc_s, acc_x, acc_y, acc_z, ch, ch_ok, H)
 
 
 @triton.jit
@@ -206,14 +212,9 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
     acc_z = tl.zeros([HP], dtype=tl.float32)
     k0 = start
     while k0 < end:  # a while loop: the interpreter cannot take loaded bounds in range()
-        k = k0 + tl.arange(0, BE)
+        e, valid, i_dst, dx, dy, dz, i, t, slope, mask = _edge_block(
+            k0, end, perm_ptr, dist_ptr, dst_ptr, dir_ptr, ch_ok, KNOTS, INV_H, BE)
         k0 += BE
-        valid = k < end
-        e = tl.load(perm_ptr + k, mask=valid, other=0)
-        d = tl.load(dist_ptr + e, mask=valid, other=0.0)
-        i_dst = tl.load(dst_ptr + e, mask=valid, other=0)
-        i, t, slope = _interval(d, KNOTS, INV_H)
-        mask = valid[:, None] & ch_ok[None, :]
 
         phi_s, dphi_s = _filter_and_slope(table_ptr, i, t, slope, 0, ch, mask, H)
         gs = tl.load(gs_ptr + i_dst[:, None] * H + ch[None, :], mask=mask, other=0.0)
@@ -223,9 +224,6 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
         phi_v1, dphi_v1 = _filter_and_slope(table_ptr, i, t, slope, H, ch, mask, H)
         phi_v2, dphi_v2 = _filter_and_slope(table_ptr, i, t, slope, 2 * H, ch, mask, H)
         gv = gv_ptr + i_dst[:, None] * (3 * H) + ch[None, :]
-        dx = tl.load(dir_ptr + e * 3, mask=valid, other=0.0)
-        dy = tl.load(dir_ptr + e * 3 + 1, mask=valid, other=0.0)
-        dz = tl.load(dir_ptr + e * 3 + 2, mask=valid, other=0.0)
 
         g = tl.load(gv, mask=mask, other=0.0)
         acc_x += tl.sum(g * phi_v1, axis=0)
@@ -240,11 +238,7 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
         g_dist += tl.sum(g * (vz * dphi_v1 + dz[:, None] * dphi_v2), axis=1)
         tl.store(grad_dir_ptr + e * 3 + 2, tl.sum(g * phi_v2, axis=1), mask=valid)
         tl.store(grad_dist_ptr + e, g_dist, mask=valid)
-    tl.store(grad_s_ptr + node * H + ch, acc_s, mask=ch_ok)
-    out = grad_v_ptr + node * (3 * H) + ch
-    tl.store(out, acc_x, mask=ch_ok)
-    tl.store(out + H, acc_y, mask=ch_ok)
-    tl.store(out + 2 * H, acc_z, mask=ch_ok)
+    _store_node(grad_s_ptr, grad_v_ptr, node, acc_s, acc_x, acc_y, acc_z, ch, ch_ok, H)
 
 
 def _launcher(kernel):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Tuple
 
 import torch
 from torch import nn
@@ -58,6 +59,11 @@ class GaussianRBF(nn.Module):
     def gaussians(self, d: torch.Tensor) -> torch.Tensor:
         return torch.exp(-((d.unsqueeze(-1) - self.centers) ** 2) / self.widths**2)
 
+    def basis(self, d: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(the cut radial basis [.., K], the envelope [..])"""
+        envelope = self.envelope(d)
+        return self.gaussians(d) * envelope.unsqueeze(-1), envelope
+
 
 class MessageBlock(nn.Module):
     __constants__ = ["smooth"]
@@ -70,11 +76,15 @@ class MessageBlock(nn.Module):
             nn.Linear(num_rbf, hidden_dim), nn.SiLU(), nn.Linear(hidden_dim, 3 * hidden_dim)
         )
 
-    def forward(self, s, v, rbf, envelope, direction, src, dst):
+    def filter(self, rbf: torch.Tensor, envelope: torch.Tensor) -> torch.Tensor:
+        """phi [.., 3H] of each edge: a function of the edge length only."""
         phi = self.rbf_to_scalar(rbf)
         if self.smooth:
             phi = phi * envelope.unsqueeze(-1)
-        phi_s, phi_v1, phi_v2 = torch.split(phi, self.hidden_dim, dim=-1)
+        return phi
+
+    def forward(self, s, v, rbf, envelope, direction, src, dst):
+        phi_s, phi_v1, phi_v2 = torch.split(self.filter(rbf, envelope), self.hidden_dim, dim=-1)
         ds = torch.zeros_like(s).index_add(0, dst, s[src] * phi_s)
         dv_edge = v[src] * phi_v1.unsqueeze(1) + direction.unsqueeze(2) * phi_v2.unsqueeze(1)
         dv = torch.zeros_like(v).index_add(0, dst, dv_edge)
@@ -156,8 +166,7 @@ class StudentForceField(nn.Module):
         v = s.new_zeros((s.shape[0], 3, s.shape[1]))
         d = torch.linalg.vector_norm(edge_vec, dim=-1)
         direction = edge_vec / (d.unsqueeze(-1) + 1e-8)
-        envelope = self.rbf.envelope(d)
-        rbf = self.rbf.gaussians(d) * envelope.unsqueeze(-1)
+        rbf, envelope = self.rbf.basis(d)
         for block in self.interactions:
             s, v = block(s, v, rbf, envelope, direction, src, dst)
         return s
