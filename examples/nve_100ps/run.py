@@ -58,7 +58,8 @@ def run_one(args, name: str, atoms, boundary: str, rot: str, neigh: str) -> dict
            "-var", "boundary", boundary, "-var", "rot", rot, "-var", "neigh", neigh, "-var", "steps", str(args.steps),
            "-var", "every", str(args.every), "-var", "seed", str(args.seed),
            "-var", "timeout", args.timeout, "-var", "resume", "yes" if resume else "no",
-           "-var", "temp", str(args.temperature), "-var", "minimize", "yes" if args.minimize else "no"]
+           "-var", "temp", str(args.temperature), "-var", "minimize", "yes" if args.minimize else "no",
+           "-var", "equilibrate", str(args.equilibrate if boundary == "p p p" else 0)]
     env = {**os.environ, "LAMMPS_PLUGIN_PATH": str(Path(args.plugin).resolve().parent),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
@@ -90,6 +91,8 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=Path("nve_runs"))
     p.add_argument("--temperature", type=float, default=300.0, help="of the starting velocities (K)")
     p.add_argument("--minimize", action="store_true", help="start from the model's minimum")
+    p.add_argument("--equilibrate", type=int, default=0,
+                   help="steps at --temperature (Langevin) before the NVE run, periodic systems only")
     p.add_argument("--timeout", default="off", help="wall-time limit of each run, [[HH:]MM:]SS")
     p.add_argument("--resume", action="store_true", help="continue runs stopped by --timeout")
     args = p.parse_args()

@@ -49,12 +49,16 @@ def training_molecules(min_atoms: int = 3) -> dict:
 
 
 class Teacher:
-    """GFN2-xTB energies (eV) and forces (eV/Å) of one molecule, reusing tblite's set-up."""
+    """GFN2-xTB energies (eV) and forces (eV/Å) of one molecule, or of a periodic cell when
+    `cell` (rows are the lattice vectors, Å) is given; reuses tblite's set-up between calls."""
 
-    def __init__(self, numbers: np.ndarray, positions: np.ndarray):
+    def __init__(self, numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray | None = None):
         from tblite.interface import Calculator
 
-        self.calc = Calculator("GFN2-xTB", np.asarray(numbers), positions / BOHR_ANGSTROM)
+        periodic = {} if cell is None else {"lattice": np.asarray(cell) / BOHR_ANGSTROM,
+                                           "periodic": np.array([True, True, True])}
+        self.calc = Calculator("GFN2-xTB", np.asarray(numbers), positions / BOHR_ANGSTROM,
+                               **periodic)
         self.calc.set("verbosity", 0)
 
     def __call__(self, positions: np.ndarray):
@@ -174,6 +178,7 @@ def make_dataset(path: Path, sampling: Sampling, workers: int, names: list | Non
         "positions": np.concatenate([f[1] for f in frames]),
         "energy": np.array([f[2] for f in frames]),
         "forces": np.concatenate([f[3] for f in frames]),
+        "cell": np.zeros((len(frames), 3, 3)),  # no lattice: isolated molecules
         "molecule": np.array(molecule_of),
         "names": np.array([t[1] for t in tasks]),
         "sampling": np.array(json.dumps(asdict(sampling))),
@@ -185,25 +190,152 @@ def make_dataset(path: Path, sampling: Sampling, workers: int, names: list | Non
     return data
 
 
+@dataclass
+class LiquidSampling:
+    """Periodic cells of one liquid (see liquid.py): every combination of temperature, density and
+    cell size is a chain of `frames_per_chain` frames, repeated with new seeds up to `frames` in
+    all (the last chain may be shorter)."""
+    molecule: str = "C6H6"
+    temperatures: tuple = (250.0, 300.0, 350.0, 400.0, 450.0)
+    densities: tuple = (0.84, 0.87, 0.90)  # g/cm^3
+    cell_molecules: tuple = (4, 8)
+    frames: int = 600
+    frames_per_chain: int = 10
+    seed: int = 0
+
+    def chains(self) -> list:
+        combos = [(t, d, n) for t in self.temperatures for d in self.densities
+                  for n in self.cell_molecules]
+        count = math.ceil(self.frames / self.frames_per_chain)
+        return [(k, *combos[k % len(combos)],
+                 min(self.frames_per_chain, self.frames - k * self.frames_per_chain))
+                for k in range(count)]
+
+
+def sample_liquid_chain(task) -> list:
+    """Frames (numbers, positions, energy, forces, cell) of one chain, labelled by the periodic
+    teacher. A frame whose SCF fails is left out."""
+    from ase.build import molecule
+
+    from .liquid import liquid_frames
+
+    index, temperature, density, molecules, count, sampling = task
+    frames = []
+    for atoms in liquid_frames(molecule(sampling.molecule), molecules, density, temperature, count,
+                               seed=sampling.seed * 100003 + index):
+        cell = np.asarray(atoms.cell)
+        try:
+            energy, forces = Teacher(atoms.numbers, atoms.positions, cell)(atoms.positions)
+        except Exception as err:  # the SCF did not converge: the frame is left out
+            print(f"  liquid chain {index}: a frame was left out ({err})", flush=True)
+            continue
+        frames.append((atoms.numbers.copy(), atoms.positions.copy(), float(energy), forces, cell))
+    return frames
+
+
+def frames_to_dataset(frames: list, sampling, names: list) -> dict:
+    return {
+        "natoms": np.array([len(f[0]) for f in frames]),
+        "numbers": np.concatenate([f[0] for f in frames]),
+        "positions": np.concatenate([f[1] for f in frames]),
+        "energy": np.array([f[2] for f in frames]),
+        "forces": np.concatenate([f[3] for f in frames]),
+        "cell": np.array([f[4] for f in frames]),
+        "molecule": np.zeros(len(frames), dtype=np.int64),
+        "names": np.array(names),
+        "sampling": np.array(json.dumps(asdict(sampling))),
+    }
+
+
+def make_liquid_dataset(path: Path, sampling: LiquidSampling, workers: int) -> dict:
+    """Samples and labels liquid chains in parallel processes and writes an .npz dataset. Finished
+    chains are kept in <path>.partial.npz, so that an interrupted run continues where it was."""
+    import multiprocessing
+
+    partial = path.with_suffix(".partial.npz")
+    done, frames = set(), []
+    if partial.exists():
+        kept = np.load(partial, allow_pickle=False)
+        done = set(kept["chains"].tolist())
+        start_atoms = np.concatenate([[0], np.cumsum(kept["natoms"])])
+        for k in range(len(kept["natoms"])):
+            a, b = start_atoms[k], start_atoms[k + 1]
+            frames.append((kept["numbers"][a:b], kept["positions"][a:b], float(kept["energy"][k]),
+                           kept["forces"][a:b], kept["cell"][k]))
+        print(f"  continuing: {len(done)} chains ({len(frames)} frames) from {partial}")
+    tasks = [(*chain, sampling) for chain in sampling.chains() if chain[0] not in done]
+    start = time.perf_counter()
+    threads = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for task, result in zip(tasks, pool.imap(sample_liquid_chain, tasks)):
+                frames += result
+                done.add(task[0])
+                print(f"  liquid chain {task[0]:3d} ({task[1]:.0f} K, {task[2]:.2f} g/cm3, "
+                      f"{task[3]} molecules): {len(result)} frames, {len(frames)} in all "
+                      f"({time.perf_counter() - start:.0f} s)", flush=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.savez(partial, chains=np.array(sorted(done)),
+                         **frames_to_dataset(frames, sampling, [sampling.molecule]))
+    finally:
+        if threads is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = threads
+    data = frames_to_dataset(frames, sampling, [sampling.molecule])
+    np.savez_compressed(path, **data)
+    partial.unlink(missing_ok=True)
+    print(f"liquid dataset: {len(frames)} frames, {data['natoms'].sum()} atoms, labelled in "
+          f"{time.perf_counter() - start:.0f} s -> {path}")
+    return data
+
+
+def merge_datasets(parts: list) -> dict:
+    """One dataset of several (frames concatenated; datasets without cells are molecules)."""
+    def cells(d):
+        return d["cell"] if "cell" in d else np.zeros((len(d["natoms"]), 3, 3))
+    return {"natoms": np.concatenate([d["natoms"] for d in parts]),
+            "numbers": np.concatenate([d["numbers"] for d in parts]),
+            "positions": np.concatenate([d["positions"] for d in parts]),
+            "energy": np.concatenate([d["energy"] for d in parts]),
+            "forces": np.concatenate([d["forces"] for d in parts]),
+            "cell": np.concatenate([cells(d) for d in parts])}
+
+
 class GraphSet:
     """A labelled dataset with every molecule's edges (all pairs within the cutoff) precomputed.
     Batch indices are worked out on the host from host copies of the sizes, so that building a
     batch needs no read-back from the GPU; coordinates and labels stay on the device."""
 
     def __init__(self, data: dict, cutoff: float, device: torch.device):
+        from ase.neighborlist import primitive_neighbor_list
+
         self.device = device
         self.natoms = np.asarray(data["natoms"])
         self.node_start = np.concatenate([[0], np.cumsum(self.natoms)[:-1]])
-        src, dst = [], []
-        for start, n in zip(self.node_start, self.natoms):
+        cells = data["cell"] if "cell" in data else np.zeros((len(self.natoms), 3, 3))
+        src, dst, shift = [], [], []
+        for start, n, cell in zip(self.node_start, self.natoms, cells):
             pos = data["positions"][start:start + n]
-            dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
-            i, j = np.nonzero((dist <= cutoff) & ~np.eye(n, dtype=bool))
-            src.append(i)
-            dst.append(j)
+            if cell.any():
+                # Periodic: edges to every image within the cutoff, with the image's lattice shift.
+                # An edge's vector is pos[src] + shift - pos[dst], as in LAMMPS's ghost atoms.
+                center, neighbor, image = primitive_neighbor_list("ijS", [True] * 3, cell, pos,
+                                                                  cutoff)
+                src.append(neighbor)
+                dst.append(center)
+                shift.append(image @ cell)
+            else:
+                dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+                i, j = np.nonzero((dist <= cutoff) & ~np.eye(n, dtype=bool))
+                src.append(i)
+                dst.append(j)
+                shift.append(np.zeros((len(i), 3)))
         self.nedges = np.array([len(i) for i in src])
         self.edge_start = np.concatenate([[0], np.cumsum(self.nedges)[:-1]])
         self.src, self.dst = np.concatenate(src), np.concatenate(dst)
+        self.shift = torch.as_tensor(np.concatenate(shift), dtype=torch.float32, device=device)
         self.energy = np.asarray(data["energy"], dtype=np.float64)
         self.z = torch.as_tensor(data["numbers"], dtype=torch.int64, device=device)
         self.positions = torch.as_tensor(data["positions"], dtype=torch.float32, device=device)
@@ -225,12 +357,13 @@ class GraphSet:
         nodes = to(nodes)
         return {"z": self.z[nodes], "pos": self.positions[nodes], "forces": self.forces[nodes],
                 "src": to(self.src[edges] + offset), "dst": to(self.dst[edges] + offset),
+                "shift": self.shift[to(edges)],
                 "graph": to(graph), "natoms": to(natoms), "energy": to(self.energy[configs], torch.float64)}
 
 
 def predict(model: StudentForceField, b: dict, create_graph: bool):
     pos = b["pos"].detach().requires_grad_(True)
-    node = model.node_energies(b["z"], b["src"], b["dst"], pos[b["src"]] - pos[b["dst"]])
+    node = model.node_energies(b["z"], b["src"], b["dst"], pos[b["src"]] + b["shift"] - pos[b["dst"]])
     energy = torch.zeros(len(b["natoms"]), dtype=node.dtype, device=node.device)
     energy = energy.index_add(0, b["graph"], node)
     (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=create_graph)
@@ -371,38 +504,62 @@ def main(args) -> int:
                         frames=args.frames, displaced=args.displaced, seed=args.seed)
     names = args.molecules.split(",") if args.molecules else None
 
-    def read_or_make(path: Path, sampling: Sampling) -> dict:
+    def read_or_make(path: Path, make) -> dict:
         if not path.exists():
-            return make_dataset(path, sampling, args.workers, names)
+            return make(path)
         data = dict(np.load(path))
         print(f"dataset: {len(data['natoms'])} frames from {path} (the sampling options apply "
               "only when a dataset is made)")
         return data
 
-    data = read_or_make(Path(args.dataset), sampling)
+    def molecules(sampling: Sampling):
+        return lambda path: make_dataset(path, sampling, args.workers, names)
+
+    def liquid(sampling: LiquidSampling):
+        return lambda path: make_liquid_dataset(path, sampling, args.workers)
+
+    data = read_or_make(Path(args.dataset), molecules(sampling))
     # Held out: independent trajectories (other seed, a temperature in between).
     held_out = Sampling(temperatures=(450.0,), frames=max(1, args.frames // 4),
                         displaced=max(0, args.displaced // 4), seed=args.seed + 1000)
-    test = read_or_make(Path(args.test_dataset), held_out) if args.test_dataset else None
+    tests = {}
+    if args.test_dataset:
+        tests["test"] = read_or_make(Path(args.test_dataset), molecules(held_out))
+    parts, liquid_sampling = [data], None
+    if args.liquid_dataset:
+        liquid_sampling = LiquidSampling(frames=args.liquid_frames, seed=args.seed)
+        parts.append(read_or_make(Path(args.liquid_dataset), liquid(liquid_sampling)))
+    if args.liquid_test_dataset:
+        # Held out: independent chains (other seeds) at the density and two temperatures.
+        held_out_liquid = LiquidSampling(temperatures=(300.0, 400.0), densities=(0.87,),
+                                         cell_molecules=(8,), frames=max(20, args.liquid_frames // 15),
+                                         seed=args.seed + 1000)
+        tests["liquid_test"] = read_or_make(Path(args.liquid_test_dataset), liquid(held_out_liquid))
+    if args.label_only:
+        return 0
 
     config = StudentConfig(hidden_dim=args.hidden_dim, num_interactions=args.interactions,
                            num_rbf=args.num_rbf, cutoff=args.cutoff, mixing=args.mixing,
                            smooth_cutoff=args.smooth_cutoff)
     training = Training(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         minutes=args.minutes, seed=args.seed)
-    model, summary = train(data, config, training, device)
-    if test is not None:
-        model.to(device)
+    model, summary = train(merge_datasets(parts) if len(parts) > 1 else data, config, training,
+                           device)
+    model.to(device)
+    for name, test in tests.items():
         graphs = GraphSet(test, config.cutoff, device)
-        summary["test"] = evaluate(model, graphs, np.arange(len(test["natoms"])))
-        summary["test_frames"] = len(test["natoms"])
-        model.cpu()
+        summary[name] = evaluate(model, graphs, np.arange(len(test["natoms"])))
+        summary[f"{name}_frames"] = len(test["natoms"])
+    model.cpu()
     print(json.dumps({k: v for k, v in summary.items() if isinstance(v, dict)}, indent=1))
     record = {"teacher": "GFN2-xTB (tblite)", "config": asdict(config),
               "sampling": json.loads(str(data["sampling"])), "molecules": data["names"].tolist(),
               "frames": int(len(data["natoms"])), "device": str(device),
               "training": {k: v for k, v in asdict(training).items() if k != "history"},
               **summary, "history": training.history}
+    if liquid_sampling is not None:
+        record["liquid_sampling"] = json.loads(str(parts[1]["sampling"]))
+        record["liquid_frames"] = int(len(parts[1]["natoms"]))
     save(model, Path(args.out), record)
     print(f"wrote {Path(args.out).with_suffix('.pt')} (plugin), .ckpt and .json")
     return 0
@@ -412,6 +569,13 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output stem: writes OUT.pt, OUT.ckpt, OUT.json")
     p.add_argument("--dataset", required=True, help="labelled frames (.npz): read if it exists, else made")
     p.add_argument("--test-dataset", help="held-out frames from independent trajectories (.npz), same")
+    p.add_argument("--liquid-dataset", help="labelled periodic liquid frames (.npz), trained on "
+                   "together with --dataset: read if it exists, else sampled (liquid.py) and made")
+    p.add_argument("--liquid-test-dataset", help="held-out liquid frames from independent chains, same")
+    p.add_argument("--liquid-frames", type=int, default=LiquidSampling.frames,
+                   help="liquid frames to make (4- and 8-molecule benzene cells, 250-450 K)")
+    p.add_argument("--label-only", action="store_true",
+                   help="make the missing datasets, then stop (label here, train elsewhere)")
     p.add_argument("--molecules", help="comma-separated G2 names (default: all that qualify)")
     p.add_argument("--temperatures", default="300,600", help="teacher MD temperatures (K)")
     p.add_argument("--frames", type=int, default=Sampling.frames, help="per molecule and temperature")

@@ -1,0 +1,118 @@
+"""Liquid frames for distillation: the periodic teacher, the sampler, periodic training graphs, a
+small end-to-end run with liquid frames."""
+
+import json
+from argparse import Namespace
+
+import numpy as np
+import pytest
+import torch
+from ase.build import molecule
+
+from mlff_student.distill import GraphSet, Teacher, main, predict
+from mlff_student.liquid import RigidPacking, cell_length, kabsch, liquid_frames, random_rotation
+from mlff_student.model import StudentConfig, StudentForceField
+from mlff_student.reference import evaluate
+
+BENZENE = molecule("C6H6")
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return liquid_frames(BENZENE, molecules=4, density=0.87, temperature=300.0, count=2, seed=3)
+
+
+def intermolecular_distances(atoms, molecules):
+    owner = np.repeat(np.arange(molecules), len(atoms) // molecules)
+    d = atoms.get_all_distances(mic=True)
+    return d[owner[:, None] != owner[None, :]]
+
+
+def test_frames_are_periodic_cells_at_the_density_with_whole_thermal_molecules(frames):
+    length = cell_length(BENZENE, 4, 0.87)
+    for atoms in frames:
+        assert atoms.pbc.all() and np.allclose(atoms.cell.lengths(), length)
+        mass = atoms.get_masses().sum() / 6.02214076e23
+        assert mass / atoms.get_volume() * 1e24 == pytest.approx(0.87, rel=1e-9)
+        assert intermolecular_distances(atoms, 4).min() >= 1.5
+        # Each molecule keeps benzene's bonds, spread by the teacher's thermal motion.
+        for m in range(4):
+            ring = atoms[m * 12:m * 12 + 6]
+            cc = np.sort(ring.get_all_distances(mic=True), axis=1)[:, 1:3]
+            assert np.all((cc > 1.30) & (cc < 1.50))
+            assert np.std(cc) > 1e-3
+
+
+def test_packing_moves_keep_molecules_rigid_and_tune_acceptance():
+    rng = np.random.default_rng(0)
+    packing = RigidPacking(BENZENE, 4, cell_length(BENZENE, 4, 0.87), 300.0, rng)
+    packing.equilibrate(60)
+    shape = BENZENE.get_all_distances()
+    for i in range(4):
+        pos = packing.atoms_of(i)
+        assert np.allclose(np.linalg.norm(pos[:, None] - pos[None], axis=-1), shape)
+    assert 0.15 < np.mean([packing.sweep() for _ in range(40)]) < 0.75
+
+
+def test_packing_refuses_elements_without_parameters():
+    with pytest.raises(ValueError, match="no packing parameters"):
+        RigidPacking(molecule("CH3OH"), 4, 10.0, 300.0, np.random.default_rng(0))
+
+
+def test_kabsch_recovers_a_rotation():
+    rng = np.random.default_rng(1)
+    body = BENZENE.positions - BENZENE.positions.mean(axis=0)
+    rot = random_rotation(rng)
+    assert np.allclose((body @ rot.T) @ kabsch(body @ rot.T, body).T, body, atol=1e-10)
+
+
+def test_periodic_teacher_forces_are_minus_the_energy_gradient(frames):
+    atoms = frames[0]
+    teacher = Teacher(atoms.numbers, atoms.positions, np.asarray(atoms.cell))
+    _, forces = teacher(atoms.positions)
+    h = 1e-4
+    plus, minus = atoms.positions.copy(), atoms.positions.copy()
+    plus[5, 1] += h
+    minus[5, 1] -= h
+    numeric = -(teacher(plus)[0] - teacher(minus)[0]) / (2 * h)
+    assert forces[5, 1] == pytest.approx(numeric, abs=2e-4)
+    assert abs(forces.sum(axis=0)).max() < 1e-6  # translation invariance of a periodic cell
+
+
+def test_periodic_training_graphs_give_the_reference_energies_and_forces(frames):
+    torch.manual_seed(0)
+    model = StudentForceField(StudentConfig(hidden_dim=16, num_interactions=2, num_rbf=8,
+                                            mixing="channel", smooth_cutoff=True))
+    data = {"natoms": np.array([len(a) for a in frames]),
+            "numbers": np.concatenate([a.numbers for a in frames]),
+            "positions": np.concatenate([a.positions for a in frames]).astype(np.float32),
+            "forces": np.zeros((sum(len(a) for a in frames), 3)), "energy": np.zeros(len(frames)),
+            "cell": np.array([np.asarray(a.cell) for a in frames])}
+    graphs = GraphSet(data, model.cutoff, torch.device("cpu"))
+    energy, forces = predict(model, graphs.batch(np.arange(len(frames))), create_graph=False)
+    for k, atoms in enumerate(frames):
+        atoms = atoms.copy()
+        atoms.positions = data["positions"][k * len(atoms):(k + 1) * len(atoms)]
+        ref = evaluate(model.double(), atoms)
+        model.float()
+        assert energy[k].item() == pytest.approx(ref["energy"], rel=1e-5)
+        got = forces[k * len(atoms):(k + 1) * len(atoms)].detach().numpy()
+        assert np.abs(got - ref["forces"]).max() < 1e-4
+
+
+def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
+    """A tiny end-to-end run: liquid chains are sampled, labelled and kept per chain, then trained
+    on with molecules; the record reports each held-out set."""
+    args = Namespace(
+        out=str(tmp_path / "tiny"), dataset=str(tmp_path / "gas.npz"), test_dataset=None,
+        liquid_dataset=str(tmp_path / "liquid.npz"), liquid_test_dataset=None, liquid_frames=2,
+        label_only=False, molecules="H2O,CH4", temperatures="300", frames=2, displaced=0, workers=1,
+        device="cpu", epochs=1, minutes=None, batch_size=4, lr=1e-3, hidden_dim=8,
+        interactions=1, num_rbf=4, cutoff=4.0, mixing="channel", smooth_cutoff=True, seed=0)
+    main(args)
+    liquid = np.load(tmp_path / "liquid.npz")
+    assert len(liquid["natoms"]) == 2 and liquid["cell"].any(axis=(1, 2)).all()
+    assert not (tmp_path / "liquid.partial.npz").exists()
+    record = json.loads((tmp_path / "tiny.json").read_text())
+    assert record["liquid_frames"] == 2 and record["liquid_sampling"]["molecule"] == "C6H6"
+    assert record["train_frames"] + record["validation_frames"] == 4 + 2
