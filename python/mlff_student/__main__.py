@@ -4,12 +4,17 @@
         [--message fused|torch] [--knots N]
     python -m mlff_student nve-report LOG [--json OUT.json] [--png OUT.png]
     python -m mlff_student distill --out STEM --dataset DATA.npz [--device cuda] [--epochs N] ...
+    python -m mlff_student inspect FILE
+
+Errors print one line (--traceback prints Python's traceback too) and exit with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+import torch
 
 from .compile import MESSAGES, PRECISIONS, compile_aoti
 from .export import DTYPES, export_torchscript
@@ -18,6 +23,7 @@ from .io import load_model
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlff_student")
+    parser.add_argument("--traceback", action="store_true", help="show Python's traceback on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     exp = sub.add_parser("export", help="write a TorchScript model file for pair_style mlff/student")
     exp.add_argument("source", help="MLFF-Distiller checkpoint (.pt/.pth) or seed ONNX file (.onnx)")
@@ -26,7 +32,8 @@ def main(argv=None) -> int:
     comp = sub.add_parser("compile", help="write an AOTInductor package (.pt2) for this machine's device")
     comp.add_argument("source", help="MLFF-Distiller checkpoint (.pt/.pth) or seed ONNX file (.onnx)")
     comp.add_argument("-o", "--output", required=True, help="output package (.pt2)")
-    comp.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    comp.add_argument("--device", choices=["cuda", "cpu"],
+                      help="where the package will run (default: cuda if this machine has a GPU)")
     comp.add_argument("--precision", choices=list(PRECISIONS), default="fp32")
     comp.add_argument("--message", choices=list(MESSAGES),
                       help="fused Triton kernels with tabulated filters (default on cuda) or the "
@@ -41,7 +48,25 @@ def main(argv=None) -> int:
     from .distill import add_arguments
 
     add_arguments(dis)
+    ins = sub.add_parser("inspect", help="print a model file's metadata without loading its code")
+    ins.add_argument("file", help="TorchScript file (.pt) or AOTInductor package (.pt2)")
     args = parser.parse_args(argv)
+    try:
+        return run(parser, args)
+    except (OSError, ValueError, RuntimeError) as err:
+        if args.traceback:
+            raise
+        print(f"mlff_student {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+def run(parser, args) -> int:
+    if args.command == "inspect":
+        from .export import read_metadata
+
+        for key, value in read_metadata(args.file).items():
+            print(f"{key}={value}")
+        return 0
 
     if args.command == "distill":
         from .distill import main as distill
@@ -56,15 +81,18 @@ def main(argv=None) -> int:
         return 0
 
     if args.command == "export":
+        if args.output.endswith(".pt2"):
+            parser.error("export writes TorchScript (.pt); AOTInductor packages (.pt2) are made "
+                         "by compile")
         model = load_model(args.source)
         meta = export_torchscript(model, args.output, args.dtype)
         n = sum(p.numel() for p in model.parameters())
     else:
         if not args.output.endswith(".pt2"):
             parser.error("AOTInductor packages must end in .pt2")
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = load_model(args.source)
-        meta = compile_aoti(model, args.output, args.device, args.precision, args.message,
-                            args.knots)
+        meta = compile_aoti(model, args.output, device, args.precision, args.message, args.knots)
         n = sum(p.numel() for p in model.parameters())
     print(f"wrote {args.output}: {n} parameters, " + ", ".join(f"{k}={v}" for k, v in meta.items()))
     return 0

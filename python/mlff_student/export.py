@@ -77,6 +77,8 @@ def metadata(model: StudentForceField, dtype: str, fmt: str = "torchscript",
         "mixing": c.mixing,
         "smooth_cutoff": str(int(c.smooth_cutoff)),
         "dtype": dtype,
+        "torch_version": torch.__version__,
+        **({"elements": ",".join(c.elements)} if c.elements else {}),
     }
 
 
@@ -98,6 +100,31 @@ def export_torchscript(model: StudentForceField, path: str | Path, dtype: str = 
     meta = metadata(model, dtype)
     torch.jit.save(scripted, str(path), _extra_files={METADATA_NAME: format_metadata(meta)})
     return meta
+
+
+def read_metadata(path: str | Path) -> dict:
+    """A model file's metadata, read from its zip archive: no code of the file is loaded."""
+    import json
+    import zipfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a model file (neither TorchScript nor an AOTInductor package)")
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        torchscript = [n for n in names if n.endswith(f"/extra/{METADATA_NAME}")]
+        if torchscript:
+            return parse_metadata(archive.read(torchscript[0]))
+        # AOTInductor keeps the metadata given at compile time as JSON beside the model library.
+        package = [n for n in names if n.endswith("_metadata.json") and "aotinductor" in n]
+        for name in package:
+            meta = json.loads(archive.read(name))
+            if "format_version" in meta:
+                return meta
+    raise ValueError(f"{path}: has no mlff_student metadata (make it with python -m mlff_student "
+                     "export or compile)")
 
 
 def load_exported(path: str | Path):

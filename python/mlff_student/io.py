@@ -35,6 +35,7 @@ def config_from_state(state: dict, config: dict | None = None) -> StudentConfig:
         mixing=str(config.get("mixing", "channel" if any(k.endswith("channel_mixing") for k in state)
                               else "cartesian")),
         smooth_cutoff=bool(config.get("smooth_cutoff", False)),
+        elements=tuple(config.get("elements", ())),
     )
 
 
@@ -62,8 +63,24 @@ def model_from_state(state: dict, config: dict | None = None) -> StudentForceFie
 
 
 def load_checkpoint(path: str | Path) -> StudentForceField:
-    """An MLFF-Distiller checkpoint: {'model_state_dict': ..., 'config': {...}}."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    """An MLFF-Distiller checkpoint: {'model_state_dict': ..., 'config': {...}}. Only tensors and
+    plain values are unpickled: a checkpoint is data, and a pickle that holds other Python
+    objects could run code on load."""
+    import pickle
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"{path}: holds Python objects besides tensors and plain values, which are not "
+            "loaded (unpickling them could run code). Where the file was made, save "
+            "{'model_state_dict': model.state_dict(), 'config': {...}} with torch.save "
+            f"instead ({str(err).splitlines()[0]})") from None
+    except RuntimeError as err:  # not a zip or pickle torch.load can read
+        raise ValueError(f"{path}: not a PyTorch checkpoint ({str(err).splitlines()[0]})") from None
     if isinstance(ckpt, dict) and "model_state_dict" in ckpt:
         return model_from_state(ckpt["model_state_dict"], ckpt.get("config"))
     if isinstance(ckpt, dict):
@@ -74,9 +91,15 @@ def load_checkpoint(path: str | Path) -> StudentForceField:
 def load_onnx(path: str | Path) -> StudentForceField:
     """Rebuilds the model from an ONNX file's initializers (its graph is not used: see README)."""
     import onnx
+    from google.protobuf.message import DecodeError
     from onnx import numpy_helper
 
-    graph = onnx.load(str(path)).graph
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        graph = onnx.load(str(path)).graph
+    except DecodeError as err:
+        raise ValueError(f"{path}: not a readable ONNX file ({err})") from None
     state = {init.name: torch.from_numpy(numpy_helper.to_array(init).copy()) for init in graph.initializer}
     return model_from_state(state)
 

@@ -34,6 +34,9 @@ class StudentConfig:
     max_z: int = 100
     mixing: str = "cartesian"  # or "channel"
     smooth_cutoff: bool = False
+    # Chemical symbols of the elements the model was trained on (empty: not recorded, as for the
+    # original checkpoints). Model files carry them, and LAMMPS warns about others.
+    elements: tuple = ()
 
     def __post_init__(self):
         if self.mixing not in MIXINGS:
