@@ -518,7 +518,9 @@ def main(args) -> int:
     def liquid(sampling: LiquidSampling):
         return lambda path: make_liquid_dataset(path, sampling, args.workers)
 
-    data = read_or_make(Path(args.dataset), molecules(sampling))
+    if not args.dataset and not args.label_only:
+        raise ValueError("training needs --dataset (molecules); only --label-only can do without")
+    data = read_or_make(Path(args.dataset), molecules(sampling)) if args.dataset else None
     # Held out: independent trajectories (other seed, a temperature in between).
     held_out = Sampling(temperatures=(450.0,), frames=max(1, args.frames // 4),
                         displaced=max(0, args.displaced // 4), seed=args.seed + 1000)
@@ -538,9 +540,13 @@ def main(args) -> int:
     if args.label_only:
         return 0
 
+    from ase.data import chemical_symbols
+
+    trained = sorted(set(np.concatenate([part["numbers"] for part in parts]).tolist()))
     config = StudentConfig(hidden_dim=args.hidden_dim, num_interactions=args.interactions,
                            num_rbf=args.num_rbf, cutoff=args.cutoff, mixing=args.mixing,
-                           smooth_cutoff=args.smooth_cutoff)
+                           smooth_cutoff=args.smooth_cutoff,
+                           elements=tuple(chemical_symbols[z] for z in trained))
     training = Training(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         minutes=args.minutes, seed=args.seed)
     model, summary = train(merge_datasets(parts) if len(parts) > 1 else data, config, training,
@@ -567,7 +573,8 @@ def main(args) -> int:
 
 def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output stem: writes OUT.pt, OUT.ckpt, OUT.json")
-    p.add_argument("--dataset", required=True, help="labelled frames (.npz): read if it exists, else made")
+    p.add_argument("--dataset", help="labelled molecule frames (.npz): read if it exists, else "
+                   "made; needed for training")
     p.add_argument("--test-dataset", help="held-out frames from independent trajectories (.npz), same")
     p.add_argument("--liquid-dataset", help="labelled periodic liquid frames (.npz), trained on "
                    "together with --dataset: read if it exists, else sampled (liquid.py) and made")
