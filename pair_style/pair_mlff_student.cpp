@@ -1,16 +1,20 @@
 #include "pair_mlff_student.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "atom.h"
 #include "buffer.h"
 #include "comm.h"
+#include "domain.h"
 #include "elements.h"
 #include "error.h"
 #include "force.h"
 #include "force_scatter.h"
 #include "memory.h"
+#include "mlff_error.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "update.h"
@@ -18,15 +22,19 @@
 using namespace LAMMPS_NS;
 
 PairMLFFStudent::PairMLFFStudent(LAMMPS* lmp)
-    : Pair(lmp), cutoff(0.0), ghost_nodes(false), reverse_virial(false) {
+    : Pair(lmp), cutoff(0.0), ghost_nodes(false), reverse_virial_width(0) {
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;
   manybody_flag = 1;
   // The virial comes from edge vectors, which stay right when ghosts are folded onto owners.
   no_virial_fdotr_compute = 1;
-  // Ghost forces and per-atom virials, sent to owners by this style only when newton_pair is off.
-  comm_reverse_off = 9;
+  // Per-atom virials of a many-body model are not symmetric: compute centroid/stress/atom gets
+  // all nine components (cvatom), not the six of compute stress/atom.
+  centroidstressflag = CENTROID_AVAIL;
+  // Ghost forces and per-atom (centroid) virials, sent to owners by this style only when
+  // newton_pair is off.
+  comm_reverse_off = 3 + 9;
   if (mlff::StepProfile::requested()) profile = std::make_unique<mlff::StepProfile>();
 }
 
@@ -50,9 +58,10 @@ void PairMLFFStudent::allocate() {
 }
 
 // pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
-//                         [cuda_graph auto|yes|no]
+//                         [cuda_graph auto|yes|no] [min_distance <A>]
 void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::RunnerOptions();
+  min_distance = kDefaultMinDistance;
   // One rank per GPU: ranks on a node take its GPUs in turn (more ranks than GPUs share them).
   MPI_Comm node;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
@@ -60,7 +69,7 @@ void PairMLFFStudent::settings(int narg, char** arg) {
   MPI_Comm_free(&node);
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
-    if (key != "device" && key != "precision" && key != "cuda_graph")
+    if (key != "device" && key != "precision" && key != "cuda_graph" && key != "min_distance")
       error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
     const std::string value = arg[iarg + 1];
@@ -69,12 +78,51 @@ void PairMLFFStudent::settings(int narg, char** arg) {
         options.device = mlff::parse_device(value);
       else if (key == "precision")
         options.precision = mlff::parse_precision(value);
-      else
+      else if (key == "min_distance") {
+        min_distance = utils::numeric(FLERR, value, false, lmp);
+        if (min_distance < 0.0)
+          error->all(FLERR,
+                     "pair_style mlff/student: min_distance must be >= 0 (0 turns the "
+                     "overlap check off), not {}",
+                     value);
+      } else
         options.cuda_graph = mlff::parse_cuda_graph_mode(value);
     } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
     }
   }
+  settle_options();
+  // LAMMPS hands a pair_style issued again for the same style to this instance and keeps its
+  // pair_coeff: the loaded model must take the new device and precision too.
+  if (model) load_model(model_path, true);
+}
+
+void PairMLFFStudent::load_model(const std::string& path, bool reload) {
+  model.reset();  // a GPU's memory is freed before the model is loaded again
+  try {
+    model = std::make_unique<mlff::ModelRunner>(path, options);
+  } catch (const std::exception& e) {
+    error->all(FLERR, "mlff/student: {}", e.what());
+  }
+  model_path = path;
+  const mlff::ModelMetadata& meta = model->metadata();
+  if (reload && meta.cutoff != cutoff)
+    error->all(FLERR,
+               "mlff/student: {} changed its cutoff from {} to {} A since pair_coeff: "
+               "issue pair_coeff again",
+               path, cutoff, meta.cutoff);
+  cutoff = meta.cutoff;
+  if (comm->me != 0) return;
+  std::string where = mlff::device_name(model->device());
+  if (model->cuda_device() >= 0) where += ":" + std::to_string(model->cuda_device());
+  const auto knots = meta.entries.find("filter_knots");
+  const std::string kernels =
+      knots == meta.entries.end()
+          ? ""
+          : ", fused message kernels with " + knots->second + "-knot filter tables";
+  utils::logmesg(lmp, "mlff/student: {}{} model {} (cutoff {} A, {} interactions{}) on {} in {}\n",
+                 reload ? "pair_style issued again: reloaded " : "", meta.format, path, meta.cutoff,
+                 meta.num_interactions, kernels, where, mlff::precision_name(model->precision()));
 }
 
 void PairMLFFStudent::coeff(int narg, char** arg) {
@@ -88,14 +136,16 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR, "pair_coeff for mlff/student must start with '* *'");
 
-  try {
-    model = std::make_unique<mlff::ModelRunner>(arg[2], options);
-  } catch (const std::exception& e) {
-    error->all(FLERR, "mlff/student: {}", e.what());
-  }
+  load_model(arg[2], false);
   const mlff::ModelMetadata& meta = model->metadata();
-  cutoff = meta.cutoff;
 
+  bool any_element = false;
+  for (int t = 1; t <= ntypes; t++) any_element = any_element || strcmp(arg[2 + t], "NULL") != 0;
+  if (!any_element)
+    error->all(FLERR,
+               "pair_coeff for mlff/student maps every atom type to NULL, so the model would "
+               "act on no atom: give the element of each type it should act on (NULL leaves a "
+               "type to another style of pair_style hybrid)");
   map_element2type(ntypes, arg + 3);
   type_to_z.assign(ntypes + 1, 0);
   for (int t = 1; t <= ntypes; t++) {
@@ -110,18 +160,13 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
                  "table, which ends at Z = {}",
                  symbol, z, t, meta.max_z);
     type_to_z[t] = z;
-  }
-  if (comm->me == 0) {
-    std::string where = mlff::device_name(model->device());
-    if (model->cuda_device() >= 0) where += ":" + std::to_string(model->cuda_device());
-    const auto knots = meta.entries.find("filter_knots");
-    const std::string kernels =
-        knots == meta.entries.end()
-            ? ""
-            : ", fused message kernels with " + knots->second + "-knot filter tables";
-    utils::logmesg(lmp, "mlff/student: {} model {} (cutoff {} A, {} interactions{}) on {} in {}\n",
-                   meta.format, arg[2], meta.cutoff, meta.num_interactions, kernels, where,
-                   mlff::precision_name(model->precision()));
+    const auto& trained = meta.trained_elements;
+    if (!trained.empty() && std::find(trained.begin(), trained.end(), symbol) == trained.end() &&
+        comm->me == 0)
+      error->warning(FLERR,
+                     "mlff/student: element {} (atom type {}) is not among the elements {} was "
+                     "trained on ({}): its energies and forces are an extrapolation",
+                     symbol, t, arg[2], utils::join_words(trained, " "));
   }
 }
 
@@ -130,13 +175,33 @@ void PairMLFFStudent::init_style() {
     error->all(FLERR,
                "Pair style mlff/student requires 'units metal' (the model works in A and eV)");
   if (atom->tag_enable == 0) error->all(FLERR, "Pair style mlff/student requires atom IDs");
+  // LAMMPS leaves bonded 1-2, 1-3 and 1-4 pairs out of every neighbor list when both special
+  // weights of that kind are 0 (special_bonds' default): the model would lose those edges.
+  if (atom->molecular != Atom::ATOMIC)
+    for (int k = 1; k <= 3; k++)
+      if (force->special_lj[k] == 0.0 && force->special_coul[k] == 0.0)
+        error->all(FLERR,
+                   "mlff/student needs bonded atoms in its neighbor list, but special_bonds "
+                   "weights of 0 for 1-{} pairs remove them: use 'special_bonds lj/coul 1.0 1.0 "
+                   "1.0' (with pair_style hybrid/overlay, set the other styles' weights with "
+                   "pair_modify pair <style> special lj/coul ...)",
+                   k + 1);
 
   // Messages travel num_interactions * cutoff. One rank sees every atom, so ghosts are folded
   // onto the atoms they image; several ranks need ghosts that deep as graph nodes.
   ghost_nodes = comm->nprocs > 1;
+  ghost_load_checked = false;
   ghostneigh = ghost_nodes ? 1 : 0;
   if (ghost_nodes) {
     const double need = model->metadata().receptive_field() + neighbor->skin;
+    if (comm->style == Comm::TILED)
+      for (int d = 0; d < domain->dimension; d++)
+        if (domain->periodicity[d] && need > domain->prd[d])
+          error->all(FLERR,
+                     "mlff/student on several ranks needs ghost atoms {} A deep ({} "
+                     "interactions x {} A + skin), more than the periodic box length {} A, which "
+                     "comm_style tiled cannot give: use comm_style brick (the default)",
+                     need, model->metadata().num_interactions, cutoff, domain->prd[d]);
     if (comm->cutghostuser < need) {
       comm->cutghostuser = need;
       if (comm->me == 0)
@@ -156,27 +221,47 @@ double PairMLFFStudent::init_one(int i, int j) {
   return cutoff;
 }
 
-// On one rank every ghost is a periodic image of an owned atom: map it to that atom.
+// On one rank every ghost is a periodic image of an owned atom: map it to that atom. Owned atoms
+// sorted by ID are searched, so that memory follows the atom count, not the largest ID.
 const int* PairMLFFStudent::fold_ghosts_onto_owners() {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const tagint* tag = atom->tag;
-  tagint maxtag = 0;
-  for (int i = 0; i < nlocal; i++) maxtag = MAX(maxtag, tag[i]);
-  mlff::resize_buffer(local_of_tag, maxtag + 1);
-  std::fill(local_of_tag.begin(), local_of_tag.end(), -1);
-  for (int i = 0; i < nlocal; i++) local_of_tag[tag[i]] = i;
+  owned_by_tag.resize(nlocal);
+  for (int i = 0; i < nlocal; i++) owned_by_tag[i] = {tag[i], i};
+  std::sort(owned_by_tag.begin(), owned_by_tag.end());
   mlff::resize_buffer(node_of, nall);
   for (int i = 0; i < nlocal; i++) node_of[i] = i;
   for (int j = nlocal; j < nall; j++) {
-    const int owner = tag[j] <= maxtag ? local_of_tag[tag[j]] : -1;
-    if (owner < 0) error->one(FLERR, "mlff/student: ghost atom {} has no owned image", tag[j]);
-    node_of[j] = owner;
+    const auto found = std::lower_bound(owned_by_tag.begin(), owned_by_tag.end(),
+                                        std::pair<tagint, int>{tag[j], -1});
+    if (found == owned_by_tag.end() || found->first != tag[j])
+      error->one(FLERR, "mlff/student: ghost atom {} has no owned image", tag[j]);
+    node_of[j] = found->second;
   }
   return node_of.data();
 }
 
+// Several ranks compute the messages of all their ghosts too: when ghosts far outnumber owned
+// atoms, fewer ranks would be faster. Said once per run.
+void PairMLFFStudent::check_ghost_load() {
+  if (!ghost_nodes || ghost_load_checked) return;
+  ghost_load_checked = true;
+  const double mine[2] = {double(atom->nlocal), double(atom->nghost)};
+  double all[2];
+  MPI_Allreduce(mine, all, 2, MPI_DOUBLE, MPI_SUM, world);
+  if (comm->me == 0 && all[1] > kGhostsPerAtomWarning * all[0])
+    error->warning(FLERR,
+                   "mlff/student: the {} ranks hold {:.0f} ghost atoms for {:.0f} atoms ({:.0f} "
+                   "per atom), and every ghost's messages are computed: this run is far slower "
+                   "than on fewer ranks. Use fewer ranks, or give each a subdomain much larger "
+                   "than the {} A ghost shell",
+                   comm->nprocs, all[1], all[0], all[1] / std::max(all[0], 1.0),
+                   comm->cutghostuser);
+}
+
 void PairMLFFStudent::compute(int eflag, int vflag) {
   ev_init(eflag, vflag);
+  check_ghost_load();
 
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const int num_nodes = ghost_nodes ? nall : nlocal;
@@ -201,9 +286,13 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
 
   try {
     mlff::StageClock clock(profile.get());
-    graph.build(atoms, neighbors, type_to_z, owner, num_nodes, cutoff);
+    graph.build(atoms, neighbors, type_to_z, owner, num_nodes, cutoff, min_distance);
     clock.lap("graph build");
     model->run(graph, output, profile.get());
+  } catch (const mlff::CloseAtoms& e) {
+    error->one(FLERR, "mlff/student: {}",
+               mlff::CloseAtoms::message(atom->tag[e.first], atom->tag[e.second], e.distance,
+                                         e.min_distance));
   } catch (const std::exception& e) {
     error->one(FLERR, "mlff/student: {}", e.what());
   }
@@ -214,19 +303,24 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
   const double energy = mlff::ForceScatter::energy(graph, output.node_energy);
   if (!mlff::ForceScatter::finite(energy, w))
     error->one(FLERR, "mlff/student: the model returned non-finite energies or forces");
-  if (vflag_atom) {
-    mlff::zero_buffer(node_virial, 6 * num_nodes);
-    scatter.per_node_virial(graph, output.edge_grad, node_virial.data());
+  // Node virial rows hold the six components of vatom, or all nine when cvatom is asked for.
+  const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
+  if (virial_width > 0) {
+    mlff::zero_buffer(node_virial, virial_width * num_nodes);
+    scatter.per_node_virial(graph, output.edge_grad, node_virial.data(), virial_width);
   }
 
-  if (ghost_rows_on_host()) sum_ghost_rows_on_host(vflag_atom != 0);
+  if (ghost_rows_on_host()) sum_ghost_rows_on_host(virial_width);
   const int nwrite = rows_to_add();
   double** f = atom->f;
   for (int i = 0; i < nwrite; i++)
     for (int a = 0; a < 3; a++) f[i][a] += node_force[3 * i + a];
   if (vflag_atom)
     for (int i = 0; i < nwrite; i++)
-      for (int k = 0; k < 6; k++) vatom[i][k] += node_virial[6 * i + k];
+      for (int k = 0; k < 6; k++) vatom[i][k] += node_virial[virial_width * i + k];
+  if (cvflag_atom)
+    for (int i = 0; i < nwrite; i++)
+      for (int k = 0; k < 9; k++) cvatom[i][k] += node_virial[9 * i + k];
 
   if (eflag_global) eng_vdwl += energy;
   if (eflag_atom)
@@ -241,8 +335,8 @@ bool PairMLFFStudent::ghost_rows_on_host() const {
   return ghost_nodes && !force->newton_pair;
 }
 
-void PairMLFFStudent::sum_ghost_rows_on_host(bool per_atom_virial) {
-  reverse_virial = per_atom_virial;
+void PairMLFFStudent::sum_ghost_rows_on_host(int virial_width) {
+  reverse_virial_width = virial_width;
   comm->reverse_comm(this);
 }
 
@@ -262,8 +356,8 @@ int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
   int m = 0;
   for (int i = first; i < first + n; i++) {
     for (int a = 0; a < 3; a++) buf[m++] = node_force[3 * i + a];
-    if (reverse_virial)
-      for (int k = 0; k < 6; k++) buf[m++] = node_virial[6 * i + k];
+    for (int k = 0; k < reverse_virial_width; k++)
+      buf[m++] = node_virial[reverse_virial_width * i + k];
   }
   return m;
 }
@@ -275,7 +369,7 @@ void PairMLFFStudent::unpack_reverse_comm(int n, int* list, double* buf) {
   for (int i = 0; i < n; i++) {
     const int j = list[i];
     for (int a = 0; a < 3; a++) node_force[3 * j + a] += buf[m++];
-    if (reverse_virial)
-      for (int k = 0; k < 6; k++) node_virial[6 * j + k] += buf[m++];
+    for (int k = 0; k < reverse_virial_width; k++)
+      node_virial[reverse_virial_width * j + k] += buf[m++];
   }
 }

@@ -5,6 +5,8 @@
 #define LMP_PAIR_MLFF_STUDENT_H
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "edge_graph.h"
@@ -31,28 +33,40 @@ class PairMLFFStudent : public Pair {
 
  protected:
   void allocate();
+  // Pins options the style decides itself (the Kokkos style: the device of Kokkos's memory).
+  virtual void settle_options() {}
+  // Loads (or, for a pair_style issued again after pair_coeff, reloads) the model with options.
+  virtual void load_model(const std::string& path, bool reload);
   const int* fold_ghosts_onto_owners();
   // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom
   // virials) itself; with it off this style sums its own node rows on the host, hop by hop.
   bool ghost_rows_on_host() const;
-  void sum_ghost_rows_on_host(bool per_atom_virial);
+  void sum_ghost_rows_on_host(int virial_width);
   int rows_to_add() const;  // node rows that go into atom->f: ghosts' too with newton on
+  void check_ghost_load();
+  static constexpr double kGhostsPerAtomWarning = 10.0;
+  bool ghost_load_checked = false;
 
   mlff::RunnerOptions options;  // device and precision from pair_style
+  // Atoms closer than this (Å) stop the run: no model is trained on overlapping atoms. Shorter
+  // than any bond (H2: 0.74 Å) and than any contact thermal motion reaches.
+  static constexpr double kDefaultMinDistance = 0.5;
+  double min_distance = kDefaultMinDistance;
   std::unique_ptr<mlff::ModelRunner> model;
+  std::string model_path;
   double cutoff;
   std::vector<int> type_to_z;  // atomic number per atom type, 0 for NULL
   // One rank folds ghosts onto their owners; several ranks make ghosts graph nodes.
   bool ghost_nodes;
-  bool reverse_virial;  // per-atom virial travels with the reverse communication
+  int reverse_virial_width;  // per-atom virial components that travel in reverse communication
 
   mlff::EdgeGraph graph;
   mlff::ForceScatter scatter;
   mlff::ModelOutput output;
-  std::vector<int> node_of;                    // atom -> node, when folding
-  std::vector<int> local_of_tag;               // tag -> owned atom, when folding
-  std::vector<double> node_force;              // [3 * nodes]
-  std::vector<double> node_virial;             // [6 * nodes]
+  std::vector<int> node_of;                          // atom -> node, when folding
+  std::vector<std::pair<tagint, int>> owned_by_tag;  // (ID, owned atom) sorted, when folding
+  std::vector<double> node_force;                    // [3 * nodes]
+  std::vector<double> node_virial;             // [6 * nodes], [9 * nodes] with centroid virials
   std::unique_ptr<mlff::StepProfile> profile;  // MLFF_STUDENT_PROFILE=1
 };
 

@@ -37,15 +37,16 @@ PairMLFFStudentKokkos<DeviceType>::~PairMLFFStudentKokkos() {
   if (copymode) return;
   memoryKK->destroy_kokkos(k_eatom, eatom);
   memoryKK->destroy_kokkos(k_vatom, vatom);
+  memoryKK->destroy_kokkos(k_cvatom, cvatom);
   eatom = nullptr;
   vatom = nullptr;
+  cvatom = nullptr;
 }
 
 // The model runs where Kokkos keeps the atoms: device cuda for a GPU build's device style,
 // device cpu for host builds and /kk/host.
 template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::settings(int narg, char** arg) {
-  PairMLFFStudent::settings(narg, arg);
+void PairMLFFStudentKokkos<DeviceType>::settle_options() {
   const mlff::Device here = on_gpu ? mlff::Device::CUDA : mlff::Device::CPU;
   if (options.device && *options.device != here)
     error->all(FLERR,
@@ -63,7 +64,16 @@ void PairMLFFStudentKokkos<DeviceType>::settings(int narg, char** arg) {
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::coeff(int narg, char** arg) {
   PairMLFFStudent::coeff(narg, arg);
-  step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff);
+  step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff, min_distance);
+}
+
+// The device step holds the model it runs: a reloaded model needs a new one.
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::load_model(const std::string& path, bool reload) {
+  step.reset();
+  PairMLFFStudent::load_model(path, reload);
+  if (!type_to_z.empty())
+    step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff, min_distance);
 }
 
 template <class DeviceType>
@@ -78,6 +88,7 @@ void PairMLFFStudentKokkos<DeviceType>::init_style() {
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   ev_init(eflag, vflag, 0);
+  check_ghost_load();
   if (eflag_atom) {
     memoryKK->destroy_kokkos(k_eatom, eatom);
     memoryKK->create_kokkos(k_eatom, eatom, maxeatom, "pair:eatom");
@@ -85,6 +96,10 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   if (vflag_atom) {
     memoryKK->destroy_kokkos(k_vatom, vatom);
     memoryKK->create_kokkos(k_vatom, vatom, maxvatom, "pair:vatom");
+  }
+  if (cvflag_atom) {
+    memoryKK->destroy_kokkos(k_cvatom, cvatom);
+    memoryKK->create_kokkos(k_cvatom, cvatom, maxcvatom, "pair:cvatom");
   }
 
   atomKK->sync(execution_space, datamask_read);
@@ -99,9 +114,10 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   auto type = atomKK->k_type.template view<DeviceType>();
   auto tag = atomKK->k_tag.template view<DeviceType>();
   auto* k_list = static_cast<NeighListKokkos<DeviceType>*>(list);
-  const bool rows_contiguous = x.stride(0) == 3 && x.stride(1) == 1 && f.stride(0) == 3 &&
-                               f.stride(1) == 1 &&
-                               (!vflag_atom || k_vatom.template view<DeviceType>().stride(0) == 6);
+  const bool rows_contiguous =
+      x.stride(0) == 3 && x.stride(1) == 1 && f.stride(0) == 3 && f.stride(1) == 1 &&
+      (!vflag_atom || k_vatom.template view<DeviceType>().stride(0) == 6) &&
+      (!cvflag_atom || k_cvatom.template view<DeviceType>().stride(0) == 9);
   if (nall > 0 && !rows_contiguous)
     error->all(FLERR, "mlff/student/kk needs LAMMPS built with KOKKOS_LAYOUT=legacy");
 
@@ -123,7 +139,9 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   arrays.f = f.data();
   if (eflag_atom) arrays.eatom = k_eatom.template view<DeviceType>().data();
   if (vflag_atom) arrays.vatom = k_vatom.template view<DeviceType>().data();
-    // LibTorch's kernels are queued on the Kokkos stream; host backends finish their work first.
+  if (cvflag_atom) arrays.cvatom = k_cvatom.template view<DeviceType>().data();
+  const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
+  // LibTorch's kernels are queued on the Kokkos stream; host backends finish their work first.
 #ifdef KOKKOS_ENABLE_CUDA
   if constexpr (on_gpu) arrays.cuda_stream = DeviceType().cuda_stream();
 #endif
@@ -131,10 +149,10 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
 
   mlff::StepTotals totals;
   try {
-    totals = step->compute(arrays, ghost_nodes, neighbor->ago == 0, vflag_atom != 0, profile.get());
+    totals = step->compute(arrays, ghost_nodes, neighbor->ago == 0, virial_width, profile.get());
     if (ghost_rows_on_host()) {
       step->download_rows(arrays, node_force, node_virial);
-      sum_ghost_rows_on_host(vflag_atom != 0);
+      sum_ghost_rows_on_host(virial_width);
       step->upload_rows(arrays, node_force, node_virial);
     }
     step->add_to_engine(arrays, rows_to_add());
@@ -152,6 +170,10 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   if (vflag_atom) {
     k_vatom.template modify<DeviceType>();
     k_vatom.sync_host();
+  }
+  if (cvflag_atom) {
+    k_cvatom.template modify<DeviceType>();
+    k_cvatom.sync_host();
   }
   if (profile) profile->count_step();
 }

@@ -22,9 +22,12 @@ class PairMLFFStudentKokkos : public PairMLFFStudent {
   ~PairMLFFStudentKokkos() override;
 
   void compute(int, int) override;
-  void settings(int, char**) override;
   void coeff(int, char**) override;
   void init_style() override;
+
+ protected:
+  void settle_options() override;
+  void load_model(const std::string& path, bool reload) override;
 
  private:
   // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.
@@ -34,6 +37,7 @@ class PairMLFFStudentKokkos : public PairMLFFStudent {
   std::unique_ptr<mlff::ResidentStep> step;
   DAT::ttransform_kkacc_1d k_eatom;
   DAT::ttransform_kkacc_1d_6 k_vatom;
+  DAT::ttransform_kkacc_1d_9 k_cvatom;
 };
 
 }  // namespace LAMMPS_NS

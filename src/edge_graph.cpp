@@ -10,8 +10,9 @@ namespace mlff {
 
 void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
                       const std::vector<int>& type_to_z, const int* node_of, int num_nodes,
-                      double cutoff) {
+                      double cutoff, double min_distance) {
   const double cutsq = cutoff * cutoff;
+  const double min_distsq = min_distance * min_distance;
   const double* x = atoms.x;
   auto z_of = [&](int atom) { return type_to_z[atoms.type[atom]]; };
 
@@ -43,18 +44,28 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
     const double* xi = x + 3 * neighbors.centers[c];
     return std::isfinite(xi[0]) && std::isfinite(xi[1]) && std::isfinite(xi[2]);
   };
-  bool finite_positions = true;
-#pragma omp parallel for schedule(static) reduction(&& : finite_positions)
+  bool finite_positions = true, apart = true;
+#pragma omp parallel for schedule(static) reduction(&& : finite_positions, apart)
   for (int c = 0; c < num_centers; ++c) {
     finite_positions = finite_positions && finite_at(c);
     std::int64_t count = 0;
-    for_each_edge(c, [&](int, int, double, double, double) { ++count; });
+    for_each_edge(c, [&](int, int, double dx, double dy, double dz) {
+      ++count;
+      apart = apart && dx * dx + dy * dy + dz * dz >= min_distsq;
+    });
     edge_offset[c + 1] = count;
   }
-  if (!finite_positions)  // name the first offending atom, outside the parallel region
+  // Name the first offending atom or pair, outside the parallel region.
+  if (!finite_positions)
     for (int c = 0; c < num_centers; ++c)
       if (!finite_at(c))
         throw Error("non-finite position of atom index " + std::to_string(neighbors.centers[c]));
+  if (!apart)
+    for (int c = 0; c < num_centers; ++c)
+      for_each_edge(c, [&](int i, int j, double dx, double dy, double dz) {
+        const double d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 < min_distsq) throw CloseAtoms(i, j, std::sqrt(d2), min_distance, false);
+      });
   edge_offset[0] = 0;
   for (int c = 0; c < num_centers; ++c) edge_offset[c + 1] += edge_offset[c];
 

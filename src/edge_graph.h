@@ -30,9 +30,11 @@ class EdgeGraph {
   // type_to_z[t] is the atomic number of atom type t, 0 for types the model ignores (NULL).
   // node_of maps an atom to its node (a ghost to the atom it images, when ghosts are folded onto
   // their owners); nullptr makes every atom its own node. Nodes below atoms.nlocal count for the
-  // energy. Throws mlff::Error on a non-finite position.
+  // energy. Throws mlff::Error on a non-finite position, and mlff::CloseAtoms (with atom
+  // indices) when two atoms of an edge are closer than min_distance.
   void build(const AtomArrays& atoms, const NeighborLists& neighbors,
-             const std::vector<int>& type_to_z, const int* node_of, int num_nodes, double cutoff);
+             const std::vector<int>& type_to_z, const int* node_of, int num_nodes, double cutoff,
+             double min_distance = 0.0);
 
   int num_nodes() const { return static_cast<int>(z.size()); }
   std::int64_t num_edges() const { return static_cast<std::int64_t>(src.size()); }

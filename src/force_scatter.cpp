@@ -5,17 +5,22 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 namespace mlff {
 
 namespace {
-inline void edge_virial(const double* r, const double* g, double w[6]) {
+// -r (x) g in LAMMPS's order: xx yy zz xy xz yz, then (centroid virials) yx zx zy.
+inline void edge_virial(const double* r, const double* g, double w[9]) {
   w[0] = -r[0] * g[0];
   w[1] = -r[1] * g[1];
   w[2] = -r[2] * g[2];
   w[3] = -r[0] * g[1];
   w[4] = -r[0] * g[2];
   w[5] = -r[1] * g[2];
+  w[6] = -r[1] * g[0];
+  w[7] = -r[2] * g[0];
+  w[8] = -r[2] * g[1];
 }
 }  // namespace
 
@@ -70,22 +75,29 @@ Virial ForceScatter::forces(const EdgeGraph& graph, const double* edge_grad, dou
       fs[a] -= g[a];
       fd[a] += g[a];
     }
-    double w[6];
+    double w[9];
     edge_virial(&graph.edge_vec[3 * e], g, w);
     for (int k = 0; k < 6; ++k) v[k] += w[k];
   });
 }
 
 void ForceScatter::per_node_virial(const EdgeGraph& graph, const double* edge_grad,
-                                   double* node_virial) {
-  scatter<6>(graph, node_virial, [&](std::int64_t e, double* vs, double* vd, Virial&) {
-    double w[6];
-    edge_virial(&graph.edge_vec[3 * e], &edge_grad[3 * e], w);
-    for (int k = 0; k < 6; ++k) {
-      vs[k] += 0.5 * w[k];
-      vd[k] += 0.5 * w[k];
-    }
-  });
+                                   double* node_virial, int width) {
+  auto half_to_each_end = [&](auto width_constant) {
+    constexpr int kWidth = decltype(width_constant)::value;
+    scatter<kWidth>(graph, node_virial, [&](std::int64_t e, double* vs, double* vd, Virial&) {
+      double w[9];
+      edge_virial(&graph.edge_vec[3 * e], &edge_grad[3 * e], w);
+      for (int k = 0; k < kWidth; ++k) {
+        vs[k] += 0.5 * w[k];
+        vd[k] += 0.5 * w[k];
+      }
+    });
+  };
+  if (width == 9)
+    half_to_each_end(std::integral_constant<int, 9>{});
+  else
+    half_to_each_end(std::integral_constant<int, 6>{});
 }
 
 double ForceScatter::energy(const EdgeGraph& graph, const double* node_energy) {

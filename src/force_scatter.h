@@ -19,8 +19,11 @@ class ForceScatter {
   // node_force[3N] += forces; returns the global virial of the edges.
   Virial forces(const EdgeGraph& graph, const double* edge_grad, double* node_force);
 
-  // node_virial[6N] += per-node virials, half of each edge's virial to either end.
-  void per_node_virial(const EdgeGraph& graph, const double* edge_grad, double* node_virial);
+  // node_virial[width * N] += per-node virials, half of each edge's virial to either end. Width 6
+  // gives xx yy zz xy xz yz; width 9 adds yx zx zy, the centroid virial, which is not symmetric
+  // per atom for a many-body model.
+  void per_node_virial(const EdgeGraph& graph, const double* edge_grad, double* node_virial,
+                       int width = 6);
 
   // Sum of the energies of the nodes that count (energy_mask).
   static double energy(const EdgeGraph& graph, const double* node_energy);

@@ -58,6 +58,13 @@ ModelMetadata ModelMetadata::parse(const std::string& text) {
     throw Error("model format '" + meta.format + "' is not torchscript or aoti");
   if (meta.device != "any" && meta.device != "cpu" && meta.device != "cuda")
     throw Error("model device '" + meta.device + "' is not any, cpu or cuda");
+  const auto elements = meta.entries.find("elements");
+  if (elements != meta.entries.end()) {
+    std::istringstream list(elements->second);
+    std::string symbol;
+    while (std::getline(list, symbol, ','))
+      if (!symbol.empty()) meta.trained_elements.push_back(symbol);
+  }
   return meta;
 }
 

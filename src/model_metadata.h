@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "precision.h"
 
@@ -19,6 +20,9 @@ struct ModelMetadata {
   std::string format;        // "torchscript" or "aoti"
   Precision precision = Precision::FP32;  // what the file was built for
   std::string device;  // "any" (TorchScript), or the device an AOTI package was built for
+  // Chemical symbols of the elements the model was trained on; empty where the file does not say
+  // (files made before this was recorded, and the original checkpoints).
+  std::vector<std::string> trained_elements;
   std::map<std::string, std::string> entries;
 
   // Parses and validates; throws mlff::Error naming the first problem.

@@ -14,10 +14,10 @@
 #endif
 
 #include <cstring>
-#include <fstream>
 #include <unordered_map>
 
 #include "mlff_error.h"
+#include "model_file.h"
 
 namespace mlff {
 
@@ -45,11 +45,6 @@ std::string cause(const std::exception& e) {
   }
   const std::string first = first_line(e);
   return last.empty() || last == first ? first : first + " ... " + last;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Enables CUDA autocast for one forward call.
@@ -332,8 +327,7 @@ void ModelRunner::Impl::load_aoti(const std::string& path, const RunnerOptions& 
 
 ModelRunner::ModelRunner(const std::string& path, const RunnerOptions& options)
     : impl_(std::make_unique<Impl>()) {
-  if (!std::ifstream(path).good()) throw Error("cannot open model file '" + path + "'");
-  if (ends_with(path, ".pt2"))
+  if (inspect_model_file(path) == ModelFormat::Aoti)
     impl_->load_aoti(path, options);
   else
     impl_->load_torchscript(path, options);

@@ -7,6 +7,8 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -56,46 +58,55 @@ at::Tensor view(const T* data, at::IntArrayRef sizes, at::ScalarType dtype,
 }  // namespace
 
 struct ResidentStep::Impl {
-  Impl(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff)
+  Impl(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff, double min_distance)
       : model(model),
         cutoff(cutoff),
+        min_distance(min_distance),
         on(at::TensorOptions().device(model.device() == Device::CUDA ? at::kCUDA : at::kCPU)) {
     z_of_type =
         at::tensor(std::vector<std::int64_t>(type_to_z.begin(), type_to_z.end())).to(on.device());
-    // Edge virial components xx yy zz xy xz yz as products r[a] * g[b].
-    virial_a = at::tensor(std::vector<std::int64_t>{0, 1, 2, 0, 0, 1}).to(on.device());
-    virial_b = at::tensor(std::vector<std::int64_t>{0, 1, 2, 1, 2, 2}).to(on.device());
+    // Edge virial components xx yy zz xy xz yz, then yx zx zy, as products r[a] * g[b].
+    virial_a = at::tensor(std::vector<std::int64_t>{0, 1, 2, 0, 0, 1, 1, 2, 2}).to(on.device());
+    virial_b = at::tensor(std::vector<std::int64_t>{0, 1, 2, 1, 2, 2, 0, 0, 1}).to(on.device());
   }
 
   void fold_ghosts_onto_owners(const ResidentArrays& a);
 
   ModelRunner& model;
-  double cutoff;
+  double cutoff, min_distance;
   at::TensorOptions on;  // the model's device
   at::Tensor z_of_type, virial_a, virial_b;
   at::Tensor node_of;  // [nall] owned atom of each atom, when ghosts are folded
   // This step's graph and results, all on the device; node energies are those that count.
   at::Tensor src, dst, node_energy, node_force, node_virial;
+  at::Tensor src_atom, dst_atom;  // the edges' atoms before ghosts are folded onto owners
 };
 
-// On one rank every ghost is a periodic image of an owned atom: map it to that atom by its ID.
+// On one rank every ghost is a periodic image of an owned atom: map it to that atom by its ID,
+// searched among the owned IDs sorted, so that memory follows the atom count, not the largest ID.
 void ResidentStep::Impl::fold_ghosts_onto_owners(const ResidentArrays& a) {
   const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on).to(at::kLong);
-  const at::Tensor owned = tag.narrow(0, 0, a.nlocal);
-  const std::int64_t max_tag = a.nlocal > 0 ? owned.max().item<std::int64_t>() : 0;
-  at::Tensor local_of_tag = at::full({max_tag + 1}, -1, on.dtype(at::kLong));
-  local_of_tag.index_put_({owned}, at::arange(a.nlocal, on.dtype(at::kLong)));
-  const at::Tensor known = tag <= max_tag;
-  node_of = at::where(known, local_of_tag.index_select(0, tag.clamp_max(max_tag)),
+  if (a.nlocal == 0) {
+    if (a.nall > 0)
+      throw Error("ghost atom " + std::to_string(tag[0].item<std::int64_t>()) +
+                  " has no owned image");
+    node_of = at::empty({0}, on.dtype(at::kLong));
+    return;
+  }
+  const auto [owned_tags, owned_index] = tag.narrow(0, 0, a.nlocal).sort();
+  const at::Tensor at_or_after = at::searchsorted(owned_tags, tag).clamp_max_(a.nlocal - 1);
+  const at::Tensor found = owned_tags.index_select(0, at_or_after) == tag;
+  node_of = at::where(found, owned_index.index_select(0, at_or_after),
                       at::full({}, -1, on.dtype(at::kLong)));
-  const at::Tensor orphans = (node_of < 0).nonzero();
+  const at::Tensor orphans = found.logical_not().nonzero();
   if (orphans.numel() > 0)
     throw Error("ghost atom " + std::to_string(tag[orphans[0][0]].item<std::int64_t>()) +
                 " has no owned image");
 }
 
-ResidentStep::ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff)
-    : impl_(std::make_unique<Impl>(model, type_to_z, cutoff)) {}
+ResidentStep::ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff,
+                           double min_distance)
+    : impl_(std::make_unique<Impl>(model, type_to_z, cutoff, min_distance)) {}
 
 ResidentStep::~ResidentStep() = default;
 
@@ -104,7 +115,7 @@ std::int64_t ResidentStep::num_edges() const {
 }
 
 StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool refresh_owners,
-                                 bool per_atom_virial, StepProfile* profile) {
+                                 int virial_width, StepProfile* profile) {
   Impl& m = *impl_;
   EngineStream stream(a, m.model.device());
   StageClock clock(profile);
@@ -162,11 +173,13 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     const at::Tensor kept = keep.nonzero().squeeze(1);
     const at::Tensor src_atom = j.index_select(0, kept);
     const at::Tensor dst_atom = centers.index_select(0, at::div(kept, width, "floor"));
+    m.src_atom = src_atom;
+    m.dst_atom = dst_atom;
     m.src = ghost_nodes ? src_atom : m.node_of.index_select(0, src_atom);
     m.dst = ghost_nodes ? dst_atom : m.node_of.index_select(0, dst_atom);
     edge_vec = d.index_select(0, kept);
   } else {
-    m.src = m.dst = at::empty({0}, as_long);
+    m.src = m.dst = m.src_atom = m.dst_atom = at::empty({0}, as_long);
     edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
   }
 
@@ -188,18 +201,35 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   m.node_force = at::zeros({num_nodes, 3}, on.dtype(at::kDouble))
                      .index_add_(0, m.src, grad.neg())
                      .index_add_(0, m.dst, grad);
-  const at::Tensor w =
-      (edge_vec.index_select(1, m.virial_a) * grad.index_select(1, m.virial_b)).neg_();
-  if (per_atom_virial) {
-    const at::Tensor half = 0.5 * w;
-    m.node_virial = at::zeros({num_nodes, 6}, on.dtype(at::kDouble))
+  const int components = std::max(virial_width, 6);
+  const at::Tensor w = (edge_vec.index_select(1, m.virial_a.narrow(0, 0, components)) *
+                        grad.index_select(1, m.virial_b.narrow(0, 0, components)))
+                           .neg_();
+  if (virial_width > 0) {
+    const at::Tensor half = 0.5 * w.narrow(1, 0, virial_width);
+    m.node_virial = at::zeros({num_nodes, virial_width}, on.dtype(at::kDouble))
                         .index_add_(0, m.src, half)
                         .index_add_(0, m.dst, half);
   } else {
     m.node_virial = at::Tensor();
   }
-  const at::Tensor totals = at::cat({m.node_energy.sum().view({1}), w.sum(0)}).cpu();
+  // The shortest edge comes back with the totals: overlapping atoms cost no extra wait.
+  const at::Tensor length2 = edge_vec.square().sum(1);
+  const at::Tensor shortest2 = length2.numel() > 0
+                                   ? length2.min().view({1})
+                                   : at::full({1}, m.cutoff * m.cutoff, length2.options());
+  const at::Tensor totals =
+      at::cat({m.node_energy.sum().view({1}), w.narrow(1, 0, 6).sum(0), shortest2}).cpu();
   lap("scatter (device)");
+  if (totals[7].item<double>() < m.min_distance * m.min_distance) {
+    const std::int64_t e = length2.argmin().item<std::int64_t>();
+    const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on);
+    // Edges run between atoms (ghost images included) before folding: name their IDs.
+    const at::Tensor ends = at::stack({m.src_atom[e], m.dst_atom[e]});
+    const at::Tensor ids = tag.index_select(0, ends).cpu();
+    throw CloseAtoms(ids[0].item<std::int64_t>(), ids[1].item<std::int64_t>(),
+                     std::sqrt(totals[7].item<double>()), m.min_distance, true);
+  }
   StepTotals out;
   out.energy = totals[0].item<double>();
   for (int k = 0; k < 6; ++k) out.virial[k] = totals[k + 1].item<double>();
@@ -240,6 +270,10 @@ void ResidentStep::add_to_engine(const ResidentArrays& a, int rows) {
         .add_(m.node_force.narrow(0, 0, rows));
     if (a.vatom && m.node_virial.defined())
       view(a.vatom, {a.nall, 6}, at::kDouble, m.on)
+          .narrow(0, 0, rows)
+          .add_(m.node_virial.narrow(0, 0, rows).narrow(1, 0, 6));
+    if (a.cvatom && m.node_virial.defined() && m.node_virial.size(1) == 9)
+      view(a.cvatom, {a.nall, 9}, at::kDouble, m.on)
           .narrow(0, 0, rows)
           .add_(m.node_virial.narrow(0, 0, rows));
   }

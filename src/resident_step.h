@@ -33,6 +33,7 @@ struct ResidentArrays {
   double* f = nullptr;          // [nall][3]: forces are added here
   double* eatom = nullptr;      // [nall] per-atom energies are added here, or nullptr
   double* vatom = nullptr;      // [nall][6] per-atom virials are added here, or nullptr
+  double* cvatom = nullptr;     // [nall][9] per-atom centroid virials are added here, or nullptr
   void* cuda_stream = nullptr;  // the engine's cudaStream_t: every kernel is queued on it
 };
 
@@ -50,16 +51,21 @@ struct StepTotals {
 // communication); work buffers come from LibTorch's caching allocator and are reused.
 class ResidentStep {
  public:
-  // type_to_z[t]: atomic number of atom type t, 0 for NULL types.
-  ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff);
+  // type_to_z[t]: atomic number of atom type t, 0 for NULL types. Edges shorter than
+  // min_distance stop a step with mlff::CloseAtoms naming the two atom IDs.
+  ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff,
+               double min_distance = 0.0);
   ~ResidentStep();
 
   // Builds the graph and runs the model. ghost_nodes: ghosts are graph nodes (several ranks);
   // otherwise they are folded onto owners, a map rebuilt when refresh_owners (reneighboring).
-  // Throws mlff::Error on non-finite positions or model outputs, or a ghost without an owner.
+  // virial_width: per-node virial rows of 0, 6 (xx yy zz xy xz yz) or 9 components (also
+  // yx zx zy, for centroid virials).
+  // Throws mlff::Error on non-finite positions or model outputs, or a ghost without an owner,
+  // and mlff::CloseAtoms on overlapping atoms.
   // With a profile the device is synchronized between stages, which are timed separately.
   StepTotals compute(const ResidentArrays& arrays, bool ghost_nodes, bool refresh_owners,
-                     bool per_atom_virial, StepProfile* profile = nullptr);
+                     int virial_width, StepProfile* profile = nullptr);
 
   // Node rows through the host, for a reverse communication the engine does there.
   void download_rows(const ResidentArrays& arrays, std::vector<double>& force,
@@ -67,8 +73,8 @@ class ResidentStep {
   void upload_rows(const ResidentArrays& arrays, const std::vector<double>& force,
                    const std::vector<double>& virial);
 
-  // Adds node rows [0, rows) to arrays.f (and arrays.vatom), and the energies of owned atoms to
-  // arrays.eatom, where those are given.
+  // Adds node rows [0, rows) to arrays.f (and arrays.vatom, arrays.cvatom), and the energies of
+  // owned atoms to arrays.eatom, where those are given.
   void add_to_engine(const ResidentArrays& arrays, int rows);
 
   std::int64_t num_edges() const;  // of the last graph

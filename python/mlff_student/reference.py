@@ -23,7 +23,9 @@ def edges_of(atoms, cutoff: float):
 
 
 def evaluate(model: StudentForceField, atoms, dtype=torch.float64):
-    """Energy (eV), per-atom energies, forces (eV/Å) and virial (eV, xx yy zz xy xz yz)."""
+    """Energy (eV), per-atom energies, forces (eV/Å), virial (eV, xx yy zz xy xz yz) and per-atom
+    centroid virials (eV, [N, 9]: xx yy zz xy xz yz yx zx zy; half of each edge's -r (x) g to
+    either end)."""
     model = model.to(dtype)
     src, dst, shift = edges_of(atoms, model.cutoff)
     pos = torch.tensor(atoms.positions, dtype=dtype, requires_grad=True)
@@ -34,13 +36,19 @@ def evaluate(model: StudentForceField, atoms, dtype=torch.float64):
     energy = node_energy.sum()
     grad_pos, grad_vec = torch.autograd.grad(energy, [pos, edge_vec], retain_graph=False)
     r = edge_vec.detach().double()
-    w = -(r.unsqueeze(2) * grad_vec.double().unsqueeze(1)).sum(0)
+    edge_w = -(r.unsqueeze(2) * grad_vec.double().unsqueeze(1))
+    w = edge_w.sum(0)
     virial = np.array([w[0, 0], w[1, 1], w[2, 2], w[0, 1], w[0, 2], w[1, 2]]).astype(float)
+    order = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2), (1, 0), (2, 0), (2, 1)]
+    per_edge = torch.stack([edge_w[:, a, b] for a, b in order], dim=1)
+    atom_virial = torch.zeros(len(atoms), 9, dtype=torch.float64)
+    atom_virial.index_add_(0, src_t, 0.5 * per_edge).index_add_(0, dst_t, 0.5 * per_edge)
     return {
         "energy": float(energy.detach()),
         "energies": node_energy.detach().double().numpy(),
         "forces": -grad_pos.double().numpy(),
         "virial": virial,
+        "centroid_virials": atom_virial.numpy(),
     }
 
 

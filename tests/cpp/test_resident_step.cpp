@@ -133,7 +133,7 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostsFolded) {
   mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
   std::vector<double> f, eatom, vatom;
   const mlff::ResidentArrays a = s.arrays(f, eatom, vatom, s.nlocal);
-  const mlff::StepTotals totals = step.compute(a, false, true, true);
+  const mlff::StepTotals totals = step.compute(a, false, true, 6);
   step.add_to_engine(a, s.nlocal);
   EXPECT_NEAR(totals.energy, ref.energy, 1e-10 * std::abs(ref.energy));
   for (int k = 0; k < 6; ++k) EXPECT_NEAR(totals.virial[k], ref.virial[k], 1e-9);
@@ -155,7 +155,7 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
   mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
   std::vector<double> f, eatom, vatom;
   const mlff::ResidentArrays a = s.arrays(f, eatom, vatom, s.nall);
-  const mlff::StepTotals totals = step.compute(a, true, true, true);
+  const mlff::StepTotals totals = step.compute(a, true, true, 6);
   // Rows through the host and back, as a reverse communication would take them.
   std::vector<double> rows, virial_rows;
   step.download_rows(a, rows, virial_rows);
@@ -177,7 +177,7 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
   // Hydrogens (type 2) as NULL: only carbon edges remain, 6 x 5 within the molecule at most.
   mlff::ResidentStep carbon_only(runner, {0, 6, 0}, 5.0);
   const mlff::ResidentArrays a = s.arrays(f, eatom, vatom, s.nlocal);
-  carbon_only.compute(a, false, true, false);
+  carbon_only.compute(a, false, true, 0);
   carbon_only.add_to_engine(a, s.nlocal);
   for (int i = 6; i < 12; ++i) EXPECT_EQ(f[3 * i], 0.0);
   EXPECT_GT(carbon_only.num_edges(), 30);
@@ -187,7 +187,7 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
   PeriodicBenzene orphan;
   orphan.tag[20] = 99;  // a ghost whose ID no owned atom has
   try {
-    step.compute(orphan.arrays(f, eatom, vatom, orphan.nlocal), false, true, false);
+    step.compute(orphan.arrays(f, eatom, vatom, orphan.nlocal), false, true, 0);
     FAIL() << "expected an error";
   } catch (const mlff::Error& e) {
     EXPECT_NE(std::string(e.what()).find("ghost atom 99 has no owned image"), std::string::npos);
@@ -195,7 +195,7 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
   PeriodicBenzene broken;
   broken.x[3 * 4 + 1] = std::numeric_limits<double>::quiet_NaN();
   try {
-    step.compute(broken.arrays(f, eatom, vatom, broken.nlocal), false, true, false);
+    step.compute(broken.arrays(f, eatom, vatom, broken.nlocal), false, true, 0);
     FAIL() << "expected an error";
   } catch (const mlff::Error& e) {
     EXPECT_NE(std::string(e.what()).find("non-finite position of atom index 4"), std::string::npos);
@@ -224,7 +224,7 @@ TEST(ResidentStep, LoneAtomThroughAnAotiPackage) {
     a.row_stride = 1;
     double f[3] = {0, 0, 0};
     a.f = f;
-    energies[runner == &aoti ? 0 : 1] = step.compute(a, false, true, false).energy;
+    energies[runner == &aoti ? 0 : 1] = step.compute(a, false, true, 0).energy;
     step.add_to_engine(a, 1);
     EXPECT_EQ(f[0], 0.0);
   }

@@ -39,7 +39,7 @@ run 0
     "case, kwargs, message",
     [
         ("missing model", dict(model="nowhere/model.pt"), "cannot open model file 'nowhere/model.pt'"),
-        ("corrupt model", dict(model=MODELS / "corrupt.pt"), "cannot load model file"),
+        ("corrupt model", dict(model=MODELS / "corrupt.pt"), "is not a complete TorchScript file"),
         ("foreign TorchScript", dict(model=MODELS / "no_metadata.pt"), "has no mlff_student metadata"),
         ("unknown element", dict(elements="C Xx"), "'Xx' (atom type 2) is not a chemical element"),
         ("fewer elements than types", dict(elements="C"), "one element symbol or NULL for each of the 2 atom types"),

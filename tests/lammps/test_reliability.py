@@ -1,0 +1,282 @@
+"""Inputs that once gave a silently wrong answer now give the right one or a clear error."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.build import molecule
+
+from harness import LMP, MODELS, NKTV2P_METAL, PLUGIN, header, run_lammps, single_point
+from mlff_student import export_torchscript, load_checkpoint
+from mlff_student.reference import evaluate
+from mlff_student.systems import write_lammps_data
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "potentials" / "student_gfn2.pt"
+BENZENE = molecule("C6H6")
+
+
+def pair(options: str) -> str:
+    return f"pair_style mlff/student {options}\npair_coeff * * {DEFAULT_MODEL} C H"
+
+
+def test_a_pair_style_issued_again_after_pair_coeff_takes_effect(tmp_path):
+    """LAMMPS keeps the coefficients of a re-issued pair_style of the same style: the loaded
+    model must run with the new precision, not keep the old one silently."""
+    fp32 = single_point(tmp_path / "fp32", BENZENE, ["C", "H"], DEFAULT_MODEL,
+                        pair=pair("device cpu precision fp32"))
+    fp64 = single_point(tmp_path / "fp64", BENZENE, ["C", "H"], DEFAULT_MODEL,
+                        pair=pair("device cpu precision fp64"))
+    again = single_point(tmp_path / "again", BENZENE, ["C", "H"], DEFAULT_MODEL,
+                         pair=pair("device cpu precision fp32"),
+                         extra="pair_style mlff/student device cpu precision fp64\n")
+    assert abs(fp32.energy - fp64.energy) > 1e-7  # the two precisions are told apart
+    assert again.energy == fp64.energy
+    assert np.array_equal(again.forces, fp64.forces)
+    assert "pair_style issued again: reloaded" in again.log
+
+
+def peak_memory_mib(workdir: Path, script: str) -> float:
+    """Peak resident memory of a LAMMPS run, measured in a process of its own."""
+    (workdir / "in.lmp").write_text(script)
+    probe = ("import resource, subprocess, sys; "
+             "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, LMP, "-in", "in.lmp", "-log", "log.lammps"],
+                         cwd=workdir, capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024.0
+
+
+def test_memory_follows_the_atom_count_not_the_largest_atom_id(tmp_path):
+    """Folding periodic images onto their atoms once kept a table as long as the largest ID:
+    one ID of 2,000,000,000 took 8 GB."""
+    box = BENZENE.copy()
+    box.cell = [12.0, 12.0, 12.0]
+    box.pbc = True
+    box.center()
+    peaks = {}
+    for case, last_id in (("small_ids", 12), ("huge_id", 2_000_000_000)):
+        work = tmp_path / case
+        work.mkdir()
+        write_lammps_data(box, work / "system.data", ["C", "H"])
+        text = (work / "system.data").read_text().replace("\n12 2 ", f"\n{last_id} 2 ")
+        (work / "system.data").write_text(text)
+        script = header("system.data", ["C", "H"], DEFAULT_MODEL, periodic=True) + "run 10\n"
+        peaks[case] = peak_memory_mib(work, script)
+    assert peaks["huge_id"] < peaks["small_ids"] + 100, peaks
+
+
+@pytest.fixture(scope="module")
+def float64_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "student_gfn2_float64.pt"
+    export_torchscript(load_checkpoint(DEFAULT_MODEL.with_suffix(".ckpt")), path, "float64")
+    return path
+
+
+def distorted_benzene(periodic: bool):
+    atoms = BENZENE.copy()
+    atoms.positions += np.random.default_rng(5).normal(scale=0.08, size=atoms.positions.shape)
+    if periodic:  # small enough that periodic images interact
+        atoms.cell = [[7.5, 0, 0], [0.8, 7.0, 0], [-0.5, 0.6, 6.5]]
+        atoms.pbc = True
+    return atoms
+
+
+@pytest.mark.parametrize("style", ["mlff/student", "mlff/student/kk"])
+@pytest.mark.parametrize("periodic", [False, True], ids=["open", "triclinic"])
+def test_centroid_stress_has_all_nine_components(tmp_path, float64_model, style, periodic):
+    """compute centroid/stress/atom once copied xy, xz, yz into yx, zx, zy; a many-body model's
+    per-atom tensor -1/2 sum r (x) g is not symmetric."""
+    if style.endswith("/kk") and os.environ.get("MLFF_KOKKOS") != "ON":
+        pytest.skip("LAMMPS without KOKKOS")
+    atoms = distorted_benzene(periodic)
+    ref = evaluate(load_checkpoint(DEFAULT_MODEL.with_suffix(".ckpt")), atoms)["centroid_virials"]
+    where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
+    args = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"] \
+        if style.endswith("/kk") else []
+    write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
+    script = header("system.data", ["C", "H"], float64_model, periodic) + """
+compute centroid all centroid/stress/atom NULL virial
+compute stress all stress/atom NULL virial
+dump rows all custom 1 rows.dump id c_centroid[*] c_stress[*]
+dump_modify rows sort id format float %.16g
+run 0
+"""
+    run_lammps(tmp_path, script, args=args)
+    rows = np.loadtxt(tmp_path / "rows.dump", skiprows=9)
+    centroid = -rows[:, 1:10] / NKTV2P_METAL
+    stress = -rows[:, 10:16] / NKTV2P_METAL
+    np.testing.assert_allclose(centroid, ref, atol=1e-9)
+    np.testing.assert_allclose(stress, ref[:, :6], atol=1e-9)
+    # The case that was wrong: the lower triangle differs from the upper one.
+    assert np.abs(ref[:, 6:] - ref[:, 3:6]).max() > 1e-3
+
+
+@pytest.mark.parametrize("style", ["mlff/student", "mlff/student/kk"])
+def test_overlapping_atoms_stop_the_run_naming_both(tmp_path, style):
+    """Coincident atoms once gave finite energies and 1e7 eV/Å forces, and the run died later
+    with 'Lost atoms'."""
+    if style.endswith("/kk") and os.environ.get("MLFF_KOKKOS") != "ON":
+        pytest.skip("LAMMPS without KOKKOS")
+    atoms = BENZENE.copy()
+    atoms.positions[7] = atoms.positions[1] + [0.02, 0.0, 0.0]  # H 8 onto C 2
+    write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
+    where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
+    args = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"] \
+        if style.endswith("/kk") else []
+    script = header("system.data", ["C", "H"], DEFAULT_MODEL, periodic=False) + "run 0\n"
+    code, output = run_lammps(tmp_path, script, check=False, args=args)
+    assert code != 0 and code < 128, output[-2000:]
+    assert "ERROR" in output and "are 0.02 A apart, closer than min_distance 0.5 A" in output
+    assert ("atoms 2 and 8" in output) or ("atoms 8 and 2" in output), output[-2000:]
+    # The check can be turned off, and then the run goes through.
+    script = script.replace("pair_style mlff/student", "pair_style mlff/student min_distance 0")
+    run_lammps(tmp_path / "unchecked", script.replace("system.data", str(tmp_path / "system.data")),
+               args=args)
+
+
+def lammps_has_package(name: str) -> bool:
+    help_text = subprocess.run([LMP, "-h"], capture_output=True, text=True).stdout
+    installed = help_text.split("Installed packages:")[-1].split("List of individual style")[0]
+    return name in installed.split()
+
+
+def bonded_benzene_data(path: Path) -> None:
+    """Benzene with its 12 bonds (atom_style bond), as a topology-aware data file holds it."""
+    write_lammps_data(BENZENE, path, ["C", "H"])
+    text = path.read_text().replace("2 atom types\n", "2 atom types\n12 bonds\n1 bond types\n")
+    text = text.replace("Atoms # atomic", "Atoms # bond")
+    rows = text.split("Atoms # bond\n\n")[1].strip().splitlines()
+    body = [f"{r.split()[0]} 1 {' '.join(r.split()[1:])}" for r in rows]  # molecule ID 1
+    ring = [(i, i % 6 + 1) for i in range(1, 7)] + [(i, i + 6) for i in range(1, 7)]
+    bonds = [f"{k + 1} 1 {a} {b}" for k, (a, b) in enumerate(ring)]
+    head = text.split("Atoms # bond\n\n")[0]
+    path.write_text(head + "Atoms # bond\n\n" + "\n".join(body) + "\n\nBonds\n\n"
+                    + "\n".join(bonds) + "\n")
+
+
+@pytest.mark.parametrize("special, works", [
+    ("", False), ("special_bonds lj/coul 1.0 1.0 1.0", True),
+    # Weights for another style of hybrid/overlay that keep the pairs (flagged) in the lists.
+    ("special_bonds lj 0.0 0.0 0.5 coul 1.0 1.0 1.0", True)])
+def test_bonded_pairs_are_not_silently_left_out(tmp_path, special, works):
+    """With a molecular atom style LAMMPS drops bonded pairs whose special weights are 0 from
+    every neighbor list; the model would then miss its strongest edges."""
+    if not lammps_has_package("MOLECULE"):
+        pytest.skip("LAMMPS without MOLECULE")
+    bonded_benzene_data(tmp_path / "bonded.data")
+    script = f"""plugin load {PLUGIN}
+units metal
+atom_style bond
+boundary f f f
+read_data bonded.data
+bond_style zero
+bond_coeff *
+{special}
+pair_style mlff/student
+pair_coeff * * {DEFAULT_MODEL} C H
+run 0
+print "RESULT $(pe:%.12g)"
+"""
+    code, output = run_lammps(tmp_path, script, check=False)
+    if not works:
+        assert code != 0 and code < 128
+        assert "special_bonds weights of 0 for 1-2 pairs" in output
+        assert "special_bonds lj/coul 1.0 1.0 1.0" in output
+        return
+    assert code == 0, output[-2000:]
+    energy = float(next(l for l in output.splitlines() if l.startswith("RESULT")).split()[1])
+    plain = single_point(tmp_path / "atomic", BENZENE, ["C", "H"], DEFAULT_MODEL)
+    assert energy == pytest.approx(plain.energy, abs=1e-9)
+
+
+def run_expecting_error(tmp_path, script: str, message: str, nprocs: int = 1, env=None):
+    code, output = run_lammps(tmp_path, script, nprocs=nprocs, check=False, env=env)
+    assert code != 0, output[-2000:]
+    assert code < 128, f"LAMMPS died from a signal ({code}):\n{output[-2000:]}"
+    assert "ERROR" in output and message in output, output[-3000:]
+    return output
+
+
+def benzene_script(tmp_path, model, elements="C H", pre="", periodic=False) -> str:
+    write_lammps_data(PERIODIC_BENZENE if periodic else BENZENE, tmp_path / "system.data",
+                      ["C", "H"])
+    return header("system.data", ["C", "H"], model, periodic, pre=pre,
+                  pair=f"pair_style mlff/student\npair_coeff * * {model} {elements}") + "run 0\n"
+
+
+PERIODIC_BENZENE = BENZENE.copy()
+PERIODIC_BENZENE.cell = [9.0, 9.0, 9.0]
+PERIODIC_BENZENE.pbc = True
+PERIODIC_BENZENE.center()
+
+
+def test_all_types_null_says_so(tmp_path):
+    run_expecting_error(tmp_path, benzene_script(tmp_path, DEFAULT_MODEL, "NULL NULL"),
+                        "maps every atom type to NULL")
+
+
+def test_a_directory_as_model_says_so(tmp_path):
+    (tmp_path / "models").mkdir()
+    run_expecting_error(tmp_path, benzene_script(tmp_path, tmp_path / "models"), "is a directory")
+
+
+def test_files_are_told_apart_by_content_not_name(tmp_path):
+    """A TorchScript file named .pt2 (or a package named .pt) once failed with a loader's
+    internal message; either now runs as what it is."""
+    renamed = tmp_path / "student.pt2"
+    renamed.write_bytes(DEFAULT_MODEL.read_bytes())
+    ref = single_point(tmp_path / "ref", BENZENE, ["C", "H"], DEFAULT_MODEL)
+    out = single_point(tmp_path / "renamed", BENZENE, ["C", "H"], renamed)
+    assert out.energy == ref.energy
+    package = MODELS / "student_gfn2_cpu_fp32.pt2"
+    if package.exists():
+        as_pt = tmp_path / "package.pt"
+        as_pt.write_bytes(package.read_bytes())
+        out = single_point(tmp_path / "package", BENZENE, ["C", "H"], as_pt)
+        assert out.energy == pytest.approx(ref.energy, rel=1e-5)
+
+
+def rewrite_package(source: Path, target: Path, cut_library: bool) -> None:
+    """A copy of a package whose shared library, or whose whole archive, is cut in half."""
+    if not cut_library:
+        data = source.read_bytes()
+        target.write_bytes(data[: len(data) // 2])
+        return
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, data[: len(data) // 2] if info.filename.endswith(".so") else data)
+
+
+@pytest.mark.parametrize("cut_library", [True, False], ids=["library", "archive"])
+def test_a_truncated_package_stops_cleanly_and_leaves_nothing_behind(tmp_path, cut_library):
+    """A package whose inner library was truncated once killed LAMMPS with SIGBUS in dlopen,
+    and failed loads left extraction directories in the temporary directory."""
+    package = MODELS / "student_gfn2_cpu_fp32.pt2"
+    if not package.exists():
+        pytest.skip("no CPU package among the test models")
+    broken = tmp_path / "broken.pt2"
+    rewrite_package(package, broken, cut_library)
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    message = "truncated or corrupt shared library" if cut_library else "is not a complete"
+    run_expecting_error(tmp_path, benzene_script(tmp_path, broken), message,
+                        env={"TMPDIR": str(scratch)})
+    assert not any(scratch.iterdir())
+
+
+def test_comm_style_tiled_that_cannot_reach_the_ghost_depth_says_what_to_use(tmp_path):
+    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, pre="comm_style tiled")
+    run_expecting_error(tmp_path, script, "use comm_style brick", nprocs=2)
+
+
+def test_ranks_swamped_by_ghosts_get_a_warning(tmp_path):
+    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True)
+    _, output = run_lammps(tmp_path, script, nprocs=2)
+    assert "WARNING" in output and "ghost atoms for 12 atoms" in output, output[-2000:]
+    _, output = run_lammps(tmp_path / "one", script.replace("system.data", str(tmp_path / "system.data")))
+    assert "ghost atoms for" not in output
