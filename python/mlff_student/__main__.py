@@ -4,6 +4,7 @@
         [--message fused|torch] [--knots N]
     python -m mlff_student nve-report LOG [--json OUT.json] [--png OUT.png]
     python -m mlff_student distill --out STEM --dataset DATA.npz [--device cuda] [--epochs N] ...
+    python -m mlff_student molecules [--out DIR] [--names caffeine,...]   (needs RDKit)
 """
 
 from __future__ import annotations
@@ -41,7 +42,17 @@ def main(argv=None) -> int:
     from .distill import add_arguments
 
     add_arguments(dis)
+    mol = sub.add_parser("molecules", help="remake the shipped drug-like structures: RDKit "
+                         "conformers relaxed with GFN2-xTB (needs RDKit)")
+    mol.add_argument("--out", help="directory for the .xyz files (default: the package's structures/)")
+    mol.add_argument("--names", help="comma-separated subset of the molecules")
     args = parser.parse_args(argv)
+
+    if args.command == "molecules":
+        from .systems import STRUCTURES, make_molecules
+
+        make_molecules(args.out or STRUCTURES, args.names.split(",") if args.names else None)
+        return 0
 
     if args.command == "distill":
         from .distill import main as distill
