@@ -1,4 +1,9 @@
-"""Makes the model files the tests run, from the repository alone: python make_test_models.py OUT_DIR.
+"""Makes the model files the tests run.
+
+    python make_test_models.py OUT_DIR          the test models, from the repository alone
+    python make_test_models.py --seed OUT_DIR   MLFF-Distiller's trained models, exported from the
+                                                ONNX files in $MLFF_SEED_DIR/models (skipped,
+                                                and said so, when MLFF_SEED_DIR is not set)
 
 The test models are MLFF-Distiller's student architecture in the two configurations of its trained
 models, student_427k and tiny_77k (Cartesian mixing, the original cutoff), with fixed random
@@ -12,6 +17,7 @@ TorchScript module without metadata). Packages take minutes to compile, so they 
 when the package code or the weights are newer.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,7 +25,7 @@ import torch
 from ase.build import molecule
 
 import mlff_student
-from mlff_student import StudentConfig, StudentForceField, export_torchscript, load_checkpoint
+from mlff_student import StudentConfig, StudentForceField, export_torchscript, load_checkpoint, load_onnx
 from mlff_student.compile import compile_aoti
 from mlff_student.reference import evaluate
 
@@ -95,5 +101,20 @@ def write_test_models(out: Path) -> None:
             compile_aoti(load_checkpoint(source), target, device, "fp32")
 
 
+def write_seed_models(out: Path) -> None:
+    seed = os.environ.get("MLFF_SEED_DIR")
+    if not seed:
+        print("SKIPPED: MLFF_SEED_DIR is not set (the directory of MLFF-Distiller's models/*.onnx)")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("student_427k", "tiny_77k"):
+        model = load_onnx(Path(seed) / "models" / f"{name}.onnx")
+        for dtype in ("float32", "float64"):
+            export_torchscript(model, out / f"{name}_{dtype}.pt", dtype)
+
+
 if __name__ == "__main__":
-    write_test_models(Path(sys.argv[1]))
+    if sys.argv[1] == "--seed":
+        write_seed_models(Path(sys.argv[2]))
+    else:
+        write_test_models(Path(sys.argv[1]))
