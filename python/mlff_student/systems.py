@@ -32,16 +32,6 @@ def molecules() -> dict[str, Atoms]:
     return out
 
 
-def seed_molecules(seed_dir: str | Path) -> dict[str, Atoms]:
-    """Benzene (the seed's MD case, at ASE's geometry) and the seed's drug-like molecules."""
-    structures = Path(seed_dir) / "structures"
-    return {
-        "benzene": molecule("C6H6"),
-        "druglike_50": read(structures / "druglike_50atoms_withH.pdb"),
-        "druglike_22": read(structures / "druglike_22atoms_noH.pdb"),
-    }
-
-
 def covalent_bonds(atoms: Atoms) -> set[tuple[int, int]]:
     """Pairs (i < j) closer than the sum of their covalent radii plus 0.3 Å."""
     radii = covalent_radii[atoms.numbers]
