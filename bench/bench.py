@@ -1,10 +1,12 @@
 """Whole-LAMMPS-run benchmark of pair_style mlff/student: variants side by side in one run.
 
-    python bench/bench.py --lmp LMP --plugin mlffstudentplugin.so --models DIR --out results.json
+    python bench/bench.py --lmp LMP --plugin mlffstudentplugin.so --models DIR \
+        --model NAME --liquid-model NAME --out results.json
 
-DIR holds student_427k.pt (TorchScript, float32) and, for AOTI variants, student_427k_<device>_
-<precision>.pt2 packages compiled on this machine. Every variant runs the same LAMMPS input on
-the same data file: a warm-up run, then a timed run whose LAMMPS loop time gives steps/s.
+DIR holds, for each model NAME, NAME.pt (TorchScript, float32) and, for AOTI variants,
+NAME_<device>_<precision>.pt2 packages compiled on this machine. Molecules (alone or as a dilute
+ensemble) run --model, the liquid boxes --liquid-model. Every variant runs the same LAMMPS input
+on the same data file: a warm-up run, then a timed run whose LAMMPS loop time gives steps/s.
 Accuracy of each precision is measured against fp32 of the same format on the same structures.
 """
 
@@ -24,18 +26,22 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from mlff_student.systems import molecular_box, molecule_ensemble, seed_molecules, write_lammps_data  # noqa: E402
+from mlff_student.systems import molecular_box, molecule_ensemble, molecules, write_lammps_data  # noqa: E402
 
 NKTV2P_METAL = 1.6021765e6
-SEED = Path(os.environ.get("MLFF_SEED_DIR", Path(__file__).resolve().parents[2] / "shared" / "seed"))
+
+
+def is_liquid(system: str) -> bool:
+    """The liquid-benzene boxes, which run the condensed-phase model."""
+    return system.startswith("box_")
 
 
 def systems(names: list[str]) -> dict:
-    mols = seed_molecules(SEED)
+    mols = molecules()
     benzene = mols["benzene"]
     table = {
         "benzene": lambda: mols["benzene"],
-        "druglike_50": lambda: mols["druglike_50"],
+        "loratadine": lambda: mols["loratadine"],
         "box_1k": lambda: molecular_box(benzene, 4, 0.87, seed=1),
         "box_10k": lambda: molecular_box(benzene, 9, 0.87, seed=2),
         "box_50k": lambda: molecular_box(benzene, 16, 0.87, seed=5),
@@ -47,8 +53,8 @@ def systems(names: list[str]) -> dict:
     return {n: table[n] for n in names}
 
 
-def variants(models: Path, device: str, names: list[str], threads: int) -> dict:
-    """[kk-]<format>-<precision>[-eager] -> (model file, pair_style options, LAMMPS flags).
+def variants(models: Path, model: str, device: str, names: list[str], threads: int) -> dict:
+    """[kk-]<format>-<precision>[-eager] -> (file of the model, pair_style options, LAMMPS flags).
 
     format: ts (TorchScript), aoti (AOTInductor package; on CUDA with the fused message kernels)
     or aotitorch (AOTInductor package of the model's own message ops, as TorchScript runs them).
@@ -60,11 +66,11 @@ def variants(models: Path, device: str, names: list[str], threads: int) -> dict:
         kokkos = name.startswith("kk-")
         fmt, precision, *mode = name.removeprefix("kk-").split("-")
         if fmt == "ts":
-            model, options = models / "student_427k.pt", f"device {device} precision {precision}"
+            path, options = models / f"{model}.pt", f"device {device} precision {precision}"
         elif fmt == "aoti":
-            model, options = models / f"student_427k_{device}_{precision}.pt2", f"device {device}"
+            path, options = models / f"{model}_{device}_{precision}.pt2", f"device {device}"
         elif fmt == "aotitorch":  # the package compiled with the model's own message ops
-            model = models / f"student_427k_{device}_{precision}_torch.pt2"
+            path = models / f"{model}_{device}_{precision}_torch.pt2"
             options = f"device {device}"
         else:
             raise ValueError(f"unknown variant format '{fmt}' in '{name}'")
@@ -74,7 +80,7 @@ def variants(models: Path, device: str, names: list[str], threads: int) -> dict:
         if kokkos:
             flags = (["-k", "on", "g", "1"] if device == "cuda" else ["-k", "on", "t", str(threads)])
             flags += ["-sf", "kk", "-pk", "kokkos", "newton", "off", "neigh", "full"]
-        out[name] = (model, options, flags)
+        out[name] = (path, options, flags)
     return {k: v for k, v in out.items() if v[0].exists()}
 
 
@@ -182,12 +188,14 @@ def main() -> int:
     p.add_argument("--lmp", required=True)
     p.add_argument("--plugin", required=True)
     p.add_argument("--models", required=True, type=Path)
+    p.add_argument("--model", required=True, help="name of the molecules' model files in --models")
+    p.add_argument("--liquid-model", required=True, help="name of the liquid boxes' model files")
     p.add_argument("--device", default="cuda")
-    p.add_argument("--systems", default="benzene,druglike_50,ensemble_1,ensemble_16,ensemble_256,"
+    p.add_argument("--systems", default="benzene,loratadine,ensemble_1,ensemble_16,ensemble_256,"
                    "ensemble_4096,box_1k,box_10k,box_100k")
     p.add_argument("--variants", default="ts-fp32,aoti-fp32,aoti-tf32,aoti-fp16,aoti-bf16,"
                    "ts-tf32,ts-fp16,ts-bf16")
-    p.add_argument("--accuracy-systems", default="druglike_50,box_1k,box_10k")
+    p.add_argument("--accuracy-systems", default="loratadine,box_1k,box_10k")
     p.add_argument("--work", type=Path, default=Path("bench_work"))
     p.add_argument("--out", type=Path, default=Path("bench_results.json"))
     p.add_argument("--timeout", type=int, default=300)
@@ -196,9 +204,13 @@ def main() -> int:
     args = p.parse_args()
     args.plugin = str(Path(args.plugin).resolve())
 
-    chosen = variants(args.models.resolve(), args.device, args.variants.split(","), args.threads)
+    chosen = {model: variants(args.models.resolve(), model, args.device, args.variants.split(","),
+                              args.threads) for model in (args.model, args.liquid_model)}
     results = {"machine": platform.node(), "python": sys.version.split()[0], "device": args.device,
-               "command": " ".join(sys.argv), "threads": args.threads, "variants": list(chosen), "timings": {}, "accuracy": {}}
+               "command": " ".join(sys.argv), "threads": args.threads,
+               "models": {"molecules": args.model, "liquid": args.liquid_model},
+               "variants": list(dict.fromkeys(v for c in chosen.values() for v in c)),
+               "timings": {}, "accuracy": {}}
     try:
         results["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
                                         capture_output=True, text=True).stdout.strip()
@@ -212,9 +224,11 @@ def main() -> int:
         sysdir = args.work / name
         sysdir.mkdir(parents=True, exist_ok=True)
         write_lammps_data(atoms, sysdir / "system.data", elements)
-        entry = {"atoms": natoms, "molecules": natoms // 12 if name.startswith(("ensemble", "box", "benzene")) else 1}
+        model_name = args.liquid_model if is_liquid(name) else args.model
+        entry = {"atoms": natoms, "molecules": natoms // 12 if name.startswith(("ensemble", "box", "benzene")) else 1,
+                 "model": model_name}
         reference = {}
-        for vname, (model, options, flags) in chosen.items():
+        for vname, (model, options, flags) in chosen[model_name].items():
             vdir = sysdir / vname
             vdir.mkdir(exist_ok=True)
             head = header(args, str((sysdir / "system.data").resolve()), model, options, elements,

@@ -32,7 +32,8 @@ def main(src: str, dst: str) -> None:
         if bs:
             ax2.plot(bs, ts, "o-", label=v)
     ax1.set_xticks([i + 0.4 - width / 2 for i in range(len(systems))])
-    ax1.set_xticklabels([f"{s}\n{timings[s]['atoms']} atoms" for s in systems], fontsize=8)
+    ax1.set_xticklabels([f"{s}\n{timings[s]['atoms']} atoms\n{timings[s].get('model', '')}"
+                         for s in systems], fontsize=8)
     ax1.set_yscale("log")
     ax1.set_ylabel("MD steps/s (whole LAMMPS run)")
     ax1.legend(fontsize=7)

@@ -3,6 +3,11 @@
 # machine's device (TorchScript, and AOTInductor packages compiled here), runs every variant side
 # by side (bench/bench.py) and writes bench/results/<device>.json and .png.
 # Extra arguments go to bench.py, e.g. --systems benzene,box_1k.
+#
+# Models: molecules run the shipped default (potentials/student_gfn2), the liquid-benzene boxes the
+# condensed-phase model potentials/student_gfn2_liquid, or the default with a note while that file
+# does not exist. MLFF_BENCH_MODEL and MLFF_BENCH_LIQUID_MODEL take any other checkpoint or ONNX
+# file, e.g. MLFF-Distiller's $MLFF_SEED_DIR/models/student_427k.onnx.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 "$MLFF_ROOT/scripts/setup.sh" >/dev/null
@@ -10,25 +15,43 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 export PYTHONPATH=$MLFF_ROOT/python${PYTHONPATH:+:$PYTHONPATH}
 py=$MLFF_PYTHON
 device=${MLFF_BENCH_DEVICE:-$("$py" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')}
-seed=${MLFF_SEED_DIR:-$MLFF_ROOT/../shared/seed}
 models=$MLFF_BUILD/bench_models
 results=${MLFF_BENCH_RESULTS:-$MLFF_ROOT/bench/results}
 mkdir -p "$models" "$results"
 
-[[ -f $models/student_427k.pt ]] ||
-  "$py" -m mlff_student export "$seed/models/student_427k.onnx" -o "$models/student_427k.pt" >/dev/null
+molecule_model=$(realpath -e "${MLFF_BENCH_MODEL:-$MLFF_ROOT/potentials/student_gfn2.ckpt}")
+liquid_model=${MLFF_BENCH_LIQUID_MODEL:-$MLFF_ROOT/potentials/student_gfn2_liquid.ckpt}
+if [[ -z ${MLFF_BENCH_LIQUID_MODEL:-} && ! -f $liquid_model ]]; then
+  echo "[bench] note: $liquid_model does not exist yet; the liquid boxes run potentials/student_gfn2.ckpt"
+  liquid_model=$MLFF_ROOT/potentials/student_gfn2.ckpt
+fi
+liquid_model=$(realpath -e "$liquid_model")
+
+# Made again when the source or the package code is newer than the file.
+outdated() { # target source
+  [[ ! -f $1 || $2 -nt $1 || -n $(find "$MLFF_ROOT/python/mlff_student" -name '*.py' -newer "$1") ]]
+}
 precisions="fp32"
 [[ $device == cuda ]] && precisions="fp32 tf32 fp16 bf16"
-compile() { # name extra-args...: compiled side by side, each a separate Inductor run
-  local pkg=$models/student_427k_${device}_$1.pt2
-  # Compiled again when the compile code is newer than the package.
-  [[ -f $pkg && -z $(find "$MLFF_ROOT/python/mlff_student" -name '*.py' -newer "$pkg") ]] ||
-    "$py" -m mlff_student compile "$seed/models/student_427k.onnx" -o "$pkg" \
-      --device "$device" "${@:2}" >"$models/compile_$1.log" 2>&1 &
+compile() { # source name suffix extra-args...: compiled side by side, each a separate Inductor run
+  local pkg=$models/${2}_${device}_$3.pt2
+  if outdated "$pkg" "$1"; then
+    "$py" -m mlff_student compile "$1" -o "$pkg" --device "$device" "${@:4}" \
+      >"$models/compile_${2}_$3.log" 2>&1 &
+  fi
 }
-for p in $precisions; do compile "$p" --precision "$p"; done
-# On CUDA, the fused message kernels against the model's own ops, both compiled.
-[[ $device == cuda ]] && compile fp32_torch --precision fp32 --message torch
+prepare() { # source: NAME.pt and NAME_<device>_<precision>[_torch].pt2, NAME the file's stem
+  local name
+  name=$(basename "${1%.*}")
+  if outdated "$models/$name.pt" "$1"; then
+    "$py" -m mlff_student export "$1" -o "$models/$name.pt" >/dev/null
+  fi
+  for p in $precisions; do compile "$1" "$name" "$p" --precision "$p"; done
+  # On CUDA, the fused message kernels against the model's own ops, both compiled.
+  if [[ $device == cuda ]]; then compile "$1" "$name" fp32_torch --precision fp32 --message torch; fi
+}
+prepare "$molecule_model"
+[[ $liquid_model == "$molecule_model" ]] || prepare "$liquid_model"
 wait
 
 lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
@@ -41,6 +64,7 @@ if grep -q "mlff/student/kk" "$MLFF_BUILD/mlffstudentplugin.so"; then
   [[ $device == cuda ]] && variants="$variants,kk-aoti-fp16"
 fi
 "$py" "$MLFF_ROOT/bench/bench.py" --lmp "$lmp" --plugin "$MLFF_BUILD/mlffstudentplugin.so" \
-  --models "$models" --device "$device" --variants "$variants" --work "$MLFF_BUILD/bench_work" \
-  --out "$results/$device.json" "$@"
+  --models "$models" --model "$(basename "${molecule_model%.*}")" \
+  --liquid-model "$(basename "${liquid_model%.*}")" --device "$device" --variants "$variants" \
+  --work "$MLFF_BUILD/bench_work" --out "$results/$device.json" "$@"
 "$py" "$MLFF_ROOT/bench/plot.py" "$results/$device.json" "$results/$device.png"

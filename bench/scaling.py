@@ -20,14 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from bench import SEED, header, timed_nve  # noqa: E402
-from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data  # noqa: E402
+from bench import header, timed_nve  # noqa: E402
+from mlff_student.systems import molecular_box, molecules, write_lammps_data  # noqa: E402
 
 
 def box_with(atoms: int, seed: int):
     """A liquid-benzene box (0.87 g/cm^3) of n^3 molecules, about `atoms` atoms."""
     n = max(2, round((atoms / 12) ** (1 / 3)))
-    return molecular_box(seed_molecules(SEED)["benzene"], n, 0.87, seed=seed)
+    return molecular_box(molecules()["benzene"], n, 0.87, seed=seed)
 
 
 def run(args, workdir: Path, atoms, nprocs: int) -> dict:

@@ -14,7 +14,6 @@
 #                    Kokkos sources are taken from it instead of the Debian archive
 #   MLFF_SKIP_APT=1  do not call apt-get (the packages are already there)
 #   MLFF_PYTHON      a Python with torch, numpy and ase to use instead of our own venv
-#   MLFF_SEED_DIR    the seed's models and structures (default ../shared/seed)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -121,7 +120,7 @@ build_plugin() {
   cmake -S "$MLFF_ROOT" -B "$MLFF_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DLAMMPS_DIR="$lammps_cfg" -DLAMMPS_SOURCE_DIR="$MLFF_LAMMPS_SOURCE_DIR" -DLAMMPS_BUILD_DIR="$MLFF_LAMMPS_BUILD_DIR" \
     -DCMAKE_PREFIX_PATH="$(torch_prefix)" \
-    -DPython3_EXECUTABLE="$(command -v "$MLFF_PYTHON")" ${MLFF_SEED_DIR:+-DMLFF_SEED_DIR="$MLFF_SEED_DIR"} >"$MLFF_BUILD.configure.log" 2>&1 ||
+    -DPython3_EXECUTABLE="$(command -v "$MLFF_PYTHON")" >"$MLFF_BUILD.configure.log" 2>&1 ||
     { cat "$MLFF_BUILD.configure.log"; exit 1; }
   cmake --build "$MLFF_BUILD" --parallel "$(nproc)"
 }

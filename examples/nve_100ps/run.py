@@ -1,11 +1,11 @@
 """Runs the NVE validation of examples/nve_100ps for several systems and reports each run.
 
-    python run.py --lmp LMP --plugin mlffstudentplugin.so --model student_427k.pt \
+    python run.py --lmp LMP --plugin mlffstudentplugin.so --model potentials/student_gfn2.pt \
         [--pair "device cuda precision fp16"] [--steps 200000] [--systems benzene,...] [--jobs 4] \
         [--timeout 1:00:00] [--resume]
 
 Writes <work>/<system>/{log.lammps,report.json,energies.png} and <work>/summary.json. Data files
-are made from the seed's molecules (MLFF_SEED_DIR, default ../shared/seed). A run that reaches
+are made from the project's molecules (mlff_student.systems.molecules). A run that reaches
 --timeout stops cleanly and leaves nve.restart; --resume continues it and extends its log, so that
 the report covers the whole run.
 """
@@ -23,9 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 from mlff_student.nve import report, summary_line  # noqa: E402
-from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data  # noqa: E402
+from mlff_student.systems import molecular_box, molecules, write_lammps_data  # noqa: E402
 
-SEED = Path(os.environ.get("MLFF_SEED_DIR", ROOT.parent / "shared" / "seed"))
 INPUT = Path(__file__).resolve().parent / "in.nve"
 
 
@@ -34,12 +33,12 @@ def systems() -> dict:
     shrink-wrapped boxes and use all-pairs neighbor lists, which stay cheap when a hot molecule
     throws off a fragment and the box grows; the liquid box (27 benzene molecules, 0.87 g/cm^3) is
     periodic, where angular momentum is not conserved and is left alone."""
-    mols = seed_molecules(SEED)
+    mols = molecules()
     molecule = ("m m m", "yes", "1.0 nsq")
     return {
         "benzene": (mols["benzene"], *molecule),
-        "druglike_22": (mols["druglike_22"], *molecule),
-        "druglike_50": (mols["druglike_50"], *molecule),
+        "caffeine": (mols["caffeine"], *molecule),
+        "loratadine": (mols["loratadine"], *molecule),
         "benzene_box": (molecular_box(mols["benzene"], 3, 0.87, seed=7), "p p p", "no", "1.0 bin"),
     }
 
@@ -83,7 +82,7 @@ def main() -> int:
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--pair", default="cuda_graph auto", help="pair_style mlff/student options")
     p.add_argument("--label", default="", help="names the run in plots, e.g. 'GPU fp16'")
-    p.add_argument("--systems", default="benzene,druglike_22,druglike_50,benzene_box")
+    p.add_argument("--systems", default="benzene,caffeine,loratadine,benzene_box")
     p.add_argument("--steps", type=int, default=200000)
     p.add_argument("--every", type=int, default=10)
     p.add_argument("--seed", type=int, default=20261124)

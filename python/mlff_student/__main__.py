@@ -4,6 +4,7 @@
         [--message fused|torch] [--knots N]
     python -m mlff_student nve-report LOG [--json OUT.json] [--png OUT.png]
     python -m mlff_student distill --out STEM --dataset DATA.npz [--device cuda] [--epochs N] ...
+    python -m mlff_student molecules [--out DIR] [--names caffeine,...]   (needs RDKit)
     python -m mlff_student inspect FILE
 
 Errors print one line (--traceback prints Python's traceback too) and exit with status 1.
@@ -48,6 +49,10 @@ def main(argv=None) -> int:
     from .distill import add_arguments
 
     add_arguments(dis)
+    mol = sub.add_parser("molecules", help="remake the shipped drug-like structures: RDKit "
+                         "conformers relaxed with GFN2-xTB (needs RDKit)")
+    mol.add_argument("--out", help="directory for the .xyz files (default: the package's structures/)")
+    mol.add_argument("--names", help="comma-separated subset of the molecules")
     ins = sub.add_parser("inspect", help="print a model file's metadata without loading its code")
     ins.add_argument("file", help="TorchScript file (.pt) or AOTInductor package (.pt2)")
     args = parser.parse_args(argv)
@@ -66,6 +71,12 @@ def run(parser, args) -> int:
 
         for key, value in read_metadata(args.file).items():
             print(f"{key}={value}")
+        return 0
+
+    if args.command == "molecules":
+        from .systems import STRUCTURES, make_molecules
+
+        make_molecules(args.out or STRUCTURES, args.names.split(",") if args.names else None)
         return 0
 
     if args.command == "distill":

@@ -7,20 +7,77 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms, units
 from ase.build import molecule
-from ase.data import atomic_masses, atomic_numbers
-from ase.io import read
+from ase.data import atomic_masses, atomic_numbers, covalent_radii
+from ase.io import read, write
 
 AVOGADRO = 6.02214076e23
 
 
-def seed_molecules(seed_dir: str | Path) -> dict[str, Atoms]:
-    """Benzene (the seed's MD case, at ASE's geometry) and the seed's drug-like molecules."""
-    structures = Path(seed_dir) / "structures"
-    return {
-        "benzene": molecule("C6H6"),
-        "druglike_50": read(structures / "druglike_50atoms_withH.pdb"),
-        "druglike_22": read(structures / "druglike_22atoms_noH.pdb"),
-    }
+# The project's drug-like molecules, made only of the elements its students know (H C N O F S Cl):
+# name -> SMILES. structures/<name>.xyz holds each at its teacher (GFN2-xTB) minimum, made by
+# make_molecules (python -m mlff_student molecules).
+DRUGLIKE = {
+    "caffeine": "CN1C=NC2=C1C(=O)N(C(=O)N2C)C",  # C8H10N4O2, 24 atoms
+    "celecoxib": "CC1=CC=C(C=C1)C2=CC(=NN2C3=CC=C(C=C3)S(=O)(=O)N)C(F)(F)F",  # C17H14F3N3O2S, 40
+    "loratadine": "CCOC(=O)N1CCC(=C2C3=C(CCC4=C2N=CC=C4)C=C(C=C3)Cl)CC1",  # C22H23ClN2O2, 50
+}
+STRUCTURES = Path(__file__).resolve().parent / "structures"
+
+
+def molecules() -> dict[str, Atoms]:
+    """Benzene at ASE's geometry (MLFF-Distiller's MD case, whose energies its models are known
+    by) and the drug-like molecules at their teacher minimum."""
+    out = {"benzene": molecule("C6H6")}
+    out.update({name: read(STRUCTURES / f"{name}.xyz") for name in DRUGLIKE})
+    return out
+
+
+def covalent_bonds(atoms: Atoms) -> set[tuple[int, int]]:
+    """Pairs (i < j) closer than the sum of their covalent radii plus 0.3 Å."""
+    radii = covalent_radii[atoms.numbers]
+    dist = np.linalg.norm(atoms.positions[:, None] - atoms.positions[None], axis=-1)
+    close = dist < radii[:, None] + radii[None] + 0.3
+    return {(int(i), int(j)) for i, j in zip(*np.nonzero(close)) if i < j}
+
+
+def make_molecules(out_dir: str | Path = STRUCTURES, names: list[str] | None = None,
+                   fmax: float = 0.01, seed: int = 20260704) -> None:
+    """Builds each molecule from its SMILES with RDKit (ETKDG, a fixed random seed), relaxes it
+    with the teacher (ASE's BFGS until every force is below fmax eV/Å) and writes <name>.xyz.
+    Needs RDKit, which only this function uses."""
+    from ase.optimize import BFGS
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    from .distill import ase_teacher
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names or list(DRUGLIKE):
+        smiles = DRUGLIKE[name]
+        mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+        params = AllChem.ETKDGv3()
+        params.randomSeed = seed
+        if AllChem.EmbedMolecule(mol, params) != 0:
+            raise RuntimeError(f"{name}: RDKit could not embed {smiles}")
+        atoms = Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()],
+                      positions=mol.GetConformer().GetPositions())
+        atoms.calc = ase_teacher(atoms)
+        BFGS(atoms, logfile=None).run(fmax=fmax, steps=2000)
+        forces = atoms.get_forces()
+        if np.linalg.norm(forces, axis=1).max() >= fmax:
+            raise RuntimeError(f"{name}: the relaxation did not reach fmax {fmax} eV/Å")
+        # The relaxed structure must still be the molecule of the SMILES.
+        bonds = covalent_bonds(atoms)
+        expected = {tuple(sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx()))) for b in mol.GetBonds()}
+        if bonds != expected:
+            raise RuntimeError(f"{name}: bonds changed in the relaxation: {sorted(bonds ^ expected)}")
+        energy = atoms.get_potential_energy()
+        result = Atoms(numbers=atoms.numbers, positions=atoms.positions - atoms.get_center_of_mass())
+        result.info = {"name": name, "smiles": smiles, "gfn2_energy_eV": round(float(energy), 6)}
+        write(out_dir / f"{name}.xyz", result, format="extxyz")
+        print(f"{name}: {result.get_chemical_formula()}, {len(result)} atoms, GFN2-xTB "
+              f"{energy:.4f} eV, largest force {np.linalg.norm(forces, axis=1).max():.4f} eV/Å")
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:

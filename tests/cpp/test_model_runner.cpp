@@ -1,64 +1,55 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "benzene.h"
 #include "force_scatter.h"
 #include "mlff_error.h"
 #include "model_runner.h"
 
 namespace {
 
+using mlff_test::benzene;
+
 std::string model_path(const std::string& name) {
   return std::string(MLFF_TEST_MODELS) + "/" + name;
 }
 
-// Benzene at ASE's molecule('C6H6') geometry, with every pair within the cutoff as an edge.
-mlff::EdgeGraph benzene() {
-  const double atoms[12][4] = {
-      {6, 0.000000, 1.395248, 0},  {6, 1.208320, 0.697624, 0},   {6, 1.208320, -0.697624, 0},
-      {6, 0.000000, -1.395248, 0}, {6, -1.208320, -0.697624, 0}, {6, -1.208320, 0.697624, 0},
-      {1, 0.000000, 2.482360, 0},  {1, 2.149787, 1.241180, 0},   {1, 2.149787, -1.241180, 0},
-      {1, 0.000000, -2.482360, 0}, {1, -2.149787, -1.241180, 0}, {1, -2.149787, 1.241180, 0}};
-  mlff::EdgeGraph g;
-  for (const auto& a : atoms) {
-    g.z.push_back(static_cast<std::int64_t>(a[0]));
-    g.energy_mask.push_back(1.0);
-  }
-  for (int d = 0; d < 12; ++d)
-    for (int s = 0; s < 12; ++s) {
-      if (s == d) continue;
-      g.src.push_back(s);
-      g.dst.push_back(d);
-      for (int a = 1; a <= 3; ++a) g.edge_vec.push_back(atoms[s][a] - atoms[d][a]);
-    }
-  return g;
+// The float64 Python reference's energy of benzene, written by the test set-up.
+double reference_benzene_energy(const std::string& model) {
+  std::ifstream in(model_path(model + "_benzene_energy.txt"));
+  double energy;
+  if (!(in >> energy)) throw std::runtime_error("no reference energy for " + model);
+  return energy;
 }
 
 }  // namespace
 
 TEST(ModelRunner, ReadsMetadata) {
-  mlff::ModelRunner runner(model_path("student_427k_float32.pt"));
+  mlff::ModelRunner runner(model_path("seedarch_427k_float32.pt"));
   EXPECT_DOUBLE_EQ(runner.metadata().cutoff, 5.0);
   EXPECT_EQ(runner.metadata().num_interactions, 3);
   EXPECT_EQ(runner.metadata().max_z, 100);
   EXPECT_EQ(runner.metadata().dtype, "float32");
 }
 
-TEST(ModelRunner, BenzeneEnergyMatchesTheSeedModel) {
-  // The 427K model's known value at this geometry is -76.0533 eV.
-  for (const char* file : {"student_427k_float32.pt", "student_427k_float64.pt"}) {
+TEST(ModelRunner, BenzeneEnergyMatchesThePythonReference) {
+  const double expected = reference_benzene_energy("seedarch_427k");
+  for (const char* file : {"seedarch_427k_float32.pt", "seedarch_427k_float64.pt"}) {
     mlff::ModelRunner runner(model_path(file));
     mlff::EdgeGraph g = benzene();
     mlff::ModelOutput out;
     runner.run(g, out);
-    EXPECT_NEAR(mlff::ForceScatter::energy(g, out.node_energy), -76.05328, 2e-4) << file;
+    EXPECT_NEAR(mlff::ForceScatter::energy(g, out.node_energy), expected, 2e-4) << file;
   }
 }
 
 TEST(ModelRunner, EdgeGradientIsTheDerivativeOfTheMaskedEnergy) {
-  mlff::ModelRunner runner(model_path("student_427k_float64.pt"));
+  mlff::ModelRunner runner(model_path("seedarch_427k_float64.pt"));
   mlff::EdgeGraph g = benzene();
   g.energy_mask[3] = 0.0;  // a ghost-like node: carries messages, its energy does not count
   mlff::ModelOutput out;
@@ -79,7 +70,7 @@ TEST(ModelRunner, EdgeGradientIsTheDerivativeOfTheMaskedEnergy) {
 }
 
 TEST(ModelRunner, EmptyGraphGivesEmptyOutput) {
-  mlff::ModelRunner runner(model_path("tiny_77k_float32.pt"));
+  mlff::ModelRunner runner(model_path("seedarch_77k_float32.pt"));
   mlff::EdgeGraph g;
   mlff::ModelOutput out;
   runner.run(g, out);
@@ -88,7 +79,7 @@ TEST(ModelRunner, EmptyGraphGivesEmptyOutput) {
 }
 
 TEST(ModelRunner, IsolatedAtomHasNoEdgesButAnEnergy) {
-  mlff::ModelRunner runner(model_path("tiny_77k_float32.pt"));
+  mlff::ModelRunner runner(model_path("seedarch_77k_float32.pt"));
   mlff::EdgeGraph g;
   g.z = {6};
   g.energy_mask = {1.0};
@@ -108,12 +99,14 @@ TEST(ModelRunner, Float64PrecisionRunsAFloat32File) {
   mlff::RunnerOptions options;
   options.device = mlff::Device::CPU;
   options.precision = mlff::Precision::FP64;
-  mlff::ModelRunner runner(model_path("student_427k_float32.pt"), options);
+  mlff::ModelRunner runner(model_path("seedarch_427k_float32.pt"), options);
   EXPECT_EQ(runner.precision(), mlff::Precision::FP64);
   mlff::EdgeGraph g = benzene();
   mlff::ModelOutput out;
   runner.run(g, out);
-  EXPECT_NEAR(mlff::ForceScatter::energy(g, out.node_energy), -76.053278, 2e-6);
+  // The float32 weights, widened exactly, are the reference's weights: float64 all the way.
+  EXPECT_NEAR(mlff::ForceScatter::energy(g, out.node_energy),
+              reference_benzene_energy("seedarch_427k"), 2e-6);
 }
 
 TEST(ModelRunner, ReducedPrecisionNeedsCuda) {
@@ -121,15 +114,15 @@ TEST(ModelRunner, ReducedPrecisionNeedsCuda) {
   options.device = mlff::Device::CPU;
   for (auto p : {mlff::Precision::TF32, mlff::Precision::FP16, mlff::Precision::BF16}) {
     options.precision = p;
-    EXPECT_THROW(mlff::ModelRunner(model_path("tiny_77k_float32.pt"), options), mlff::Error);
+    EXPECT_THROW(mlff::ModelRunner(model_path("seedarch_77k_float32.pt"), options), mlff::Error);
   }
 }
 
 TEST(ModelRunner, AotiPackageMatchesTorchScript) {
   mlff::RunnerOptions cpu;
   cpu.device = mlff::Device::CPU;
-  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), cpu);
-  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), cpu);
+  mlff::ModelRunner aoti(model_path("seedarch_77k_cpu_fp32.pt2"), cpu);
+  mlff::ModelRunner script(model_path("seedarch_77k_float64.pt"), cpu);
   EXPECT_EQ(aoti.metadata().format, "aoti");
   EXPECT_EQ(aoti.metadata().num_interactions, 2);
   mlff::EdgeGraph g = benzene();
@@ -166,10 +159,10 @@ TEST(ModelRunner, AotiPackageMatchesTorchScript) {
 TEST(ModelRunner, AotiPackageRefusesAnotherPrecisionOrDevice) {
   mlff::RunnerOptions options;
   options.precision = mlff::Precision::FP64;
-  EXPECT_THROW(mlff::ModelRunner(model_path("tiny_77k_cpu_fp32.pt2"), options), mlff::Error);
+  EXPECT_THROW(mlff::ModelRunner(model_path("seedarch_77k_cpu_fp32.pt2"), options), mlff::Error);
   options = {};
   options.device = mlff::Device::CUDA;
-  EXPECT_THROW(mlff::ModelRunner(model_path("tiny_77k_cpu_fp32.pt2"), options), mlff::Error);
+  EXPECT_THROW(mlff::ModelRunner(model_path("seedarch_77k_cpu_fp32.pt2"), options), mlff::Error);
 }
 
 // AOTI packages are exported with at least 2 nodes and 2 edges as examples; smaller graphs (a
@@ -177,8 +170,8 @@ TEST(ModelRunner, AotiPackageRefusesAnotherPrecisionOrDevice) {
 TEST(ModelRunner, AotiPackageRunsTinyGraphs) {
   mlff::RunnerOptions cpu;
   cpu.device = mlff::Device::CPU;
-  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), cpu);
-  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), cpu);
+  mlff::ModelRunner aoti(model_path("seedarch_77k_cpu_fp32.pt2"), cpu);
+  mlff::ModelRunner script(model_path("seedarch_77k_float64.pt"), cpu);
   mlff::EdgeGraph atom;
   atom.z = {6};
   atom.energy_mask = {1.0};

@@ -126,7 +126,7 @@ mlff::RunnerOptions on_cpu() {
 }  // namespace
 
 TEST(ResidentStep, MatchesTheHostPathWithGhostsFolded) {
-  mlff::ModelRunner runner(model_path("student_427k_float64.pt"), on_cpu());
+  mlff::ModelRunner runner(model_path("seedarch_427k_float64.pt"), on_cpu());
   PeriodicBenzene s;
   const Reference ref = host_path(runner, s, false);
 
@@ -148,7 +148,7 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostsFolded) {
 }
 
 TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
-  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), on_cpu());
+  mlff::ModelRunner runner(model_path("seedarch_77k_float64.pt"), on_cpu());
   PeriodicBenzene s;
   const Reference ref = host_path(runner, s, true);
 
@@ -170,7 +170,7 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
 }
 
 TEST(ResidentStep, NullTypesAndBadInputs) {
-  mlff::ModelRunner runner(model_path("tiny_77k_float64.pt"), on_cpu());
+  mlff::ModelRunner runner(model_path("seedarch_77k_float64.pt"), on_cpu());
   PeriodicBenzene s;
   std::vector<double> f, eatom, vatom;
 
@@ -204,8 +204,8 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
 
 // A lone atom (no edges) through an AOTI package, which was exported with larger examples.
 TEST(ResidentStep, LoneAtomThroughAnAotiPackage) {
-  mlff::ModelRunner aoti(model_path("tiny_77k_cpu_fp32.pt2"), on_cpu());
-  mlff::ModelRunner script(model_path("tiny_77k_float64.pt"), on_cpu());
+  mlff::ModelRunner aoti(model_path("seedarch_77k_cpu_fp32.pt2"), on_cpu());
+  mlff::ModelRunner script(model_path("seedarch_77k_float64.pt"), on_cpu());
   const double x[3] = {0.0, 0.0, 0.0};
   const int type = 1, tag = 1, center = 0, count = 0, neighbors = 0;
   double energies[2];

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mlff_student import load_checkpoint
 from mlff_student.systems import write_lammps_data
 
 LMP = os.environ.get("MLFF_LMP", "lmp")
 PLUGIN = os.environ.get("MLFF_PLUGIN", "mlffstudentplugin.so")
 MODELS = Path(os.environ.get("MLFF_TEST_MODELS", "test_models"))
-SEED = Path(os.environ.get("MLFF_SEED_DIR", Path(__file__).parents[3] / "shared" / "seed"))
+POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
 NKTV2P_METAL = 1.6021765e6  # LAMMPS's pressure conversion for units metal (bar * Å^3 / eV)
 
 
@@ -30,6 +31,13 @@ class Result:
 
 def model_file(name: str, dtype: str = "float64") -> Path:
     return MODELS / f"{name}_{dtype}.pt"
+
+
+def reference_model(name: str):
+    """The Python model behind a test model file: the checkpoint the test set-up wrote, or the
+    shipped one for student_gfn2."""
+    return load_checkpoint(POTENTIALS / "student_gfn2.ckpt" if name == "student_gfn2"
+                           else MODELS / f"{name}.ckpt")
 
 
 def run_lammps(workdir: Path, script: str, nprocs: int = 1, check: bool = True, timeout: int = 600,

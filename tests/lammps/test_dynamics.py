@@ -1,19 +1,22 @@
-"""Short NVE runs conserve energy; the style combines with others through pair hybrid/overlay."""
+"""Short NVE runs conserve energy; the style combines with others through pair hybrid/overlay.
+
+The NVE runs use the shipped default model, whose dynamics are physical; the rest the test models
+of MLFF-Distiller's architecture."""
 
 import numpy as np
 import pytest
 
-from harness import header, model_file, run_lammps, single_point, elements_of, SEED
-from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data
+from harness import POTENTIALS, header, model_file, run_lammps, single_point, elements_of
+from mlff_student.systems import molecular_box, molecules, write_lammps_data
 
-MOLECULES = seed_molecules(SEED)
+MOLECULES = molecules()
 
 
 def nve(tmp_path, atoms, steps: int, nprocs: int = 1, model=None):
     tmp_path.mkdir(parents=True, exist_ok=True)
     elements = elements_of(atoms)
     write_lammps_data(atoms, tmp_path / "system.data", elements)
-    model = model or model_file("student_427k", "float32")
+    model = model or POTENTIALS / "student_gfn2.pt"
     script = header("system.data", elements, model, bool(atoms.pbc.any())) + f"""
 velocity all create 300.0 4928459 mom yes rot yes dist gaussian
 timestep 0.0005
@@ -54,9 +57,9 @@ def test_nve_periodic_box_conserves_energy(tmp_path):
 
 
 def test_nve_trajectory_is_the_same_on_two_ranks(tmp_path):
-    molecule = MOLECULES["druglike_50"]
-    one = nve(tmp_path / "one", molecule, 100, model=model_file("student_427k", "float64"))
-    two = nve(tmp_path / "two", molecule, 100, nprocs=2, model=model_file("student_427k", "float64"))
+    molecule = MOLECULES["loratadine"]
+    one = nve(tmp_path / "one", molecule, 100, model=model_file("student_gfn2", "float64"))
+    two = nve(tmp_path / "two", molecule, 100, nprocs=2, model=model_file("student_gfn2", "float64"))
     np.testing.assert_allclose(two, one, rtol=1e-9, atol=1e-8)
 
 
@@ -64,7 +67,7 @@ def test_hybrid_overlay_with_a_half_list_style(tmp_path):
     """lj/cut asks for a half list; mlff/student still gets its full list and the sum is exact."""
     atoms = molecular_box(MOLECULES["benzene"], 2, 0.87, seed=9)
     elements = elements_of(atoms)
-    model = model_file("student_427k")
+    model = model_file("seedarch_427k")
     alone = single_point(tmp_path / "alone", atoms, elements, model)
     lj = "pair_style lj/cut 4.0\npair_coeff * * 0.002 2.5"
     lj_only = single_point(tmp_path / "lj", atoms, elements, model, pair=lj)
@@ -87,7 +90,7 @@ def test_null_type_is_left_to_another_style(tmp_path):
     argon += atoms[:1]
     argon.symbols[-1] = "Ar"
     argon.positions[-1] = [0.0, 0.0, 3.5]
-    model = model_file("student_427k")
+    model = model_file("seedarch_427k")
     ref = single_point(tmp_path / "ref", atoms, ["C", "H"], model)
     out = single_point(
         tmp_path / "hyb", argon, elements, model,

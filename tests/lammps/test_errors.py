@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from harness import MODELS, PLUGIN, model_file, run_lammps, SEED
-from mlff_student.systems import seed_molecules, write_lammps_data
+from harness import MODELS, PLUGIN, model_file, run_lammps
+from mlff_student.systems import molecules, write_lammps_data
 
-BENZENE = seed_molecules(SEED)["benzene"]
-GOOD_MODEL = model_file("tiny_77k", "float32")
+BENZENE = molecules()["benzene"]
+GOOD_MODEL = model_file("seedarch_77k", "float32")
 
 
 def expect_error(tmp_path, script: str, message: str, nprocs: int = 1, atoms=BENZENE,
@@ -53,7 +53,7 @@ run 0
          "cuda_graph must be auto, yes or no, not maybe"),
         ("CUDA graph on the CPU", dict(style="mlff/student device cpu cuda_graph yes"),
          "cuda_graph yes needs device cuda"),
-        ("package of another precision", dict(model=MODELS / "tiny_77k_cpu_fp32.pt2",
+        ("package of another precision", dict(model=MODELS / "seedarch_77k_cpu_fp32.pt2",
                                              style="mlff/student precision fp64"),
          "was compiled for precision fp32, not fp64"),
     ],

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness import MODELS, model_file, single_point, elements_of, SEED
-from mlff_student import load_onnx
+from harness import MODELS, model_file, reference_model, single_point, elements_of
 from mlff_student.reference import evaluate
-from mlff_student.systems import molecular_box, seed_molecules
+from mlff_student.systems import molecular_box, molecules
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
@@ -19,10 +18,10 @@ BOUNDS = {"fp32": (1e-6, 1e-5), "tf32": (2e-4, 1e-2), "fp16": (5e-5, 1e-2), "bf1
 
 @pytest.fixture(scope="module")
 def cases():
-    benzene = seed_molecules(SEED)["benzene"]
-    model = load_onnx(SEED / "models" / "student_427k.onnx")
-    systems = {"druglike_50": seed_molecules(SEED)["druglike_50"],
-               "benzene_box": molecular_box(benzene, 3, 0.87, seed=11)}
+    mols = molecules()
+    model = reference_model("seedarch_427k")
+    systems = {"loratadine": mols["loratadine"],
+               "benzene_box": molecular_box(mols["benzene"], 3, 0.87, seed=11)}
     return {name: (atoms, evaluate(model, atoms)) for name, atoms in systems.items()}
 
 
@@ -34,36 +33,36 @@ def check(out, ref, precision):
 
 
 @pytest.mark.parametrize("precision", list(BOUNDS))
-@pytest.mark.parametrize("name", ["druglike_50", "benzene_box"])
+@pytest.mark.parametrize("name", ["loratadine", "benzene_box"])
 def test_torchscript_on_cuda(cases, name, precision, tmp_path):
     atoms, ref = cases[name]
     out = single_point(
         tmp_path, atoms, elements_of(atoms), None,
         pair=f"pair_style mlff/student device cuda precision {precision}\n"
-             f"pair_coeff * * {model_file('student_427k', 'float32')} {' '.join(elements_of(atoms))}")
+             f"pair_coeff * * {model_file('seedarch_427k', 'float32')} {' '.join(elements_of(atoms))}")
     check(out, ref, precision)
 
 
-@pytest.mark.parametrize("name", ["druglike_50", "benzene_box"])
+@pytest.mark.parametrize("name", ["loratadine", "benzene_box"])
 def test_aoti_on_cuda(cases, name, tmp_path):
     atoms, ref = cases[name]
-    out = single_point(tmp_path, atoms, elements_of(atoms), MODELS / "student_427k_cuda_fp32.pt2")
+    out = single_point(tmp_path, atoms, elements_of(atoms), MODELS / "seedarch_427k_cuda_fp32.pt2")
     check(out, ref, "fp32")
 
 
 def test_two_ranks_share_one_gpu(cases, tmp_path):
     atoms, _ = cases["benzene_box"]
     pair = (f"pair_style mlff/student device cuda\n"
-            f"pair_coeff * * {model_file('student_427k', 'float32')} C H")
+            f"pair_coeff * * {model_file('seedarch_427k', 'float32')} C H")
     one = single_point(tmp_path / "one", atoms, ["C", "H"], None, pair=pair)
     two = single_point(tmp_path / "two", atoms, ["C", "H"], None, pair=pair, nprocs=2)
     assert two.energy == pytest.approx(one.energy, rel=1e-6)
     np.testing.assert_allclose(two.forces, one.forces, atol=1e-4)
 
 
-@pytest.mark.parametrize("model, precision", [("student_427k_float32.pt", "fp32"),
-                                              ("student_427k_float32.pt", "fp16"),
-                                              ("student_427k_cuda_fp32.pt2", "fp32")])
+@pytest.mark.parametrize("model, precision", [("seedarch_427k_float32.pt", "fp32"),
+                                              ("seedarch_427k_float32.pt", "fp16"),
+                                              ("seedarch_427k_cuda_fp32.pt2", "fp32")])
 def test_cuda_graph_replays_equal_eager_steps(cases, model, precision, tmp_path):
     """Padded inputs replayed by a CUDA graph give the eager result, also after the graph has to
     grow: the box is compressed between two evaluations, which doubles the edges."""

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from harness import MODELS, model_file, run_lammps, header, single_point, elements_of, SEED
-from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data
+from harness import MODELS, model_file, run_lammps, header, single_point, elements_of
+from mlff_student.systems import molecular_box, molecules, write_lammps_data
 
 pytestmark = pytest.mark.skipif(os.environ.get("MLFF_KOKKOS") != "ON",
                                 reason="LAMMPS without KOKKOS")
@@ -18,14 +18,14 @@ KOKKOS = ["-k", "on", "g", "1"] if GPU else ["-k", "on", "t", "2"]
 PACKAGE = {"on": ["-pk", "kokkos", "newton", "on", "neigh", "half"],
            "off": ["-pk", "kokkos", "newton", "off", "neigh", "full"]}
 
-BENZENE = seed_molecules(SEED)["benzene"]
+BENZENE = molecules()["benzene"]
 SYSTEMS = {
     # Periodic and triclinic, with several images of every atom in the ghost shell on 2 or 4 ranks.
     "benzene_box": molecular_box(BENZENE, 2, 0.87, seed=5, tilt=(0.1, 0.0, -0.05)),
     # An open box, mostly empty: on 2 and 4 ranks some subdomains hold no atom.
-    "molecule_in_corner": seed_molecules(SEED)["druglike_50"],
+    "molecule_in_corner": molecules()["loratadine"],
 }
-MODEL = {"benzene_box": "tiny_77k", "molecule_in_corner": "student_427k"}
+MODEL = {"benzene_box": "seedarch_77k", "molecule_in_corner": "seedarch_427k"}
 EXTRA = {"benzene_box": "", "molecule_in_corner": "change_box all x final -10 120 units box\n"}
 
 
@@ -64,7 +64,7 @@ def test_kokkos_matches_plain_style(plain, name, newton, nprocs, tmp_path):
 
 def test_null_type_under_hybrid(tmp_path):
     atoms = SYSTEMS["benzene_box"]
-    model = model_file("tiny_77k")
+    model = model_file("seedarch_77k")
 
     pair = (f"pair_style hybrid mlff/student zero 5.0\npair_coeff * * mlff/student {model} C NULL\n"
             "pair_coeff 1 2 zero\npair_coeff 2 2 zero")
@@ -80,7 +80,7 @@ def test_null_type_under_hybrid(tmp_path):
 @pytest.mark.skipif(GPU, reason="the CPU AOTI package runs only with Kokkos on the host")
 def test_aoti_package(tmp_path):
     atoms = SYSTEMS["benzene_box"]
-    package = MODELS / "tiny_77k_cpu_fp32.pt2"
+    package = MODELS / "seedarch_77k_cpu_fp32.pt2"
     ref = single_point(tmp_path / "plain", atoms, ["C", "H"], package)
     out = single_point(tmp_path / "kk", atoms, ["C", "H"], package, args=kk("on"))
     assert_same(out, ref, rel=1e-6)
@@ -91,9 +91,9 @@ def test_aoti_package(tmp_path):
 def test_precisions_and_packages_on_gpu(variant, tmp_path):
     atoms = SYSTEMS["benzene_box"]
     if variant == "aoti":
-        model, keywords = MODELS / "student_427k_cuda_fp32.pt2", ""
+        model, keywords = MODELS / "seedarch_427k_cuda_fp32.pt2", ""
     else:
-        model, keywords = model_file("student_427k", "float32"), f" precision {variant}"
+        model, keywords = model_file("seedarch_427k", "float32"), f" precision {variant}"
     pair = f"pair_style mlff/student device cuda{keywords}\npair_coeff * * {model} C H"
     ref = single_point(tmp_path / "plain", atoms, ["C", "H"], None, pair=pair)
     out = single_point(tmp_path / "kk", atoms, ["C", "H"], None, pair=pair, args=kk("off"),
@@ -109,7 +109,7 @@ def nve_thermo(workdir, args):
     atoms = molecular_box(BENZENE, 2, 0.87, seed=8)
     workdir.mkdir(parents=True, exist_ok=True)
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
-    script = header("system.data", ["C", "H"], model_file("tiny_77k"), True) + """
+    script = header("system.data", ["C", "H"], model_file("seedarch_77k"), True) + """
 velocity all create 300 4 loop geom
 fix nve all nve
 timestep 0.0005
@@ -143,17 +143,17 @@ def run_error(tmp_path, pair: str, args: list[str]) -> str:
 @pytest.mark.skipif(GPU, reason="on a GPU build device cuda is the right one")
 def test_device_must_match_kokkos_memory(tmp_path):
     log = run_error(tmp_path, f"pair_style mlff/student/kk device cuda\npair_coeff * * "
-                              f"{model_file('tiny_77k')} C H", kk("on"))
+                              f"{model_file('seedarch_77k')} C H", kk("on"))
     assert "Kokkos keeps the atoms in host memory here, so the model must run with device cpu" in log
 
 
 def test_kokkos_style_needs_kokkos_enabled(tmp_path):
     log = run_error(tmp_path, f"pair_style mlff/student/kk\npair_coeff * * "
-                              f"{model_file('tiny_77k')} C H", [])
+                              f"{model_file('seedarch_77k')} C H", [])
     assert "needs the KOKKOS package enabled: run LAMMPS with -k on" in log
 
 
 def test_cuda_graph_is_refused(tmp_path):
     log = run_error(tmp_path, f"pair_style mlff/student/kk cuda_graph yes\npair_coeff * * "
-                              f"{model_file('tiny_77k')} C H", kk("on"))
+                              f"{model_file('seedarch_77k')} C H", kk("on"))
     assert "does not use cuda_graph" in log

@@ -1,8 +1,8 @@
 """examples/nve_100ps: the LAMMPS trajectory equals a Python velocity-Verlet trajectory of the same
-model, and short versions of the validation runs produce their reports."""
+model, and short versions of the validation runs produce their reports. All with the shipped
+default model, whose dynamics are physical."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +13,10 @@ from ase import units
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
 from ase.md.verlet import VelocityVerlet
 
-from harness import LMP, PLUGIN, SEED, header, model_file, run_lammps
-from mlff_student import load_onnx
+from harness import LMP, PLUGIN, POTENTIALS, header, model_file, reference_model, run_lammps
 from mlff_student.nve import read_log
 from mlff_student.reference import StudentCalculator
-from mlff_student.systems import seed_molecules, write_lammps_data
+from mlff_student.systems import molecules, write_lammps_data
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nve_100ps"
 STEPS, EVERY = 200, 50
@@ -28,12 +27,12 @@ ENERGY_TOL = 1e-6  # eV
 
 
 def test_lammps_trajectory_matches_ase_velocity_verlet(tmp_path):
-    atoms = seed_molecules(SEED)["benzene"]
+    atoms = molecules()["benzene"]
     MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(42))
     Stationary(atoms)
     ZeroRotation(atoms)
     write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"], velocities=True)
-    model = model_file("student_427k", "float64")
+    model = model_file("student_gfn2", "float64")
     script = header("system.data", ["C", "H"], model, periodic=False,
                     pair=f"pair_style mlff/student device cpu\npair_coeff * * {model} C H") + f"""
 timestep 0.0005
@@ -52,7 +51,7 @@ run {STEPS}
               and len(l.split()) == 4]
     lammps_e = {int(r[0]): (float(r[1]), float(r[3])) for r in thermo}
 
-    atoms.calc = StudentCalculator(load_onnx(SEED / "models" / "student_427k.onnx"))
+    atoms.calc = StudentCalculator(reference_model("student_gfn2"))
     dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
     for k in range(STEPS // EVERY + 1):
         if k:
@@ -67,12 +66,12 @@ run {STEPS}
     assert np.abs(lammps_x[-1] - lammps_x[0]).max() > 0.01
 
 
-def run_example(tmp_path, systems: str, steps: int, *extra: str, model: Path | None = None) -> dict:
-    model = model or model_file("student_427k", "float32")
+def run_example(tmp_path, systems: str, steps: int, *extra: str) -> dict:
+    model = POTENTIALS / "student_gfn2.pt"
     cmd = [sys.executable, str(EXAMPLE / "run.py"), "--lmp", LMP, "--plugin", PLUGIN,
            "--model", str(model), "--pair", "device cpu",
            "--systems", systems, "--steps", str(steps), "--jobs", "2", "--work", str(tmp_path), *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "MLFF_SEED_DIR": str(SEED)})
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     for name in systems.split(","):
@@ -82,7 +81,7 @@ def run_example(tmp_path, systems: str, steps: int, *extra: str, model: Path | N
 
 
 def test_short_validation_runs_of_the_molecules(tmp_path):
-    runs = run_example(tmp_path, "benzene,druglike_22,druglike_50", 2000)
+    runs = run_example(tmp_path, "benzene,caffeine,loratadine", 2000)
     for name, m in runs.items():
         assert m["time_ps"] == pytest.approx(1.0), name
         assert m["samples"] == 201, name
@@ -117,8 +116,7 @@ def test_default_model_keeps_benzene_at_300_k_without_energy_jumps(tmp_path):
     """potentials/student_gfn2 over 2 ps, started as its 100 ps validation is: the total energy
     moves by at most a few meV between samples. Without the smooth cutoff the same training
     jumped by 0.12 eV within these 2 ps (pairs crossing the cutoff)."""
-    model = Path(__file__).resolve().parents[2] / "potentials" / "student_gfn2.pt"
-    run_example(tmp_path, "benzene", 4000, "--minimize", "--temperature", "600", model=model)
+    run_example(tmp_path, "benzene", 4000, "--minimize", "--temperature", "600")
     thermo = read_log(tmp_path / "benzene" / "log.lammps")
     assert len(thermo.etotal) == 401
     assert np.abs(np.diff(thermo.etotal)).max() < 0.02

@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 
-from harness import model_file, single_point, elements_of, SEED
-from mlff_student.systems import molecular_box, seed_molecules
+from harness import model_file, single_point, elements_of
+from mlff_student.systems import molecular_box, molecules
 
-BENZENE = seed_molecules(SEED)["benzene"]
+BENZENE = molecules()["benzene"]
 SYSTEMS = {
     # 8 molecules in an 11 Å triclinic box: on 4 ranks the ghost shell (interactions x cutoff)
     # holds several periodic images of every atom. The 2-interaction model keeps it small.
     "benzene_box": molecular_box(BENZENE, 2, 0.87, seed=5, tilt=(0.1, 0.0, -0.05)),
     # A molecule in one corner of a large open box: most subdomains hold no atom.
-    "molecule_in_corner": seed_molecules(SEED)["druglike_50"],
+    "molecule_in_corner": molecules()["loratadine"],
 }
-MODEL = {"benzene_box": "tiny_77k", "molecule_in_corner": "student_427k"}
+MODEL = {"benzene_box": "seedarch_77k", "molecule_in_corner": "seedarch_427k"}
 
 
 @pytest.fixture(scope="module")

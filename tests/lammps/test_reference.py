@@ -3,27 +3,25 @@
 import numpy as np
 import pytest
 
-from harness import MODELS, PLUGIN, model_file, run_lammps, header, single_point, elements_of, SEED
+from harness import (MODELS, PLUGIN, POTENTIALS, model_file, reference_model, run_lammps, header,
+                     single_point, elements_of)
 from pathlib import Path
-from mlff_student import load_onnx
 from mlff_student.reference import evaluate
-from mlff_student.systems import molecular_box, seed_molecules, write_lammps_data
+from mlff_student.systems import molecular_box, molecules, write_lammps_data
 
-MOLECULES = seed_molecules(SEED)
+MOLECULES = molecules()
 
 
 def systems():
     benzene = MOLECULES["benzene"]
     return {
-        "benzene": benzene,
-        "druglike_50": MOLECULES["druglike_50"],
-        "druglike_22": MOLECULES["druglike_22"],
+        **MOLECULES,
         "benzene_box": molecular_box(benzene, 2, 0.87, seed=3),
         "benzene_triclinic": molecular_box(benzene, 2, 0.87, seed=4, tilt=(0.15, -0.1, 0.2)),
     }
 
 
-@pytest.fixture(scope="module", params=["student_427k", "tiny_77k"])
+@pytest.fixture(scope="module", params=["seedarch_427k", "seedarch_77k"])
 def model_name(request):
     return request.param
 
@@ -31,7 +29,7 @@ def model_name(request):
 @pytest.mark.parametrize("system", list(systems()))
 def test_run0_matches_reference(model_name, system, tmp_path):
     atoms = systems()[system]
-    ref = evaluate(load_onnx(SEED / "models" / f"{model_name}.onnx"), atoms)
+    ref = evaluate(reference_model(model_name), atoms)
     out = single_point(tmp_path, atoms, elements_of(atoms), model_file(model_name, "float64"))
     assert out.energy == pytest.approx(ref["energy"], rel=1e-10, abs=1e-9)
     np.testing.assert_allclose(out.forces, ref["forces"], atol=1e-8)
@@ -44,24 +42,24 @@ def test_run0_matches_reference(model_name, system, tmp_path):
 
 def test_float32_model_within_its_precision(tmp_path):
     atoms = systems()["benzene_box"]
-    ref = evaluate(load_onnx(SEED / "models" / "student_427k.onnx"), atoms)
-    out = single_point(tmp_path, atoms, elements_of(atoms), model_file("student_427k", "float32"))
+    ref = evaluate(reference_model("seedarch_427k"), atoms)
+    out = single_point(tmp_path, atoms, elements_of(atoms), model_file("seedarch_427k", "float32"))
     assert out.energy == pytest.approx(ref["energy"], rel=1e-5)
     assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5
 
 
-@pytest.mark.parametrize("system", ["druglike_50", "benzene_triclinic"])
+@pytest.mark.parametrize("system", ["loratadine", "benzene_triclinic"])
 def test_aoti_package_matches_reference(system, tmp_path):
     atoms = systems()[system]
-    ref = evaluate(load_onnx(SEED / "models" / "tiny_77k.onnx"), atoms)
-    out = single_point(tmp_path, atoms, elements_of(atoms), MODELS / "tiny_77k_cpu_fp32.pt2")
+    ref = evaluate(reference_model("seedarch_77k"), atoms)
+    out = single_point(tmp_path, atoms, elements_of(atoms), MODELS / "seedarch_77k_cpu_fp32.pt2")
     assert out.energy == pytest.approx(ref["energy"], rel=1e-5)
     assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5
     if atoms.pbc.any():
         np.testing.assert_allclose(out.virial, ref["virial"], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("system", ["druglike_22", "benzene_triclinic"])
+@pytest.mark.parametrize("system", ["caffeine", "benzene_triclinic"])
 def test_finite_differences(system, tmp_path):
     """Central differences of the LAMMPS energy against LAMMPS forces (and the virial by strain)."""
     atoms = systems()[system]
@@ -70,7 +68,7 @@ def test_finite_differences(system, tmp_path):
     periodic = bool(atoms.pbc.any())
     h = 1e-4
     probes = [(1, 0), (5, 1), (len(atoms), 2)]
-    lines = [header("system.data", elements, model_file("student_427k"), periodic),
+    lines = [header("system.data", elements, model_file("seedarch_427k"), periodic),
              "thermo_modify format float %.16g",
              "dump f all custom 1 f.dump id fx fy fz",
              "dump_modify f sort id format float %.16g",
@@ -98,7 +96,7 @@ def test_finite_differences(system, tmp_path):
         assert -(e_plus - e_minus) / (2 * h) == pytest.approx(forces[atom_id - 1, axis], abs=2e-6)
     if periodic:
         strain = [l.split() for l in log.splitlines() if l.startswith("STRAIN")]
-        out = single_point(tmp_path / "sp", atoms, elements, model_file("student_427k"))
+        out = single_point(tmp_path / "sp", atoms, elements, model_file("seedarch_427k"))
         # W_xx = -dE/d(eps_xx) for a homogeneous stretch of x.
         dE = (float(strain[0][1]) - float(strain[1][1])) / (2 * h)
         assert -dE == pytest.approx(out.virial[0], abs=1e-5)
@@ -107,29 +105,22 @@ def test_finite_differences(system, tmp_path):
 def test_plugin_loads_from_LAMMPS_PLUGIN_PATH(tmp_path):
     atoms = MOLECULES["benzene"]
     write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
-    script = header("system.data", ["C", "H"], model_file("student_427k", "float32"), False)
+    script = header("system.data", ["C", "H"], model_file("seedarch_427k", "float32"), False)
     script = script.replace(f"plugin load {PLUGIN}\n", "") + 'run 0\nprint "PE $(pe:%.10f)"\n'
     assert "plugin load" not in script
     _, log = run_lammps(tmp_path, script, env={"LAMMPS_PLUGIN_PATH": str(Path(PLUGIN).parent)})
     pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
-    assert pe == pytest.approx(-76.05328, abs=2e-4)
+    assert pe == pytest.approx(evaluate(reference_model("seedarch_427k"), atoms)["energy"], abs=2e-4)
 
 
-POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
-
-
-@pytest.mark.parametrize("system", ["druglike_50", "benzene_triclinic"])
+@pytest.mark.parametrize("system", ["loratadine", "benzene_triclinic"])
 def test_shipped_default_model_matches_reference(system, tmp_path):
     """potentials/student_gfn2 (channel mixing, smooth cutoff, per-element reference energies): its
     float64 export to 1e-10; the shipped float32 file and a CPU AOTI package of it within float32's
     precision."""
-    from mlff_student import export_torchscript, load_checkpoint
-
     atoms = systems()[system]
-    model = load_checkpoint(POTENTIALS / "student_gfn2.ckpt")
-    ref = evaluate(model, atoms)
-    export_torchscript(load_checkpoint(POTENTIALS / "student_gfn2.ckpt"), tmp_path / "m64.pt", "float64")
-    out = single_point(tmp_path / "f64", atoms, elements_of(atoms), tmp_path / "m64.pt")
+    ref = evaluate(reference_model("student_gfn2"), atoms)
+    out = single_point(tmp_path / "f64", atoms, elements_of(atoms), model_file("student_gfn2"))
     assert out.energy == pytest.approx(ref["energy"], rel=1e-10)
     np.testing.assert_allclose(out.forces, ref["forces"], atol=1e-8)
     if atoms.pbc.any():

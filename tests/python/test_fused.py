@@ -10,23 +10,23 @@ import torch
 if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"
 
-from mlff_student import fused, load_checkpoint, load_onnx  # noqa: E402
+from mlff_student import fused, load_checkpoint  # noqa: E402
 from mlff_student.reference import edges_of  # noqa: E402
-from mlff_student.systems import molecular_box, seed_molecules  # noqa: E402
+from mlff_student.systems import molecular_box, molecules  # noqa: E402
 
-SEED = Path(os.environ.get("MLFF_SEED_DIR", Path(__file__).parents[3] / "shared" / "seed"))
+MODELS = Path(os.environ.get("MLFF_TEST_MODELS", "test_models"))
 SHIPPED = Path(__file__).parents[2] / "potentials" / "student_gfn2.ckpt"
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def models():
-    """The seed's 427K model (Cartesian mixing, envelope inside the filter only) and the shipped
-    default (channel mixing, smooth cutoff): both branches of the tabulated filter."""
-    return {"student_427k": load_onnx(SEED / "models" / "student_427k.onnx"),
+    """MLFF-Distiller's 427K architecture (Cartesian mixing, envelope inside the filter only) and
+    the shipped default (channel mixing, smooth cutoff): both branches of the tabulated filter."""
+    return {"seedarch_427k": load_checkpoint(MODELS / "seedarch_427k.ckpt"),
             "student_gfn2": load_checkpoint(SHIPPED)}
 
 
-@pytest.fixture(scope="module", params=["student_427k", "student_gfn2"])
+@pytest.fixture(scope="module", params=["seedarch_427k", "student_gfn2"])
 def model(request):
     m = models()[request.param].eval()
     for p in m.parameters():
@@ -44,8 +44,7 @@ def energy_and_gradient(features, model, z, src, dst, vec):
 def graph():
     """A periodic benzene box cut to 24 atoms' worth of edges in shuffled order, plus an atom
     with no edges and a pair beyond the cutoff (as CUDA-graph padding makes)."""
-    mols = seed_molecules(SEED)
-    atoms = molecular_box(mols["benzene"], 2, 0.87, seed=5)[:24]
+    atoms = molecular_box(molecules()["benzene"], 2, 0.87, seed=5)[:24]
     atoms.pbc = False
     src, dst, shift = edges_of(atoms, 5.0)
     vec = torch.tensor(atoms.positions[src] + shift - atoms.positions[dst], dtype=torch.float64)
