@@ -4,10 +4,10 @@
 # by side (bench/bench.py) and writes bench/results/<device>.json and .png.
 # Extra arguments go to bench.py, e.g. --systems benzene,box_1k.
 #
-# Models: molecules run the shipped default (potentials/student_gfn2), the liquid-benzene boxes the
-# condensed-phase model potentials/student_gfn2_liquid, or the default with a note while that file
-# does not exist. MLFF_BENCH_MODEL and MLFF_BENCH_LIQUID_MODEL take any other checkpoint or ONNX
-# file, e.g. MLFF-Distiller's $MLFF_SEED_DIR/models/student_427k.onnx.
+# Model: every system runs the condensed-phase model potentials/student_gfn2_liquid (the seed's
+# size class, valid for the liquid boxes and the molecules alike). MLFF_BENCH_LIQUID_MODEL and
+# MLFF_BENCH_MODEL (molecules) take any other checkpoint or ONNX file, e.g. MLFF-Distiller's
+# $MLFF_SEED_DIR/models/student_427k.onnx.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 "$MLFF_ROOT/scripts/setup.sh" >/dev/null
@@ -19,13 +19,8 @@ models=$MLFF_BUILD/bench_models
 results=${MLFF_BENCH_RESULTS:-$MLFF_ROOT/bench/results}
 mkdir -p "$models" "$results"
 
-molecule_model=$(realpath -e "${MLFF_BENCH_MODEL:-$MLFF_ROOT/potentials/student_gfn2.ckpt}")
-liquid_model=${MLFF_BENCH_LIQUID_MODEL:-$MLFF_ROOT/potentials/student_gfn2_liquid.ckpt}
-if [[ -z ${MLFF_BENCH_LIQUID_MODEL:-} && ! -f $liquid_model ]]; then
-  echo "[bench] note: $liquid_model does not exist yet; the liquid boxes run potentials/student_gfn2.ckpt"
-  liquid_model=$MLFF_ROOT/potentials/student_gfn2.ckpt
-fi
-liquid_model=$(realpath -e "$liquid_model")
+liquid_model=$(realpath -e "${MLFF_BENCH_LIQUID_MODEL:-$MLFF_ROOT/potentials/student_gfn2_liquid.ckpt}")
+molecule_model=$(realpath -e "${MLFF_BENCH_MODEL:-$liquid_model}")
 
 # Made again when the source or the package code is newer than the file.
 outdated() { # target source
