@@ -1,19 +1,22 @@
 """Liquid frames for distillation: the periodic teacher, the sampler, periodic training graphs, a
-small end-to-end run with liquid frames."""
+small end-to-end run with liquid frames, and the shipped condensed-phase model."""
 
 import json
 from argparse import Namespace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from ase.build import molecule
 
+from mlff_student import load_checkpoint, load_exported
 from mlff_student.distill import GraphSet, Teacher, main, predict
 from mlff_student.liquid import RigidPacking, cell_length, kabsch, liquid_frames, random_rotation
-from mlff_student.model import StudentConfig, StudentForceField
+from mlff_student.model import StudentConfig, StudentForceField, all_pairs_within
 from mlff_student.reference import evaluate
 
+POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
 BENZENE = molecule("C6H6")
 
 
@@ -116,3 +119,25 @@ def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
     record = json.loads((tmp_path / "tiny.json").read_text())
     assert record["liquid_frames"] == 2 and record["liquid_sampling"]["molecule"] == "C6H6"
     assert record["train_frames"] + record["validation_frames"] == 4 + 2
+
+
+def test_the_shipped_liquid_model():
+    """potentials/student_gfn2_liquid: the seed's size, channel mixing, smooth cutoff, its card's
+    held-out numbers, and the teacher's energy of a liquid cell."""
+    model = load_checkpoint(POTENTIALS / "student_gfn2_liquid.ckpt")
+    config = model.config
+    assert (config.hidden_dim, config.num_interactions, config.cutoff) == (128, 3, 5.0)
+    assert config.mixing == "channel" and config.smooth_cutoff
+    record = json.loads((POTENTIALS / "student_gfn2_liquid.json").read_text())
+    assert record["liquid_test"]["force_rmse_eV_per_A"] < 0.15
+    assert record["test"]["force_rmse_eV_per_A"] < 0.15
+    module, meta = load_exported(POTENTIALS / "student_gfn2_liquid.pt")
+    assert meta["elements"] == "H,C,N,O,F,S,Cl"
+    z, pos = torch.tensor(BENZENE.numbers), torch.tensor(BENZENE.positions, dtype=torch.float32)
+    src, dst = all_pairs_within(pos, model.cutoff)
+    node, _ = module(z, src, dst, pos[src] - pos[dst], torch.ones(len(z)))
+    assert node.sum().item() == pytest.approx(model.float()(z, pos).item(), rel=1e-6)
+    atoms = liquid_frames(BENZENE, molecules=4, density=0.87, temperature=300.0, count=1, seed=11)[0]
+    predicted = evaluate(model.double(), atoms)["energy"]
+    teacher_energy, _ = Teacher(atoms.numbers, atoms.positions, np.asarray(atoms.cell))(atoms.positions)
+    assert predicted == pytest.approx(teacher_energy, abs=0.02 * len(atoms))
