@@ -95,7 +95,17 @@ def metrics(t: Thermo) -> dict:
         "temperature_std_K": float(np.std(t.temp)),
         "temperature_first_ps_K": float(np.mean(t.temp[t.time_ps - t.time_ps[0] <= 1.0])),
         "temperature_last_ps_K": float(np.mean(t.temp[t.time_ps >= t.time_ps[-1] - 1.0])),
+        # A slow heating or cooling hides in a mean over the whole run, not in window means.
+        "temperature_10ps_windows_K": window_means(t, 10.0),
     }
+
+
+def window_means(t: Thermo, width_ps: float) -> list:
+    """Mean temperature of each window of width_ps from the start (the last may be shorter)."""
+    elapsed = t.time_ps - t.time_ps[0]
+    count = max(1, int(np.ceil(elapsed[-1] / width_ps - 1e-9)))
+    window = np.minimum((elapsed // width_ps).astype(int), count - 1)
+    return [float(np.mean(t.temp[window == k])) for k in range(count)]
 
 
 def plot(t: Thermo, path: str | Path, title: str = "") -> None:
