@@ -137,20 +137,24 @@ neighbor 1.0 bin
 """
 
 
-def steps_for(natoms: int) -> tuple[int, int]:
+def steps_for(natoms: int, device: str = "cuda") -> tuple[int, int]:
+    """(warm-up, timed) steps: enough for a steady rate on a GPU; a CPU, some hundred times
+    slower per step, times a tenth of them."""
     if natoms <= 2000:
-        return 50, 500
-    if natoms <= 20000:
-        return 10, 100
-    if natoms <= 200000:
-        return 3, 20
-    return 2, 5
+        warm, steps = 50, 500
+    elif natoms <= 20000:
+        warm, steps = 10, 100
+    elif natoms <= 200000:
+        warm, steps = 3, 20
+    else:
+        warm, steps = 2, 5
+    return (warm, steps) if device == "cuda" else (max(1, warm // 10), max(5, steps // 10))
 
 
 def timed_nve(args, workdir: Path, head: str, atoms_per_rank: int, flags: list[str],
-              nprocs: int = 1) -> tuple[float, int]:
+              nprocs: int = 1, device: str = "cuda") -> tuple[float, int]:
     """A warm-up NVE run, then a timed one: its LAMMPS loop time (s) and number of steps."""
-    warm, steps = steps_for(atoms_per_rank)
+    warm, steps = steps_for(atoms_per_rank, device)
     script = head + f"""velocity all create 300.0 4928459 mom yes rot yes dist gaussian
 timestep 0.0005
 fix nve all nve
@@ -165,7 +169,7 @@ run {steps}
 
 def time_variant(args, workdir: Path, natoms: int, head: str, flags: list[str]) -> dict:
     with GpuMemory() as mem:
-        seconds, nsteps = timed_nve(args, workdir, head, natoms, flags)
+        seconds, nsteps = timed_nve(args, workdir, head, natoms, flags, device=args.device)
     sps = nsteps / seconds
     return {"steps": nsteps, "seconds": seconds, "steps_per_s": sps,
             "ns_per_day": sps * 0.0005 * 1e-3 * 86400, "us_per_atom_step": 1e6 / (sps * natoms),

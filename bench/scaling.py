@@ -39,7 +39,8 @@ def run(args, workdir: Path, atoms, nprocs: int) -> dict:
         where = ["t", str(args.threads)] if "cpu" in args.options else ["g", str(args.gpus_per_node)]
         flags = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
     try:
-        seconds, nsteps = timed_nve(args, workdir, head, len(atoms) // nprocs, flags, nprocs)
+        seconds, nsteps = timed_nve(args, workdir, head, len(atoms) // nprocs, flags, nprocs,
+                                    "cpu" if "cpu" in args.options else "cuda")
     except (RuntimeError, subprocess.TimeoutExpired) as exc:  # out of memory is a result too
         return {"atoms": len(atoms), "ranks": nprocs, "error": str(exc).strip().splitlines()[-1][:300]}
     return {"atoms": len(atoms), "ranks": nprocs, "steps_per_s": nsteps / seconds,
