@@ -280,3 +280,12 @@ def test_ranks_swamped_by_ghosts_get_a_warning(tmp_path):
     assert "WARNING" in output and "ghost atoms for 12 atoms" in output, output[-2000:]
     _, output = run_lammps(tmp_path / "one", script.replace("system.data", str(tmp_path / "system.data")))
     assert "ghost atoms for" not in output
+
+
+def test_an_element_the_model_was_not_trained_on_gets_a_warning(tmp_path):
+    """pair_coeff * * student_gfn2.pt Si H once gave an energy without a word."""
+    _, output = run_lammps(tmp_path, benzene_script(tmp_path, DEFAULT_MODEL, "Si H"))
+    assert "WARNING" in output and "element Si (atom type 1) is not among the elements" in output
+    (tmp_path / "trained").mkdir()
+    _, output = run_lammps(tmp_path / "trained", benzene_script(tmp_path / "trained", DEFAULT_MODEL))
+    assert "is not among the elements" not in output
