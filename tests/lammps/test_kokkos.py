@@ -106,10 +106,12 @@ def test_precisions_and_packages_on_gpu(variant, tmp_path):
 
 
 def nve_thermo(workdir, args):
+    """100 steps of a liquid box with the default model: the random-weight test models pull atoms
+    together in MD until the overlap check stops the run."""
     atoms = molecular_box(BENZENE, 2, 0.87, seed=8)
     workdir.mkdir(parents=True, exist_ok=True)
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
-    script = header("system.data", ["C", "H"], model_file("seedarch_77k"), True) + """
+    script = header("system.data", ["C", "H"], model_file("student_gfn2"), True) + """
 velocity all create 300 4 loop geom
 fix nve all nve
 timestep 0.0005

@@ -110,7 +110,9 @@ def test_distill_end_to_end_on_cpu(tmp_path):
                      test_dataset=str(tmp_path / "test.npz"), molecules="CH3OH,H2O",
                      temperatures="300", frames=4, displaced=2, workers=2, device="cpu", epochs=3,
                      minutes=None, batch_size=4, lr=2e-3, hidden_dim=16, interactions=2,
-                     num_rbf=8, cutoff=4.0, mixing="channel", smooth_cutoff=True, seed=0)
+                     num_rbf=8, cutoff=4.0, mixing="channel", smooth_cutoff=True, seed=0,
+                     liquid_dataset=None, liquid_test_dataset=None, liquid_frames=0,
+                     label_only=False)
     assert main(args) == 0
     data = np.load(tmp_path / "train.npz")
     assert len(data["natoms"]) == 2 * (4 + 2)
@@ -121,6 +123,7 @@ def test_distill_end_to_end_on_cpu(tmp_path):
     assert all(np.isfinite(v) for v in record["test"].values())
     model = load_checkpoint(tmp_path / "tiny.ckpt")
     assert model.config.mixing == "channel" and model.config.cutoff == 4.0
+    assert model.config.elements == ("H", "C", "O")  # the trained elements, by atomic number
     # The per-element energies carry the teacher's scale: water's composition gives its energy.
     water = data["energy"][data["natoms"] == 3].mean()
     ref = model.atom_reference.double()
