@@ -22,6 +22,10 @@ KOKKOS_MD5=96a7e7ede91656fadbc3145481058746
 MLFF_KOKKOS=${MLFF_KOKKOS:-openmp}
 MLFF_KOKKOS_ARCH=${MLFF_KOKKOS_ARCH:-HOPPER90}
 MLFF_LAMMPS_TOP=$MLFF_CACHE/lammps-$LAMMPS_VERSION-kokkos-$MLFF_KOKKOS
+# LAMMPS packages besides KOKKOS: PLUGIN loads the style, MOLECULE gives the bonded atom styles
+# (atom_style full, bond) of organic systems with topology. A cached build with other packages
+# is reconfigured and rebuilt in place (only what changed is compiled).
+MLFF_LAMMPS_PACKAGES="PLUGIN MOLECULE"
 
 # A user's own LAMMPS (a build or install tree holding LAMMPSConfig.cmake) replaces ours. The
 # Kokkos style is built when MLFF_LAMMPS_BUILD_DIR is a build tree of LAMMPS with KOKKOS.

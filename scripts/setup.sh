@@ -87,10 +87,15 @@ unpack_lammps_source() {
   touch "$src/.unpacked"
 }
 
+# What our LAMMPS build holds: its stamp, written when the build is installed.
+lammps_stamp() { echo "packages: $MLFF_LAMMPS_PACKAGES; kokkos: $MLFF_KOKKOS"; }
+lammps_built() { [[ -f $MLFF_LAMMPS_TOP/install/.built && $(cat "$MLFF_LAMMPS_TOP/install/.built") == "$(lammps_stamp)" ]]; }
+
 build_lammps() {
   local top=$MLFF_LAMMPS_TOP src=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
-  [[ -f $top/install/.built ]] && return
-  local kokkos=()
+  lammps_built && return
+  local kokkos=() packages=()
+  for pkg in $MLFF_LAMMPS_PACKAGES; do packages+=("-DPKG_$pkg=ON"); done
   case $MLFF_KOKKOS in
     openmp) kokkos=(-DPKG_KOKKOS=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_SERIAL=ON -DBUILD_OMP=ON) ;;
     cuda) kokkos=(-DPKG_KOKKOS=ON -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_SERIAL=ON
@@ -98,14 +103,14 @@ build_lammps() {
     none) kokkos=(-DPKG_KOKKOS=OFF -DBUILD_OMP=OFF) ;;
     *) echo "MLFF_KOKKOS must be openmp, cuda or none, not '$MLFF_KOKKOS'" >&2; exit 1 ;;
   esac
-  log "building LAMMPS (shared library, PLUGIN, MPI, KOKKOS: $MLFF_KOKKOS) into $top/install"
+  log "building LAMMPS (shared library, MPI, $MLFF_LAMMPS_PACKAGES, KOKKOS: $MLFF_KOKKOS) into $top/install"
   cmake -S "$src/cmake" -B "$top/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$top/install" -DCMAKE_INSTALL_RPATH="$top/install/lib" -DBUILD_SHARED_LIBS=ON -DBUILD_MPI=ON \
-    -DPKG_PLUGIN=ON -DBUILD_TOOLS=OFF -DWITH_JPEG=OFF -DWITH_PNG=OFF -DWITH_FFMPEG=OFF \
+    "${packages[@]}" -DBUILD_TOOLS=OFF -DWITH_JPEG=OFF -DWITH_PNG=OFF -DWITH_FFMPEG=OFF \
     -DWITH_CURL=OFF -DDOWNLOAD_POTENTIALS=OFF "${kokkos[@]}" >"$top.configure.log"
   cmake --build "$top/build" --parallel "$(nproc)" >"$top.build.log"
   cmake --install "$top/build" >/dev/null
-  touch "$top/install/.built"
+  lammps_stamp >"$top/install/.built"
 }
 
 torch_prefix() {
@@ -128,7 +133,7 @@ build_plugin() {
 [[ ${MLFF_SETUP_FUNCTIONS_ONLY:-0} == 1 ]] && return 0
 install_apt_packages
 setup_venv
-if [[ ! -f $MLFF_LAMMPS_DIR/.built && $MLFF_LAMMPS_DIR == "$MLFF_LAMMPS_TOP/install" ]]; then
+if [[ $MLFF_LAMMPS_DIR == "$MLFF_LAMMPS_TOP/install" ]] && ! lammps_built; then
   if [[ -z ${MLFF_SOURCES:-} ]]; then
     fetch_debian_source l/lammps "$LAMMPS_TARBALL" sha256 "$LAMMPS_SHA256"
     fetch_debian_source k/kokkos "$KOKKOS_TARBALL" md5 "$KOKKOS_MD5"

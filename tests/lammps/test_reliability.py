@@ -162,7 +162,7 @@ def bonded_benzene_data(path: Path) -> None:
     ("", False), ("special_bonds lj/coul 1.0 1.0 1.0", True),
     # Weights for another style of hybrid/overlay that keep the pairs (flagged) in the lists.
     ("special_bonds lj 0.0 0.0 0.5 coul 1.0 1.0 1.0", True)])
-def test_bonded_pairs_are_not_silently_left_out(tmp_path, special, works):
+def test_bonded_pairs_are_not_silently_left_out(tmp_path, float64_model, special, works):
     """With a molecular atom style LAMMPS drops bonded pairs whose special weights are 0 from
     every neighbor list; the model would then miss its strongest edges."""
     if not lammps_has_package("MOLECULE"):
@@ -177,9 +177,9 @@ bond_style zero
 bond_coeff *
 {special}
 pair_style mlff/student
-pair_coeff * * {DEFAULT_MODEL} C H
+pair_coeff * * {float64_model} C H
 run 0
-print "RESULT $(pe:%.12g)"
+print "RESULT $(pe:%.16g)"
 """
     code, output = run_lammps(tmp_path, script, check=False)
     if not works:
@@ -189,7 +189,7 @@ print "RESULT $(pe:%.12g)"
         return
     assert code == 0, output[-2000:]
     energy = float(next(l for l in output.splitlines() if l.startswith("RESULT")).split()[1])
-    plain = single_point(tmp_path / "atomic", BENZENE, ["C", "H"], DEFAULT_MODEL)
+    plain = single_point(tmp_path / "atomic", BENZENE, ["C", "H"], float64_model)
     assert energy == pytest.approx(plain.energy, abs=1e-9)
 
 
