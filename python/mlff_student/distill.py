@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .model import StudentConfig, StudentForceField
+from .systems import random_rotation
 
 HARTREE_EV = 27.211386245988
 BOHR_ANGSTROM = 0.529177210903
@@ -98,20 +99,25 @@ class Sampling:
     seed: int = 0
 
 
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.diag(r))
-    return q if np.linalg.det(q) > 0 else -q
+def teacher_langevin(atoms, temperature: float, rng: np.random.Generator):
+    """(atoms, dynamics): the teacher's Langevin MD of a copy of atoms, 0.5 fs steps, from
+    Maxwell-Boltzmann velocities without net momentum. The centre of mass may wander."""
+    from ase import units
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    md = atoms.copy()
+    md.calc = ase_teacher(md)
+    MaxwellBoltzmannDistribution(md, temperature_K=temperature, rng=rng)
+    Stationary(md)
+    return md, Langevin(md, 0.5 * units.fs, temperature_K=temperature,
+                        friction=0.02 / units.fs, fixcm=False, rng=rng)
 
 
 def sample_molecule(task) -> list:
     """Frames (numbers, positions, energy, forces) of one molecule: Langevin MD of the teacher at
     each temperature, then displaced copies. A trajectory whose SCF fails ends there."""
     index, name, atoms, sampling = task
-    from ase import units
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
-
     rng = np.random.default_rng([sampling.seed, index])
     frames, md_positions = [], []
 
@@ -121,13 +127,7 @@ def sample_molecule(task) -> list:
         frames.append((atoms.numbers.copy(), centered @ rot.T, float(energy), forces @ rot.T))
 
     for temperature in sampling.temperatures:
-        md = atoms.copy()
-        md.calc = ase_teacher(md)
-        MaxwellBoltzmannDistribution(md, temperature_K=temperature, rng=rng)
-        Stationary(md)
-        # The centre of mass may wander: frames are centred when kept.
-        dyn = Langevin(md, 0.5 * units.fs, temperature_K=temperature, friction=0.02 / units.fs,
-                       fixcm=False, rng=rng)
+        md, dyn = teacher_langevin(atoms, temperature, rng)  # frames are centred when kept
         try:
             dyn.run(sampling.burn_in)
             for _ in range(sampling.frames):

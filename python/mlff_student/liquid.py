@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
+from .systems import random_rotation
+
 AVOGADRO = 6.02214076e23
 KCAL_PER_MOL_EV = 0.0433641153
 # OPLS-AA aromatic carbon and hydrogen (sigma in Å, epsilon in kcal/mol), geometric mixing.
@@ -31,12 +33,6 @@ def cell_length(mol: Atoms, molecules: int, density: float) -> float:
     """Edge (Å) of the cube that holds `molecules` copies of mol at density (g/cm^3)."""
     mass = mol.get_masses().sum() * molecules / AVOGADRO
     return (mass / density) ** (1.0 / 3.0) * 1e8
-
-
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.diag(r))
-    return q if np.linalg.det(q) > 0 else -q
 
 
 def small_rotation(rng: np.random.Generator, angle: float) -> np.ndarray:
@@ -126,18 +122,9 @@ def internal_geometries(mol: Atoms, temperature: float, count: int, every: int,
                         rng: np.random.Generator) -> np.ndarray:
     """[count, atoms, 3] snapshots of the teacher's gas-phase Langevin MD (0.5 fs steps, `every`
     steps apart after 1 ps), centred and turned onto mol's own orientation (Kabsch)."""
-    from ase import units
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from .distill import teacher_langevin
 
-    from .distill import ase_teacher
-
-    md = mol.copy()
-    md.calc = ase_teacher(md)
-    MaxwellBoltzmannDistribution(md, temperature_K=temperature, rng=rng)
-    Stationary(md)
-    dyn = Langevin(md, 0.5 * units.fs, temperature_K=temperature, friction=0.02 / units.fs,
-                   fixcm=False, rng=rng)
+    md, dyn = teacher_langevin(mol, temperature, rng)
     dyn.run(2000)
     body = mol.positions - mol.get_center_of_mass()
     snapshots = np.empty((count, len(mol), 3))
