@@ -120,6 +120,8 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
       knots == meta.entries.end()
           ? ""
           : ", fused message kernels with " + knots->second + "-knot filter tables";
+  utils::logmesg(lmp, "mlff/student {} with LibTorch {}\n", MLFF_STUDENT_VERSION,
+                 mlff::libtorch_version());
   utils::logmesg(lmp, "mlff/student: {}{} model {} (cutoff {} A, {} interactions{}) on {} in {}\n",
                  reload ? "pair_style issued again: reloaded " : "", meta.format, path, meta.cutoff,
                  meta.num_interactions, kernels, where, mlff::precision_name(model->precision()));

@@ -5,7 +5,9 @@
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#include <torch/version.h>
 #ifdef MLFF_CUDA
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -13,6 +15,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include <cstdio>
 #include <cstring>
 #include <unordered_map>
 
@@ -222,6 +225,7 @@ struct ModelRunner::Impl {
 
   void load_torchscript(const std::string& path, const RunnerOptions& options);
   void load_aoti(const std::string& path, const RunnerOptions& options);
+  void check_package_runs_here(const std::string& path) const;
   void choose(const RunnerOptions& options);
   std::vector<at::Tensor> checked_forward(const std::vector<at::Tensor>& inputs);
   std::vector<at::Tensor> forward(at::Device where, std::uint8_t* base, const InputLayout& in);
@@ -318,11 +322,44 @@ void ModelRunner::Impl::load_aoti(const std::string& path, const RunnerOptions& 
     throw Error("package '" + path + "' was compiled for device " + metadata.device + ", not " +
                 device_name(*options.device));
   choose(options);
+  check_package_runs_here(path);
   try {
     backend = std::make_unique<AotiBackend>(path);
   } catch (const std::exception& e) {
     throw Error("cannot load model package '" + path + "': " + first_line(e));
   }
+}
+
+// A package holds code compiled against one PyTorch's AOTInductor runtime and, for CUDA, for one
+// GPU architecture; another runtime or GPU may fail to load it, or crash running it.
+void ModelRunner::Impl::check_package_runs_here(const std::string& path) const {
+  const auto made_with = metadata.entries.find("torch_version");
+  if (made_with != metadata.entries.end()) {
+    int major = 0, minor = 0;
+    std::sscanf(made_with->second.c_str(), "%d.%d", &major, &minor);
+    if (major != TORCH_VERSION_MAJOR || minor != TORCH_VERSION_MINOR)
+      throw Error("package '" + path + "' was compiled with PyTorch " + made_with->second +
+                  ", but this plugin runs LibTorch " + libtorch_version() +
+                  ": compile it again with python -m mlff_student compile where PyTorch " +
+                  std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+                  " is installed (the set-up's venv has it)");
+  }
+#ifdef MLFF_CUDA
+  const auto arch = metadata.entries.find("AOTI_COMPUTE_CAPABILITY");
+  if (device == Device::CUDA && arch != metadata.entries.end() && !arch->second.empty()) {
+    const cudaDeviceProp* gpu = at::cuda::getCurrentDeviceProperties();
+    const std::string here = std::to_string(gpu->major * 10 + gpu->minor);
+    if (arch->second != here)
+      throw Error("package '" + path + "' was compiled for GPUs of compute capability " +
+                  arch->second + ", but this GPU (" + gpu->name + ") has " + here +
+                  ": compile it again on this machine with python -m mlff_student compile");
+  }
+#endif
+}
+
+std::string libtorch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
 }
 
 ModelRunner::ModelRunner(const std::string& path, const RunnerOptions& options)

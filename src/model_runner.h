@@ -38,6 +38,9 @@ struct RunnerOptions {
   int cuda_device = -1;
 };
 
+// The LibTorch this build runs, e.g. "2.11.0".
+std::string libtorch_version();
+
 // Loads a model file (TorchScript .pt, or AOTInductor package .pt2, both with mlff_student
 // metadata) and runs it on an EdgeGraph. Inputs reach the device in one transfer and results come
 // back in one; the staging buffers persist across steps and grow geometrically. LibTorch stays

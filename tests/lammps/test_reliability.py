@@ -1,6 +1,8 @@
 """Inputs that once gave a silently wrong answer now give the right one or a clear error."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -289,3 +291,24 @@ def test_an_element_the_model_was_not_trained_on_gets_a_warning(tmp_path):
     (tmp_path / "trained").mkdir()
     _, output = run_lammps(tmp_path / "trained", benzene_script(tmp_path / "trained", DEFAULT_MODEL))
     assert "is not among the elements" not in output
+
+
+def test_a_package_from_another_pytorch_is_refused_with_what_to_do(tmp_path):
+    """A package's compiled code targets the AOTInductor runtime of the PyTorch that made it."""
+    package = MODELS / "student_gfn2_cpu_fp32.pt2"
+    if not package.exists():
+        pytest.skip("no CPU package among the test models")
+    older = tmp_path / "older.pt2"
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(older, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("_metadata.json"):
+                meta = json.loads(data)
+                meta["torch_version"] = "2.9.1"
+                data = json.dumps(meta).encode()
+            dst.writestr(info, data)
+    run_expecting_error(tmp_path, benzene_script(tmp_path, older),
+                        "was compiled with PyTorch 2.9.1, but this plugin runs LibTorch")
+    (tmp_path / "same").mkdir()
+    _, output = run_lammps(tmp_path / "same", benzene_script(tmp_path / "same", package))
+    assert re.search(r"mlff/student \d+\.\d+\.\d+ with LibTorch \d+\.\d+\.\d+", output), output[-2000:]
