@@ -94,7 +94,10 @@ void PairMLFFStudent::settings(int narg, char** arg) {
   settle_options();
   // LAMMPS hands a pair_style issued again for the same style to this instance and keeps its
   // pair_coeff: the loaded model must take the new device and precision too.
-  if (model) load_model(model_path, true);
+  if (model) {
+    load_model(model_path, true);
+    model_loaded();
+  }
 }
 
 void PairMLFFStudent::load_model(const std::string& path, bool reload) {
@@ -106,11 +109,6 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
   }
   model_path = path;
   const mlff::ModelMetadata& meta = model->metadata();
-  if (reload && meta.cutoff != cutoff)
-    error->all(FLERR,
-               "mlff/student: {} changed its cutoff from {} to {} A since pair_coeff: "
-               "issue pair_coeff again",
-               path, cutoff, meta.cutoff);
   cutoff = meta.cutoff;
   if (comm->me != 0) return;
   std::string where = mlff::device_name(model->device());
@@ -170,6 +168,7 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
                      "trained on ({}): its energies and forces are an extrapolation",
                      symbol, t, arg[2], utils::join_words(trained, " "));
   }
+  model_loaded();
 }
 
 void PairMLFFStudent::init_style() {

@@ -36,7 +36,9 @@ class PairMLFFStudent : public Pair {
   // Pins options the style decides itself (the Kokkos style: the device of Kokkos's memory).
   virtual void settle_options() {}
   // Loads (or, for a pair_style issued again after pair_coeff, reloads) the model with options.
-  virtual void load_model(const std::string& path, bool reload);
+  void load_model(const std::string& path, bool reload);
+  // Called once a model and the element map are in place (the Kokkos style makes its step).
+  virtual void model_loaded() {}
   const int* fold_ghosts_onto_owners();
   // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom
   // virials) itself; with it off this style sums its own node rows on the host, hop by hop.

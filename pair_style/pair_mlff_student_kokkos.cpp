@@ -61,19 +61,10 @@ void PairMLFFStudentKokkos<DeviceType>::settle_options() {
   options.cuda_graph = mlff::CudaGraphMode::Off;
 }
 
+// The device step holds the model it runs: a model loaded again needs a new one.
 template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::coeff(int narg, char** arg) {
-  PairMLFFStudent::coeff(narg, arg);
+void PairMLFFStudentKokkos<DeviceType>::model_loaded() {
   step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff, min_distance);
-}
-
-// The device step holds the model it runs: a reloaded model needs a new one.
-template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::load_model(const std::string& path, bool reload) {
-  step.reset();
-  PairMLFFStudent::load_model(path, reload);
-  if (!type_to_z.empty())
-    step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff, min_distance);
 }
 
 template <class DeviceType>

@@ -22,12 +22,11 @@ class PairMLFFStudentKokkos : public PairMLFFStudent {
   ~PairMLFFStudentKokkos() override;
 
   void compute(int, int) override;
-  void coeff(int, char**) override;
   void init_style() override;
 
  protected:
   void settle_options() override;
-  void load_model(const std::string& path, bool reload) override;
+  void model_loaded() override;
 
  private:
   // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.

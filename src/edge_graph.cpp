@@ -64,7 +64,7 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
     for (int c = 0; c < num_centers; ++c)
       for_each_edge(c, [&](int i, int j, double dx, double dy, double dz) {
         const double d2 = dx * dx + dy * dy + dz * dz;
-        if (d2 < min_distsq) throw CloseAtoms(i, j, std::sqrt(d2), min_distance, false);
+        if (d2 < min_distsq) throw CloseAtoms(i, j, std::sqrt(d2), min_distance);
       });
   edge_offset[0] = 0;
   for (int c = 0; c < num_centers; ++c) edge_offset[c + 1] += edge_offset[c];

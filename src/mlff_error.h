@@ -13,12 +13,12 @@ class Error : public std::runtime_error {
 
 // Two atoms closer than the smallest distance a model is trusted at: overlapping atoms give
 // finite energies and huge forces in arbitrary directions, never a meaningful answer. first and
-// second are atom indices, or atom IDs where the thrower has them (ids).
+// second are atom IDs where the thrower has them, else atom indices, which an engine adapter
+// turns into IDs with message().
 class CloseAtoms : public Error {
  public:
-  CloseAtoms(long first, long second, double distance, double min_distance, bool ids);
-  // The message for atom IDs, which an engine adapter finds for atom indices.
-  static std::string message(long first_id, long second_id, double distance, double min_distance);
+  CloseAtoms(long first, long second, double distance, double min_distance);
+  static std::string message(long first, long second, double distance, double min_distance);
   long first, second;
   double distance, min_distance;
 };

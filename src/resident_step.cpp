@@ -79,7 +79,6 @@ struct ResidentStep::Impl {
   at::Tensor node_of;  // [nall] owned atom of each atom, when ghosts are folded
   // This step's graph and results, all on the device; node energies are those that count.
   at::Tensor src, dst, node_energy, node_force, node_virial;
-  at::Tensor src_atom, dst_atom;  // the edges' atoms before ghosts are folded onto owners
 };
 
 // On one rank every ghost is a periodic image of an owned atom: map it to that atom by its ID,
@@ -153,7 +152,8 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
 
   // Candidates [centers, width]: padding slots and pairs beyond the cutoff are masked out, and
   // the kept ones, in row order, are the edges grouped by center as in the neighbor list.
-  at::Tensor edge_vec;
+  // Edges as atom pairs (before ghosts are folded onto owners) and their squared lengths.
+  at::Tensor edge_vec, src_atom, dst_atom, length2;
   if (width > 0) {
     const at::Tensor rows =
         at::from_blob(const_cast<int*>(a.neighbors), {a.neighbor_rows, a.neighbor_cols},
@@ -168,19 +168,20 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     const at::Tensor d =
         (x.index_select(0, j).view({a.num_centers, width, 3}) - x_center.unsqueeze(1))
             .view({-1, 3});
-    const at::Tensor keep = slot.flatten() & (z_atom.index_select(0, j) > 0) &
-                            (d.square().sum(1) <= m.cutoff * m.cutoff);
+    const at::Tensor d2 = d.square().sum(1);
+    const at::Tensor keep =
+        slot.flatten() & (z_atom.index_select(0, j) > 0) & (d2 <= m.cutoff * m.cutoff);
     const at::Tensor kept = keep.nonzero().squeeze(1);
-    const at::Tensor src_atom = j.index_select(0, kept);
-    const at::Tensor dst_atom = centers.index_select(0, at::div(kept, width, "floor"));
-    m.src_atom = src_atom;
-    m.dst_atom = dst_atom;
+    src_atom = j.index_select(0, kept);
+    dst_atom = centers.index_select(0, at::div(kept, width, "floor"));
+    length2 = d2.index_select(0, kept);
     m.src = ghost_nodes ? src_atom : m.node_of.index_select(0, src_atom);
     m.dst = ghost_nodes ? dst_atom : m.node_of.index_select(0, dst_atom);
     edge_vec = d.index_select(0, kept);
   } else {
-    m.src = m.dst = m.src_atom = m.dst_atom = at::empty({0}, as_long);
+    m.src = m.dst = src_atom = dst_atom = at::empty({0}, as_long);
     edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
+    length2 = at::empty({0}, on.dtype(at::kDouble));
   }
 
   lap("graph build (device)");
@@ -214,7 +215,6 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     m.node_virial = at::Tensor();
   }
   // The shortest edge comes back with the totals: overlapping atoms cost no extra wait.
-  const at::Tensor length2 = edge_vec.square().sum(1);
   const at::Tensor shortest2 = length2.numel() > 0
                                    ? length2.min().view({1})
                                    : at::full({1}, m.cutoff * m.cutoff, length2.options());
@@ -225,10 +225,9 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     const std::int64_t e = length2.argmin().item<std::int64_t>();
     const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on);
     // Edges run between atoms (ghost images included) before folding: name their IDs.
-    const at::Tensor ends = at::stack({m.src_atom[e], m.dst_atom[e]});
-    const at::Tensor ids = tag.index_select(0, ends).cpu();
+    const at::Tensor ids = tag.index_select(0, at::stack({src_atom[e], dst_atom[e]})).cpu();
     throw CloseAtoms(ids[0].item<std::int64_t>(), ids[1].item<std::int64_t>(),
-                     std::sqrt(totals[7].item<double>()), m.min_distance, true);
+                     std::sqrt(totals[7].item<double>()), m.min_distance);
   }
   StepTotals out;
   out.energy = totals[0].item<double>();
