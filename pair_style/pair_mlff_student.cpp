@@ -58,7 +58,7 @@ void PairMLFFStudent::allocate() {
 }
 
 // pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
-//                         [cuda_graph auto|yes|no] [min_distance <A>]
+//                         [cuda_graph auto|yes|no] [min_distance <A>] [deterministic yes|no]
 void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::RunnerOptions();
   min_distance = kDefaultMinDistance;
@@ -69,7 +69,8 @@ void PairMLFFStudent::settings(int narg, char** arg) {
   MPI_Comm_free(&node);
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
-    if (key != "device" && key != "precision" && key != "cuda_graph" && key != "min_distance")
+    if (key != "device" && key != "precision" && key != "cuda_graph" && key != "min_distance" &&
+        key != "deterministic")
       error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
     const std::string value = arg[iarg + 1];
@@ -85,7 +86,9 @@ void PairMLFFStudent::settings(int narg, char** arg) {
                      "pair_style mlff/student: min_distance must be >= 0 (0 turns the "
                      "overlap check off), not {}",
                      value);
-      } else
+      } else if (key == "deterministic")
+        options.deterministic = utils::logical(FLERR, value, false, lmp) == 1;
+      else
         options.cuda_graph = mlff::parse_cuda_graph_mode(value);
     } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
@@ -120,9 +123,11 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
           : ", fused message kernels with " + knots->second + "-knot filter tables";
   utils::logmesg(lmp, "mlff/student {} with LibTorch {}\n", MLFF_STUDENT_VERSION,
                  mlff::libtorch_version());
-  utils::logmesg(lmp, "mlff/student: {}{} model {} (cutoff {} A, {} interactions{}) on {} in {}\n",
+  utils::logmesg(lmp,
+                 "mlff/student: {}{} model {} (cutoff {} A, {} interactions{}) on {} in {}{}\n",
                  reload ? "pair_style issued again: reloaded " : "", meta.format, path, meta.cutoff,
-                 meta.num_interactions, kernels, where, mlff::precision_name(model->precision()));
+                 meta.num_interactions, kernels, where, mlff::precision_name(model->precision()),
+                 model->deterministic() ? ", deterministic" : "");
 }
 
 void PairMLFFStudent::coeff(int narg, char** arg) {
@@ -288,6 +293,11 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
   try {
     mlff::StageClock clock(profile.get());
     graph.build(atoms, neighbors, type_to_z, owner, num_nodes, cutoff, min_distance);
+    if (model->deterministic()) {
+      mlff::resize_buffer(node_tag, num_nodes);
+      for (int k = 0; k < num_nodes; k++) node_tag[k] = atom->tag[k];
+      graph.order_canonically(node_tag.data(), atoms.x);
+    }
     clock.lap("graph build");
     model->run(graph, output, profile.get());
   } catch (const mlff::CloseAtoms& e) {

@@ -66,6 +66,7 @@ class PairMLFFStudent : public Pair {
   mlff::ForceScatter scatter;
   mlff::ModelOutput output;
   std::vector<int> node_of;                          // atom -> node, when folding
+  std::vector<std::int64_t> node_tag;                // atom ID per node, for deterministic runs
   std::vector<std::pair<tagint, int>> owned_by_tag;  // (ID, owned atom) sorted, when folding
   std::vector<double> node_force;                    // [3 * nodes]
   std::vector<double> node_virial;             // [6 * nodes], [9 * nodes] with centroid virials

@@ -1,6 +1,9 @@
 #include "edge_graph.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <numeric>
 #include <string>
 
 #include "buffer.h"
@@ -16,6 +19,7 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
   const double* x = atoms.x;
   auto z_of = [&](int atom) { return type_to_z[atoms.type[atom]]; };
 
+  energy_order.clear();
   resize_buffer(z, num_nodes);
   resize_buffer(energy_mask, num_nodes);
   for (int k = 0; k < num_nodes; ++k) {
@@ -85,6 +89,61 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
       ++e;
     });
   }
+}
+
+void EdgeGraph::order_canonically(const std::int64_t* node_tag, const double* x) {
+  const std::int64_t num_rows = static_cast<std::int64_t>(edge_offset.size()) - 1;
+  auto position = [&](std::int64_t node) {
+    return std::array<double, 3>{x[3 * node], x[3 * node + 1], x[3 * node + 2]};
+  };
+  // Rows (one per center, all edges into one node) by the ID and position of that node.
+  std::vector<std::int64_t> rows;
+  rows.reserve(num_rows);
+  for (std::int64_t r = 0; r < num_rows; ++r)
+    if (edge_offset[r + 1] > edge_offset[r]) rows.push_back(r);
+  std::sort(rows.begin(), rows.end(), [&](std::int64_t a, std::int64_t b) {
+    const std::int64_t na = dst[edge_offset[a]], nb = dst[edge_offset[b]];
+    if (node_tag[na] != node_tag[nb]) return node_tag[na] < node_tag[nb];
+    return position(na) < position(nb);
+  });
+  std::vector<std::int64_t> start(rows.size() + 1, 0);
+  for (std::size_t k = 0; k < rows.size(); ++k)
+    start[k + 1] = start[k] + edge_offset[rows[k] + 1] - edge_offset[rows[k]];
+  const std::int64_t e_total = num_edges();
+  resize_buffer(order_, e_total);
+  auto vec = [&](std::int64_t e) {
+    return std::array<double, 3>{edge_vec[3 * e], edge_vec[3 * e + 1], edge_vec[3 * e + 2]};
+  };
+#pragma omp parallel for schedule(dynamic, 64)
+  for (std::int64_t k = 0; k < static_cast<std::int64_t>(rows.size()); ++k) {
+    std::int64_t* out = order_.data() + start[k];
+    std::iota(out, out + (start[k + 1] - start[k]), edge_offset[rows[k]]);
+    std::sort(out, out + (start[k + 1] - start[k]), [&](std::int64_t a, std::int64_t b) {
+      if (node_tag[src[a]] != node_tag[src[b]]) return node_tag[src[a]] < node_tag[src[b]];
+      return vec(a) < vec(b);
+    });
+  }
+  resize_buffer(scratch_src_, e_total);
+  resize_buffer(scratch_dst_, e_total);
+  resize_buffer(scratch_vec_, 3 * e_total);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t e = 0; e < e_total; ++e) {
+    const std::int64_t from = order_[e];
+    scratch_src_[e] = src[from];
+    scratch_dst_[e] = dst[from];
+    for (int a = 0; a < 3; ++a) scratch_vec_[3 * e + a] = edge_vec[3 * from + a];
+  }
+  src.swap(scratch_src_);
+  dst.swap(scratch_dst_);
+  edge_vec.swap(scratch_vec_);
+
+  energy_order.clear();
+  for (int k = 0; k < num_nodes(); ++k)
+    if (energy_mask[k] != 0.0) energy_order.push_back(k);
+  std::sort(energy_order.begin(), energy_order.end(), [&](int a, int b) {
+    if (node_tag[a] != node_tag[b]) return node_tag[a] < node_tag[b];
+    return position(a) < position(b);
+  });
 }
 
 }  // namespace mlff

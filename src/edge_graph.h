@@ -36,6 +36,12 @@ class EdgeGraph {
              const std::vector<int>& type_to_z, const int* node_of, int num_nodes, double cutoff,
              double min_distance = 0.0);
 
+  // Reorders the edges so that every sum over them runs in an order fixed by the atoms alone,
+  // not by their storage or neighbor-list order: centers by ID (ties, images of one atom, by
+  // position), each center's edges by source ID and then edge vector. Node energies are then
+  // summed by ID (energy_order). node_tag[k], x[3 k]: ID and position of node k.
+  void order_canonically(const std::int64_t* node_tag, const double* x);
+
   int num_nodes() const { return static_cast<int>(z.size()); }
   std::int64_t num_edges() const { return static_cast<std::int64_t>(src.size()); }
 
@@ -44,9 +50,14 @@ class EdgeGraph {
   std::vector<std::int64_t> src;    // [E]
   std::vector<std::int64_t> dst;    // [E]
   std::vector<double> edge_vec;     // [E * 3]
+  // Owned nodes in the order their energies are summed; empty: node order.
+  std::vector<int> energy_order;
 
  private:
   std::vector<std::int64_t> edge_offset;  // [centers + 1] first edge of each center
+  std::vector<std::int64_t> order_;       // edge permutation of order_canonically
+  std::vector<std::int64_t> scratch_src_, scratch_dst_;
+  std::vector<double> scratch_vec_;
 };
 
 }  // namespace mlff

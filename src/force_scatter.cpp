@@ -102,6 +102,10 @@ void ForceScatter::per_node_virial(const EdgeGraph& graph, const double* edge_gr
 
 double ForceScatter::energy(const EdgeGraph& graph, const double* node_energy) {
   double total = 0.0;
+  if (!graph.energy_order.empty()) {
+    for (int k : graph.energy_order) total += node_energy[k];
+    return total;
+  }
   for (int k = 0; k < graph.num_nodes(); ++k) total += graph.energy_mask[k] * node_energy[k];
   return total;
 }

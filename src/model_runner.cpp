@@ -213,6 +213,7 @@ struct ModelRunner::Impl {
   at::ScalarType dtype = at::kFloat;  // of edge vectors, masks and outputs
   CudaGraphMode graph_mode = CudaGraphMode::Auto;
   int cuda_index = -1;
+  bool deterministic = false;
   std::unique_ptr<Backend> backend;
   at::Tensor host_in, device_in, device_out, host_out;
 #ifdef MLFF_CUDA
@@ -271,6 +272,13 @@ void ModelRunner::Impl::choose(const RunnerOptions& options) {
   graph_mode = options.cuda_graph;
   if (graph_mode == CudaGraphMode::On && device != Device::CUDA)
     throw Error("cuda_graph yes needs device cuda");
+  deterministic = options.deterministic;
+  if (deterministic) {
+    // Process-wide: index_add_ and the backward of gathers sort instead of adding atomically.
+    // Memory LibTorch leaves uninitialised is still not filled, which would cost every step.
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+    at::globalContext().setDeterministicFillUninitializedMemory(false);
+  }
 }
 
 void ModelRunner::Impl::load_torchscript(const std::string& path, const RunnerOptions& options) {
@@ -383,6 +391,9 @@ Precision ModelRunner::precision() const {
 }
 int ModelRunner::cuda_device() const {
   return impl_->cuda_index;
+}
+bool ModelRunner::deterministic() const {
+  return impl_->deterministic;
 }
 
 std::vector<at::Tensor> ModelRunner::Impl::checked_forward(const std::vector<at::Tensor>& inputs) {

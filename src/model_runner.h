@@ -36,6 +36,10 @@ struct RunnerOptions {
   // For device cuda: this process uses GPU cuda_device modulo the number of visible GPUs (an MPI
   // rank's index on its node spreads ranks over a node's GPUs); -1 keeps the current GPU.
   int cuda_device = -1;
+  // Every sum in an order fixed by the atoms alone, so that reruns are bit-identical: edges in
+  // canonical order (EdgeGraph::order_canonically, ResidentStep) and LibTorch's deterministic
+  // algorithms, which replace CUDA atomics by sorted reductions.
+  bool deterministic = false;
 };
 
 // The LibTorch this build runs, e.g. "2.11.0".
@@ -58,6 +62,7 @@ class ModelRunner {
   Device device() const;
   Precision precision() const;
   int cuda_device() const;  // the GPU in use with device cuda, else -1
+  bool deterministic() const;
 
   // Throws mlff::Error when the model fails or returns misshaped outputs.
   // With a profile, the stages (staging, upload, model, download) are timed separately.

@@ -55,6 +55,31 @@ at::Tensor view(const T* data, at::IntArrayRef sizes, at::ScalarType dtype,
   return at::from_blob(const_cast<T*>(data), sizes, on.dtype(dtype));
 }
 
+// The order of edges that the atoms alone fix, whatever order the engine stores atoms and
+// neighbors in (Kokkos builds neighbor lists with atomics): by the ID of the destination, its
+// position when ghosts are nodes (images of one atom), the ID of the source, then the edge vector.
+// Stable sorts from the last key to the first.
+at::Tensor canonical_edge_order(const ResidentArrays& a, const at::Tensor& x,
+                                const at::Tensor& src_atom, const at::Tensor& dst_atom,
+                                const at::Tensor& edge_vec, bool ghost_nodes,
+                                const at::TensorOptions& on) {
+  at::Tensor order = at::arange(src_atom.numel(), on.dtype(at::kLong));
+  auto stable_by = [&](const at::Tensor& key) {
+    const at::Tensor sorted = std::get<1>(key.index_select(0, order).sort(true, 0, false));
+    order = order.index_select(0, sorted);
+  };
+  for (int k = 2; k >= 0; --k) stable_by(edge_vec.select(1, k));
+  const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on).to(at::kLong);
+  const at::Tensor dst_tag = tag.index_select(0, dst_atom);
+  stable_by(tag.index_select(0, src_atom));
+  if (ghost_nodes) {
+    const at::Tensor x_dst = x.index_select(0, dst_atom);
+    for (int k = 2; k >= 0; --k) stable_by(x_dst.select(1, k));
+  }
+  stable_by(dst_tag);
+  return order;
+}
+
 }  // namespace
 
 struct ResidentStep::Impl {
@@ -175,9 +200,17 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     src_atom = j.index_select(0, kept);
     dst_atom = centers.index_select(0, at::div(kept, width, "floor"));
     length2 = d2.index_select(0, kept);
+    edge_vec = d.index_select(0, kept);
+    if (m.model.deterministic()) {
+      const at::Tensor order =
+          canonical_edge_order(a, x, src_atom, dst_atom, edge_vec, ghost_nodes, on);
+      src_atom = src_atom.index_select(0, order);
+      dst_atom = dst_atom.index_select(0, order);
+      length2 = length2.index_select(0, order);
+      edge_vec = edge_vec.index_select(0, order);
+    }
     m.src = ghost_nodes ? src_atom : m.node_of.index_select(0, src_atom);
     m.dst = ghost_nodes ? dst_atom : m.node_of.index_select(0, dst_atom);
-    edge_vec = d.index_select(0, kept);
   } else {
     m.src = m.dst = src_atom = dst_atom = at::empty({0}, as_long);
     edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
@@ -218,8 +251,15 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   const at::Tensor shortest2 = length2.numel() > 0
                                    ? length2.min().view({1})
                                    : at::full({1}, m.cutoff * m.cutoff, length2.options());
+  // Deterministic runs sum energies by atom ID: Kokkos may store owned atoms in another order.
+  const at::Tensor energy_total =
+      m.model.deterministic() && a.nlocal > 0
+          ? m.node_energy.narrow(0, 0, a.nlocal)
+                .index_select(0, at::argsort(view(a.tag, {a.nlocal}, at::kInt, on), true, 0, false))
+                .sum()
+          : m.node_energy.sum();
   const at::Tensor totals =
-      at::cat({m.node_energy.sum().view({1}), w.narrow(1, 0, 6).sum(0), shortest2}).cpu();
+      at::cat({energy_total.view({1}), w.narrow(1, 0, 6).sum(0), shortest2}).cpu();
   lap("scatter (device)");
   if (totals[7].item<double>() < m.min_distance * m.min_distance) {
     const std::int64_t e = length2.argmin().item<std::int64_t>();

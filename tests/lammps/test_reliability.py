@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from ase.build import molecule
 from harness import LMP, MODELS, NKTV2P_METAL, PLUGIN, header, run_lammps, single_point
 from mlff_student import export_torchscript, load_checkpoint
 from mlff_student.reference import evaluate
-from mlff_student.systems import write_lammps_data
+from mlff_student.systems import molecular_box, write_lammps_data
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "potentials" / "student_gfn2.pt"
 BENZENE = molecule("C6H6")
@@ -312,3 +313,92 @@ def test_a_package_from_another_pytorch_is_refused_with_what_to_do(tmp_path):
     (tmp_path / "same").mkdir()
     _, output = run_lammps(tmp_path / "same", benzene_script(tmp_path / "same", package))
     assert re.search(r"mlff/student \d+\.\d+\.\d+ with LibTorch \d+\.\d+\.\d+", output), output[-2000:]
+
+
+def kokkos_args(style: str, threads: int = 1) -> list[str]:
+    if not style.endswith("/kk"):
+        return []
+    if os.environ.get("MLFF_KOKKOS") != "ON":
+        pytest.skip("LAMMPS without KOKKOS")
+    where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", str(threads)]
+    return ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+
+
+@pytest.mark.parametrize("style", ["mlff/student", "mlff/student/kk"])
+def test_deterministic_results_do_not_depend_on_the_order_atoms_are_stored_in(tmp_path, style):
+    """Kokkos builds neighbor lists with atomics, so the order of a row, and with it the
+    rounding of every sum over edges, changed from run to run (0.018 eV apart after 1000 steps of
+    8,748 atoms on a GPU). With deterministic yes the result depends on the atoms alone: here
+    atoms stored in another order (LAMMPS's spatial sort) give bit-identical numbers. (An
+    orthogonal box: in a triclinic one the sort itself rounds positions through box
+    coordinates.)"""
+    box = molecular_box(BENZENE, 2, 0.87, seed=5)
+    args = kokkos_args(style)
+
+    def run(name: str, options: str, sort: str):
+        return single_point(tmp_path / name, box, ["C", "H"], DEFAULT_MODEL, args=args,
+                            pre=f"atom_modify sort {sort}", pair=pair(options))
+
+    stored = run("stored", "deterministic yes", "0 0.0")
+    sorted_ = run("sorted", "deterministic yes", "1 1.3")
+    assert "deterministic" in sorted_.log
+    assert stored.energy == sorted_.energy
+    assert np.array_equal(stored.forces, sorted_.forces)
+    assert np.array_equal(stored.virial, sorted_.virial)
+    assert np.array_equal(stored.atom_virial, sorted_.atom_virial)
+    # The sort does reorder the atoms: without the keyword the sums are rounded differently.
+    default_stored = run("default_stored", "", "0 0.0")
+    default_sorted = run("default_sorted", "", "1 1.3")
+    assert not np.array_equal(default_stored.forces, default_sorted.forces)
+    assert np.abs(default_stored.forces - stored.forces).max() < 1e-4
+
+
+def test_a_run_killed_midway_continues_from_its_restart_file(tmp_path):
+    """A run killed (SIGKILL) after writing a restart file, continued from that file with the
+    pair style given again, ends where the uninterrupted run ends: bit for bit, with
+    deterministic yes (the continued run builds its neighbor lists at other steps)."""
+    write_lammps_data(BENZENE, tmp_path / "system.data", ["C", "H"])
+    model = DEFAULT_MODEL
+    pair_lines = f"pair_style mlff/student deterministic yes\npair_coeff * * {model} C H\n"
+    md = """velocity all create 600 5 dist gaussian
+fix nve all nve
+timestep 0.0005
+"""
+    final = "dump end all custom 1 end.dump id x y z vx vy vz\n" \
+            "dump_modify end sort id format float %.17g first yes\n"
+
+    def final_state(workdir: Path) -> np.ndarray:
+        return np.loadtxt(workdir / "end.dump", skiprows=9)
+
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    run_lammps(whole, header(str(tmp_path / "system.data"), ["C", "H"], model, False,
+                             pair=pair_lines) + md + "run 300\n" + final + "run 0\n")
+
+    # The same run, written to restart files every 100 steps and killed after the one at 200.
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    script = header(str(tmp_path / "system.data"), ["C", "H"], model, False, pair=pair_lines) + \
+        md + "restart 100 state.*\nrun 1000000\n"
+    (killed / "in.lmp").write_text(script)
+    proc = subprocess.Popen([LMP, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"],
+                            cwd=killed)
+    try:
+        for _ in range(1200):
+            if (killed / "state.300").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (killed / "state.200").exists(), "the run wrote no restart file"
+    resumed = killed / "resumed"
+    resumed.mkdir()
+    run_lammps(resumed, f"""plugin load {PLUGIN}
+read_restart {killed / 'state.200'}
+{pair_lines}neighbor 1.0 bin
+fix nve all nve
+timestep 0.0005
+run 100
+""" + final + "run 0\n")
+    np.testing.assert_array_equal(final_state(resumed), final_state(whole))
