@@ -60,7 +60,8 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
     or aotitorch (AOTInductor package of the model's own message ops, as TorchScript runs them).
 
     kk-: pair_style mlff/student/kk through LAMMPS's KOKKOS package (-sf kk), the whole step on
-    the device; -eager launches every kernel each step (cuda_graph no)."""
+    the device; -eager launches every kernel each step (cuda_graph no); -det runs with
+    deterministic yes."""
     out = {}
     for name in names:
         kokkos = name.startswith("kk-")
@@ -74,8 +75,13 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
             options = f"device {device}"
         else:
             raise ValueError(f"unknown variant format '{fmt}' in '{name}'")
-        if mode == ["eager"]:
+        for m in mode:
+            if m not in ("eager", "det"):
+                raise ValueError(f"unknown variant mode '{m}' in '{name}'")
+        if "eager" in mode:
             options += " cuda_graph no"
+        if "det" in mode:
+            options += " deterministic yes"
         flags = []
         if kokkos:
             flags = (["-k", "on", "g", "1"] if device == "cuda" else ["-k", "on", "t", str(threads)])

@@ -82,7 +82,9 @@ change_box all x scale 0.8 y scale 0.8 z scale 0.8 remap
     (first_yes, yes), (first_no, no) = results["yes"], results["no"]
     rel = 1e-6 if precision == "fp32" else 1e-5  # the padded shapes may pick other kernels
     assert first_yes == pytest.approx(first_no, rel=rel)
-    assert yes.energy == pytest.approx(no.energy, rel=rel)
+    # Compressed to half the volume, the fixed-weight test model's features grow, and with them
+    # fp16 rounding: measured 1.1e-5 apart on an H200. A wrong replay is off by far more.
+    assert yes.energy == pytest.approx(no.energy, rel=rel if precision == "fp32" else 3e-5)
     assert yes.energy != pytest.approx(first_yes, rel=1e-3)  # the compression did change things
     if precision == "fp32":
         np.testing.assert_allclose(yes.forces, no.forces, atol=2e-4)
