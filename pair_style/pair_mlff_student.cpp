@@ -6,15 +6,12 @@
 #include <utility>
 
 #include "atom.h"
-#include "buffer.h"
 #include "comm.h"
 #include "domain.h"
 #include "elements.h"
 #include "error.h"
 #include "force.h"
-#include "force_scatter.h"
 #include "memory.h"
-#include "mlff_error.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "update.h"
@@ -227,26 +224,6 @@ double PairMLFFStudent::init_one(int i, int j) {
   return cutoff;
 }
 
-// On one rank every ghost is a periodic image of an owned atom: map it to that atom. Owned atoms
-// sorted by ID are searched, so that memory follows the atom count, not the largest ID.
-const int* PairMLFFStudent::fold_ghosts_onto_owners() {
-  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  const tagint* tag = atom->tag;
-  owned_by_tag.resize(nlocal);
-  for (int i = 0; i < nlocal; i++) owned_by_tag[i] = {tag[i], i};
-  std::sort(owned_by_tag.begin(), owned_by_tag.end());
-  mlff::resize_buffer(node_of, nall);
-  for (int i = 0; i < nlocal; i++) node_of[i] = i;
-  for (int j = nlocal; j < nall; j++) {
-    const auto found = std::lower_bound(owned_by_tag.begin(), owned_by_tag.end(),
-                                        std::pair<tagint, int>{tag[j], -1});
-    if (found == owned_by_tag.end() || found->first != tag[j])
-      error->one(FLERR, "mlff/student: ghost atom {} has no owned image", tag[j]);
-    node_of[j] = found->second;
-  }
-  return node_of.data();
-}
-
 // Several ranks compute the messages of all their ghosts too: when ghosts far outnumber owned
 // atoms, fewer ranks would be faster. Said once per run.
 void PairMLFFStudent::check_ghost_load() {
@@ -268,77 +245,35 @@ void PairMLFFStudent::check_ghost_load() {
 void PairMLFFStudent::compute(int eflag, int vflag) {
   ev_init(eflag, vflag);
   check_ghost_load();
-
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  const int num_nodes = ghost_nodes ? nall : nlocal;
-  // Ghosts and their owners change only when LAMMPS reneighbors.
-  const int* owner = nullptr;
-  if (!ghost_nodes)
-    owner = (neighbor->ago == 0 || node_of.size() != static_cast<std::size_t>(nall))
-                ? fold_ghosts_onto_owners()
-                : node_of.data();
+  mlff::HostArrays arrays;
+  arrays.atoms = {nall > 0 ? &atom->x[0][0] : nullptr, atom->type, nlocal, nall};
+  arrays.tag = atom->tag;
+  arrays.neighbors = {list->inum + (ghost_nodes ? list->gnum : 0), list->ilist, list->numneigh,
+                      list->firstneigh, NEIGHMASK};
+  arrays.f = nall > 0 ? &atom->f[0][0] : nullptr;
+  if (eflag_atom) arrays.eatom = eatom;
+  if (vflag_atom) arrays.vatom = &vatom[0][0];
+  if (cvflag_atom) arrays.cvatom = &cvatom[0][0];
+  run_step(*step, arrays);
+}
 
-  mlff::AtomArrays atoms;
-  atoms.x = nall > 0 ? &atom->x[0][0] : nullptr;
-  atoms.type = atom->type;
-  atoms.nlocal = nlocal;
-  atoms.nall = nall;
-  mlff::NeighborLists neighbors;
-  neighbors.num_centers = list->inum + (ghost_nodes ? list->gnum : 0);
-  neighbors.centers = list->ilist;
-  neighbors.num_neighbors = list->numneigh;
-  neighbors.neighbors = list->firstneigh;
-  neighbors.index_mask = NEIGHMASK;
+void PairMLFFStudent::model_loaded() {
+  step = std::make_unique<mlff::HostStep>(*model, type_to_z, cutoff, min_distance);
+}
 
-  try {
-    mlff::StageClock clock(profile.get());
-    graph.build(atoms, neighbors, type_to_z, owner, num_nodes, cutoff, min_distance);
-    if (model->deterministic()) {
-      mlff::resize_buffer(node_tag, num_nodes);
-      for (int k = 0; k < num_nodes; k++) node_tag[k] = atom->tag[k];
-      graph.order_canonically(node_tag.data(), atoms.x);
-    }
-    clock.lap("graph build");
-    model->run(graph, output, profile.get());
-  } catch (const mlff::CloseAtoms& e) {
-    error->one(FLERR, "mlff/student: {}",
-               mlff::CloseAtoms::message(atom->tag[e.first], atom->tag[e.second], e.distance,
-                                         e.min_distance));
-  } catch (const std::exception& e) {
-    error->one(FLERR, "mlff/student: {}", e.what());
-  }
+bool PairMLFFStudent::reneighbored() const {
+  return neighbor->ago == 0;
+}
 
-  mlff::StageClock clock(profile.get());
-  mlff::zero_buffer(node_force, 3 * num_nodes);
-  const mlff::Virial w = scatter.forces(graph, output.edge_grad, node_force.data());
-  const double energy = mlff::ForceScatter::energy(graph, output.node_energy);
-  if (!mlff::ForceScatter::finite(energy, w))
-    error->one(FLERR, "mlff/student: the model returned non-finite energies or forces");
-  // Node virial rows hold the six components of vatom, or all nine when cvatom is asked for.
-  const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
-  if (virial_width > 0) {
-    mlff::zero_buffer(node_virial, virial_width * num_nodes);
-    scatter.per_node_virial(graph, output.edge_grad, node_virial.data(), virial_width);
-  }
+[[noreturn]] void PairMLFFStudent::step_failed(const std::exception& e) {
+  error->one(FLERR, "mlff/student: {}", e.what());
+}
 
-  if (ghost_rows_on_host()) sum_ghost_rows_on_host(virial_width);
-  const int nwrite = rows_to_add();
-  double** f = atom->f;
-  for (int i = 0; i < nwrite; i++)
-    for (int a = 0; a < 3; a++) f[i][a] += node_force[3 * i + a];
-  if (vflag_atom)
-    for (int i = 0; i < nwrite; i++)
-      for (int k = 0; k < 6; k++) vatom[i][k] += node_virial[virial_width * i + k];
-  if (cvflag_atom)
-    for (int i = 0; i < nwrite; i++)
-      for (int k = 0; k < 9; k++) cvatom[i][k] += node_virial[9 * i + k];
-
-  if (eflag_global) eng_vdwl += energy;
-  if (eflag_atom)
-    for (int i = 0; i < nlocal; i++) eatom[i] += graph.energy_mask[i] * output.node_energy[i];
+void PairMLFFStudent::tally(const mlff::StepTotals& totals) {
+  if (eflag_global) eng_vdwl += totals.energy;
   if (vflag_global)
-    for (int k = 0; k < 6; k++) virial[k] += w[k];
-  clock.lap("scatter");
+    for (int k = 0; k < 6; k++) virial[k] += totals.virial[k];
   if (profile) profile->count_step();
 }
 

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "edge_graph.h"
 #include "force_scatter.h"
+#include "host_step.h"
 #include "model_runner.h"
 #include "pair.h"
 #include "step_profile.h"
@@ -37,15 +37,38 @@ class PairMLFFStudent : public Pair {
   virtual void settle_options() {}
   // Loads (or, for a pair_style issued again after pair_coeff, reloads) the model with options.
   void load_model(const std::string& path, bool reload);
-  // Called once a model and the element map are in place (the Kokkos style makes its step).
-  virtual void model_loaded() {}
-  const int* fold_ghosts_onto_owners();
+  // Called once a model and the element map are in place: makes the step that runs the model.
+  virtual void model_loaded();
   // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom
   // virials) itself; with it off this style sums its own node rows on the host, hop by hop.
   bool ghost_rows_on_host() const;
-  void sum_ghost_rows_on_host(int virial_width);
   int rows_to_add() const;  // node rows that go into atom->f: ghosts' too with newton on
   void check_ghost_load();
+
+  // One force evaluation by the core's step (HostStep or ResidentStep, which share an
+  // interface): compute, ghost rows summed onto owners where LAMMPS does not, rows added to the
+  // engine's arrays, totals tallied.
+  template <class Step, class Arrays>
+  void run_step(Step& step, const Arrays& arrays) {
+    const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
+    mlff::StepTotals totals;
+    try {
+      totals = step.compute(arrays, ghost_nodes, reneighbored(), virial_width, profile.get());
+      if (ghost_rows_on_host()) {
+        step.download_rows(arrays, node_force, node_virial);
+        sum_ghost_rows_on_host(virial_width);
+        step.upload_rows(arrays, node_force, node_virial);
+      }
+      step.add_to_engine(arrays, rows_to_add());
+    } catch (const std::exception& e) {
+      step_failed(e);
+    }
+    tally(totals);
+  }
+  bool reneighbored() const;
+  void sum_ghost_rows_on_host(int virial_width);
+  [[noreturn]] void step_failed(const std::exception& e);
+  void tally(const mlff::StepTotals& totals);
   static constexpr double kGhostsPerAtomWarning = 10.0;
   bool ghost_load_checked = false;
 
@@ -62,14 +85,10 @@ class PairMLFFStudent : public Pair {
   bool ghost_nodes;
   int reverse_virial_width;  // per-atom virial components that travel in reverse communication
 
-  mlff::EdgeGraph graph;
-  mlff::ForceScatter scatter;
-  mlff::ModelOutput output;
-  std::vector<int> node_of;                          // atom -> node, when folding
-  std::vector<std::int64_t> node_tag;                // atom ID per node, for deterministic runs
-  std::vector<std::pair<tagint, int>> owned_by_tag;  // (ID, owned atom) sorted, when folding
-  std::vector<double> node_force;                    // [3 * nodes]
-  std::vector<double> node_virial;             // [6 * nodes], [9 * nodes] with centroid virials
+  std::unique_ptr<mlff::HostStep> step;
+  // Node rows on the host during a reverse communication: [3 * nodes], [width * nodes].
+  std::vector<double> node_force;
+  std::vector<double> node_virial;
   std::unique_ptr<mlff::StepProfile> profile;  // MLFF_STUDENT_PROFILE=1
 };
 

@@ -15,9 +15,6 @@
 
 using namespace LAMMPS_NS;
 
-static_assert(sizeof(tagint) == sizeof(std::int32_t),
-              "mlff/student/kk reads atom IDs as 32-bit integers (LAMMPS_SMALLBIG or SMALLSMALL)");
-
 template <class DeviceType>
 PairMLFFStudentKokkos<DeviceType>::PairMLFFStudentKokkos(LAMMPS* lmp) : PairMLFFStudent(lmp) {
   if (!lmp->kokkos)
@@ -61,10 +58,11 @@ void PairMLFFStudentKokkos<DeviceType>::settle_options() {
   options.cuda_graph = mlff::CudaGraphMode::Off;
 }
 
-// The device step holds the model it runs: a model loaded again needs a new one.
+// The device step holds the model it runs: a model loaded again needs a new one. (The plain
+// style's host step is not made.)
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::model_loaded() {
-  step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff, min_distance);
+  device_step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff, min_distance);
 }
 
 template <class DeviceType>
@@ -80,6 +78,19 @@ template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   ev_init(eflag, vflag, 0);
   check_ghost_load();
+  reallocate_per_atom_arrays();
+  atomKK->sync(execution_space, datamask_read);
+  atomKK->modified(execution_space, (eflag || vflag) ? datamask_modify : F_MASK);
+  const mlff::ResidentArrays arrays = kokkos_arrays();
+  // LibTorch's kernels are queued on the Kokkos stream; host backends finish their work first.
+  if constexpr (!on_gpu) DeviceType().fence();
+  run_step(*device_step, arrays);
+  per_atom_arrays_to_host();
+}
+
+// Per-atom energies and virials live in Kokkos views, made again when LAMMPS asks for them.
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::reallocate_per_atom_arrays() {
   if (eflag_atom) {
     memoryKK->destroy_kokkos(k_eatom, eatom);
     memoryKK->create_kokkos(k_eatom, eatom, maxeatom, "pair:eatom");
@@ -92,18 +103,30 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
     memoryKK->destroy_kokkos(k_cvatom, cvatom);
     memoryKK->create_kokkos(k_cvatom, cvatom, maxcvatom, "pair:cvatom");
   }
+}
 
-  atomKK->sync(execution_space, datamask_read);
-  if (eflag || vflag)
-    atomKK->modified(execution_space, datamask_modify);
-  else
-    atomKK->modified(execution_space, F_MASK);
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::per_atom_arrays_to_host() {
+  if (eflag_atom) {
+    k_eatom.template modify<DeviceType>();
+    k_eatom.sync_host();
+  }
+  if (vflag_atom) {
+    k_vatom.template modify<DeviceType>();
+    k_vatom.sync_host();
+  }
+  if (cvflag_atom) {
+    k_cvatom.template modify<DeviceType>();
+    k_cvatom.sync_host();
+  }
+}
 
+// The Kokkos views the step reads and adds to, in DeviceType's memory.
+template <class DeviceType>
+mlff::ResidentArrays PairMLFFStudentKokkos<DeviceType>::kokkos_arrays() {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   auto x = atomKK->k_x.template view<DeviceType>();
   auto f = atomKK->k_f.template view<DeviceType>();
-  auto type = atomKK->k_type.template view<DeviceType>();
-  auto tag = atomKK->k_tag.template view<DeviceType>();
   auto* k_list = static_cast<NeighListKokkos<DeviceType>*>(list);
   const bool rows_contiguous =
       x.stride(0) == 3 && x.stride(1) == 1 && f.stride(0) == 3 && f.stride(1) == 1 &&
@@ -114,8 +137,8 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
 
   mlff::ResidentArrays arrays;
   arrays.x = x.data();
-  arrays.type = type.data();
-  arrays.tag = tag.data();
+  arrays.type = atomKK->k_type.template view<DeviceType>().data();
+  arrays.tag = atomKK->k_tag.template view<DeviceType>().data();
   arrays.nlocal = nlocal;
   arrays.nall = nall;
   arrays.centers = k_list->d_ilist.data();
@@ -131,42 +154,10 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   if (eflag_atom) arrays.eatom = k_eatom.template view<DeviceType>().data();
   if (vflag_atom) arrays.vatom = k_vatom.template view<DeviceType>().data();
   if (cvflag_atom) arrays.cvatom = k_cvatom.template view<DeviceType>().data();
-  const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
-  // LibTorch's kernels are queued on the Kokkos stream; host backends finish their work first.
 #ifdef KOKKOS_ENABLE_CUDA
   if constexpr (on_gpu) arrays.cuda_stream = DeviceType().cuda_stream();
 #endif
-  if constexpr (!on_gpu) DeviceType().fence();
-
-  mlff::StepTotals totals;
-  try {
-    totals = step->compute(arrays, ghost_nodes, neighbor->ago == 0, virial_width, profile.get());
-    if (ghost_rows_on_host()) {
-      step->download_rows(arrays, node_force, node_virial);
-      sum_ghost_rows_on_host(virial_width);
-      step->upload_rows(arrays, node_force, node_virial);
-    }
-    step->add_to_engine(arrays, rows_to_add());
-  } catch (const std::exception& e) {
-    error->one(FLERR, "mlff/student/kk: {}", e.what());
-  }
-
-  if (eflag_global) eng_vdwl += totals.energy;
-  if (vflag_global)
-    for (int k = 0; k < 6; k++) virial[k] += totals.virial[k];
-  if (eflag_atom) {
-    k_eatom.template modify<DeviceType>();
-    k_eatom.sync_host();
-  }
-  if (vflag_atom) {
-    k_vatom.template modify<DeviceType>();
-    k_vatom.sync_host();
-  }
-  if (cvflag_atom) {
-    k_cvatom.template modify<DeviceType>();
-    k_cvatom.sync_host();
-  }
-  if (profile) profile->count_step();
+  return arrays;
 }
 
 namespace LAMMPS_NS {

@@ -29,11 +29,15 @@ class PairMLFFStudentKokkos : public PairMLFFStudent {
   void model_loaded() override;
 
  private:
+  void reallocate_per_atom_arrays();
+  void per_atom_arrays_to_host();
+  mlff::ResidentArrays kokkos_arrays();
+
   // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.
   static constexpr bool on_gpu =
       !Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename DeviceType::memory_space>::accessible;
 
-  std::unique_ptr<mlff::ResidentStep> step;
+  std::unique_ptr<mlff::ResidentStep> device_step;
   DAT::ttransform_kkacc_1d k_eatom;
   DAT::ttransform_kkacc_1d_6 k_vatom;
   DAT::ttransform_kkacc_1d_9 k_cvatom;

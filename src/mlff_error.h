@@ -23,4 +23,12 @@ class CloseAtoms : public Error {
   double distance, min_distance;
 };
 
+// The first line of an exception's message.
+std::string first_line(const std::exception& e);
+
+// What went wrong in LibTorch, in a line or two: TorchScript wraps the cause in a long trace, of
+// which the first line and the line naming the cause are kept; running out of device memory is
+// said plainly, with what to do.
+std::string torch_cause(const std::exception& e);
+
 }  // namespace mlff

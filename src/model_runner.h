@@ -10,11 +10,11 @@
 #include "precision.h"
 #include "step_profile.h"
 
-namespace at {
-class Tensor;
-}
-
 namespace mlff {
+
+struct LoadedModel;
+class CudaGraphStep;
+struct HostBuffers;
 
 // Views into the runner's result buffer, valid until its next run. Non-finite values are passed
 // through: ForceScatter's energy and virial are non-finite then, which callers check.
@@ -46,9 +46,9 @@ struct RunnerOptions {
 std::string libtorch_version();
 
 // Loads a model file (TorchScript .pt, or AOTInductor package .pt2, both with mlff_student
-// metadata) and runs it on an EdgeGraph. Inputs reach the device in one transfer and results come
-// back in one; the staging buffers persist across steps and grow geometrically. LibTorch stays
-// behind this interface so that engine adapters need not include it.
+// metadata) and runs it on an EdgeGraph in host memory: on the CPU in place, on a GPU through
+// CudaGraphStep (one transfer each way, CUDA graphs for small systems). LibTorch stays behind this
+// interface so that engine adapters need not include it.
 class ModelRunner {
  public:
   // Throws mlff::Error when the file is missing, unreadable or not an mlff_student model, or when
@@ -68,17 +68,15 @@ class ModelRunner {
   // With a profile, the stages (staging, upload, model, download) are timed separately.
   void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile = nullptr);
 
-  // The model on tensors already on its device, queued on the current stream: z, src, dst,
-  // edge_vec, energy_mask as the model file takes them; returns node energies [N] and edge
-  // gradients [E, 3]. For callers that keep the graph on the device (ResidentStep).
-  std::vector<at::Tensor> run_tensors(const std::vector<at::Tensor>& inputs);
+  // The loaded model, for the core's steps that keep their tensors on the device (ResidentStep).
+  const LoadedModel& loaded() const { return *model_; }
 
   static bool cuda_available();
-  static constexpr const char* kMetadataName = "mlff_student_metadata";
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<LoadedModel> model_;
+  std::unique_ptr<CudaGraphStep> cuda_step_;
+  std::unique_ptr<HostBuffers> host_;
 };
 
 }  // namespace mlff

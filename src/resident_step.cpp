@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "ghost_fold.h"
+#include "loaded_model.h"
 #include "mlff_error.h"
 
 namespace mlff {
@@ -69,7 +71,7 @@ at::Tensor canonical_edge_order(const ResidentArrays& a, const at::Tensor& x,
     order = order.index_select(0, sorted);
   };
   for (int k = 2; k >= 0; --k) stable_by(edge_vec.select(1, k));
-  const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on).to(at::kLong);
+  const at::Tensor tag = id_tensor(a.tag, a.nall, on);
   const at::Tensor dst_tag = tag.index_select(0, dst_atom);
   stable_by(tag.index_select(0, src_atom));
   if (ghost_nodes) {
@@ -95,8 +97,6 @@ struct ResidentStep::Impl {
     virial_b = at::tensor(std::vector<std::int64_t>{0, 1, 2, 1, 2, 2, 0, 0, 1}).to(on.device());
   }
 
-  void fold_ghosts_onto_owners(const ResidentArrays& a);
-
   ModelRunner& model;
   double cutoff, min_distance;
   at::TensorOptions on;  // the model's device
@@ -105,28 +105,6 @@ struct ResidentStep::Impl {
   // This step's graph and results, all on the device; node energies are those that count.
   at::Tensor src, dst, node_energy, node_force, node_virial;
 };
-
-// On one rank every ghost is a periodic image of an owned atom: map it to that atom by its ID,
-// searched among the owned IDs sorted, so that memory follows the atom count, not the largest ID.
-void ResidentStep::Impl::fold_ghosts_onto_owners(const ResidentArrays& a) {
-  const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on).to(at::kLong);
-  if (a.nlocal == 0) {
-    if (a.nall > 0)
-      throw Error("ghost atom " + std::to_string(tag[0].item<std::int64_t>()) +
-                  " has no owned image");
-    node_of = at::empty({0}, on.dtype(at::kLong));
-    return;
-  }
-  const auto [owned_tags, owned_index] = tag.narrow(0, 0, a.nlocal).sort();
-  const at::Tensor at_or_after = at::searchsorted(owned_tags, tag).clamp_max_(a.nlocal - 1);
-  const at::Tensor found = owned_tags.index_select(0, at_or_after) == tag;
-  node_of = at::where(found, owned_index.index_select(0, at_or_after),
-                      at::full({}, -1, on.dtype(at::kLong)));
-  const at::Tensor orphans = found.logical_not().nonzero();
-  if (orphans.numel() > 0)
-    throw Error("ghost atom " + std::to_string(tag[orphans[0][0]].item<std::int64_t>()) +
-                " has no owned image");
-}
 
 ResidentStep::ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff,
                            double min_distance)
@@ -152,7 +130,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   const at::TensorOptions as_long = on.dtype(at::kLong);
   const std::int64_t num_nodes = ghost_nodes ? a.nall : a.nlocal;
   if (!ghost_nodes && (refresh_owners || !m.node_of.defined() || m.node_of.size(0) != a.nall))
-    m.fold_ghosts_onto_owners(a);
+    m.node_of = owned_image_of(id_tensor(a.tag, a.nall, on), a.nlocal);
 
   const at::Tensor x = view(a.x, {a.nall, 3}, at::kDouble, on);
   const at::Tensor z_atom =
@@ -221,10 +199,10 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   const at::Tensor z = z_atom.narrow(0, 0, num_nodes);
   const at::Tensor energy_mask =
       ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
-  const at::ScalarType dtype = m.model.precision() == Precision::FP64 ? at::kDouble : at::kFloat;
+  const at::ScalarType dtype = m.model.loaded().input_dtype();
   const std::vector<at::Tensor> result =
       num_nodes > 0
-          ? m.model.run_tensors({z, m.src, m.dst, edge_vec.to(dtype), energy_mask.to(dtype)})
+          ? m.model.loaded().forward({z, m.src, m.dst, edge_vec.to(dtype), energy_mask.to(dtype)})
           : std::vector<at::Tensor>{at::zeros({0}, on), at::zeros({0, 3}, on)};
   m.node_energy = result[0].reshape({num_nodes}).to(at::kDouble) * energy_mask;
   const at::Tensor grad = result[1].reshape({-1, 3}).to(at::kDouble);
@@ -255,7 +233,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   const at::Tensor energy_total =
       m.model.deterministic() && a.nlocal > 0
           ? m.node_energy.narrow(0, 0, a.nlocal)
-                .index_select(0, at::argsort(view(a.tag, {a.nlocal}, at::kInt, on), true, 0, false))
+                .index_select(0, at::argsort(id_tensor(a.tag, a.nlocal, on), true, 0, false))
                 .sum()
           : m.node_energy.sum();
   const at::Tensor totals =
@@ -263,7 +241,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   lap("scatter (device)");
   if (totals[7].item<double>() < m.min_distance * m.min_distance) {
     const std::int64_t e = length2.argmin().item<std::int64_t>();
-    const at::Tensor tag = view(a.tag, {a.nall}, at::kInt, on);
+    const at::Tensor tag = id_tensor(a.tag, a.nall, on);
     // Edges run between atoms (ghost images included) before folding: name their IDs.
     const at::Tensor ids = tag.index_select(0, at::stack({src_atom[e], dst_atom[e]})).cpu();
     throw CloseAtoms(ids[0].item<std::int64_t>(), ids[1].item<std::int64_t>(),

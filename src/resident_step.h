@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "atom_ids.h"
 #include "force_scatter.h"
 #include "model_runner.h"
 #include "step_profile.h"
@@ -14,9 +15,9 @@ namespace mlff {
 // model, CUDA device memory for a CUDA model (e.g. Kokkos views). LAMMPS layouts: owned atoms
 // first, then ghosts.
 struct ResidentArrays {
-  const double* x = nullptr;          // [nall][3], rows contiguous
-  const int* type = nullptr;          // [nall] 1-based atom types
-  const std::int32_t* tag = nullptr;  // [nall] atom IDs; read when ghosts are folded onto owners
+  const double* x = nullptr;  // [nall][3], rows contiguous
+  const int* type = nullptr;  // [nall] 1-based atom types
+  AtomIds tag;                // [nall] atom IDs
   int nlocal = 0;
   int nall = 0;
   // A full neighbor list: the neighbors of atom i are neighbors[i * row_stride + n * col_stride]
@@ -35,11 +36,6 @@ struct ResidentArrays {
   double* vatom = nullptr;      // [nall][6] per-atom virials are added here, or nullptr
   double* cvatom = nullptr;     // [nall][9] per-atom centroid virials are added here, or nullptr
   void* cuda_stream = nullptr;  // the engine's cudaStream_t: every kernel is queued on it
-};
-
-struct StepTotals {
-  double energy = 0.0;  // of the owned atoms, eV
-  Virial virial = {};   // eV
 };
 
 // One force evaluation that never leaves the model's device: device kernels turn the neighbor

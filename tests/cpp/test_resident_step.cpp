@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include "edge_graph.h"
-#include "force_scatter.h"
+#include "host_step.h"
 #include "mlff_error.h"
 #include "model_runner.h"
 #include "resident_step.h"
@@ -58,6 +58,21 @@ struct PeriodicBenzene {
       std::copy(lists[i].begin(), lists[i].end(), padded.begin() + i * width);
   }
 
+  mlff::HostArrays host_arrays(std::vector<double>& f, std::vector<double>& eatom,
+                               std::vector<double>& vatom, int num_centers) const {
+    mlff::HostArrays a;
+    a.atoms = {x.data(), type.data(), nlocal, nall};
+    a.tag = tag.data();
+    a.neighbors = {num_centers, centers.data(), counts.data(), list_ptrs.data(), kMask};
+    f.assign(3 * nall, 0.0);
+    eatom.assign(nall, 0.0);
+    vatom.assign(6 * nall, 0.0);
+    a.f = f.data();
+    a.eatom = eatom.data();
+    a.vatom = vatom.data();
+    return a;
+  }
+
   mlff::ResidentArrays arrays(std::vector<double>& f, std::vector<double>& eatom,
                               std::vector<double>& vatom, int num_centers) const {
     mlff::ResidentArrays a;
@@ -85,32 +100,21 @@ struct PeriodicBenzene {
   }
 };
 
-struct Reference {
-  double energy;
-  mlff::Virial virial;
-  std::vector<double> force, node_virial;
+// What a step leaves in the engine's arrays.
+struct Engine {
+  mlff::StepTotals totals;
+  std::vector<double> f, eatom, vatom;
 };
 
-// The host path: EdgeGraph, ModelRunner::run and ForceScatter.
-Reference host_path(mlff::ModelRunner& runner, const PeriodicBenzene& s, bool ghost_nodes) {
-  std::vector<int> owner(s.nall);
-  for (int i = 0; i < s.nall; ++i) owner[i] = i % 12;
-  const int nodes = ghost_nodes ? s.nall : s.nlocal;
-  mlff::EdgeGraph g;
-  g.build({s.x.data(), s.type.data(), s.nlocal, s.nall},
-          {ghost_nodes ? s.nall : s.nlocal, s.centers.data(), s.counts.data(), s.list_ptrs.data(),
-           PeriodicBenzene::kMask},
-          {0, 6, 1}, ghost_nodes ? nullptr : owner.data(), nodes, 5.0);
-  mlff::ModelOutput out;
-  runner.run(g, out);
-  Reference r;
-  r.force.assign(3 * nodes, 0.0);
-  r.node_virial.assign(6 * nodes, 0.0);
-  mlff::ForceScatter scatter;
-  r.virial = scatter.forces(g, out.edge_grad, r.force.data());
-  scatter.per_node_virial(g, out.edge_grad, r.node_virial.data());
-  r.energy = mlff::ForceScatter::energy(g, out.node_energy);
-  return r;
+// The host step on the same arrays, newton on: every node row is added.
+Engine host_step(mlff::ModelRunner& runner, const PeriodicBenzene& s, bool ghost_nodes) {
+  mlff::HostStep step(runner, {0, 6, 1}, 5.0);
+  Engine out;
+  const mlff::HostArrays a =
+      s.host_arrays(out.f, out.eatom, out.vatom, ghost_nodes ? s.nall : s.nlocal);
+  out.totals = step.compute(a, ghost_nodes, true, 6);
+  step.add_to_engine(a, ghost_nodes ? s.nall : s.nlocal);
+  return out;
 }
 
 std::string model_path(const std::string& name) {
@@ -125,32 +129,33 @@ mlff::RunnerOptions on_cpu() {
 
 }  // namespace
 
-TEST(ResidentStep, MatchesTheHostPathWithGhostsFolded) {
+TEST(ResidentStep, MatchesTheHostStepWithGhostsFolded) {
   mlff::ModelRunner runner(model_path("seedarch_427k_float64.pt"), on_cpu());
   PeriodicBenzene s;
-  const Reference ref = host_path(runner, s, false);
+  const Engine ref = host_step(runner, s, false);
 
   mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
   std::vector<double> f, eatom, vatom;
   const mlff::ResidentArrays a = s.arrays(f, eatom, vatom, s.nlocal);
   const mlff::StepTotals totals = step.compute(a, false, true, 6);
   step.add_to_engine(a, s.nlocal);
-  EXPECT_NEAR(totals.energy, ref.energy, 1e-10 * std::abs(ref.energy));
-  for (int k = 0; k < 6; ++k) EXPECT_NEAR(totals.virial[k], ref.virial[k], 1e-9);
-  for (int k = 0; k < 3 * s.nlocal; ++k) EXPECT_NEAR(f[k], ref.force[k], 1e-10) << k;
-  for (int k = 0; k < 6 * s.nlocal; ++k) EXPECT_NEAR(vatom[k], ref.node_virial[k], 1e-10) << k;
+  EXPECT_NEAR(totals.energy, ref.totals.energy, 1e-10 * std::abs(ref.totals.energy));
+  for (int k = 0; k < 6; ++k) EXPECT_NEAR(totals.virial[k], ref.totals.virial[k], 1e-9);
+  for (int k = 0; k < 3 * s.nall; ++k) EXPECT_NEAR(f[k], ref.f[k], 1e-10) << k;
+  for (int k = 0; k < 6 * s.nall; ++k) EXPECT_NEAR(vatom[k], ref.vatom[k], 1e-10) << k;
+  for (int i = 0; i < s.nall; ++i) EXPECT_NEAR(eatom[i], ref.eatom[i], 1e-10) << i;
   double sum = 0;
   for (int i = 0; i < s.nlocal; ++i) sum += eatom[i];
-  EXPECT_NEAR(sum, ref.energy, 1e-9);
+  EXPECT_NEAR(sum, ref.totals.energy, 1e-9);
   for (int k = 3 * s.nlocal; k < 3 * s.nall; ++k) EXPECT_EQ(f[k], 0.0);
   // The periodic images are real neighbors: more edges than the isolated molecule's 132.
   EXPECT_GT(step.num_edges(), 132);
 }
 
-TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
+TEST(ResidentStep, MatchesTheHostStepWithGhostNodes) {
   mlff::ModelRunner runner(model_path("seedarch_77k_float64.pt"), on_cpu());
   PeriodicBenzene s;
-  const Reference ref = host_path(runner, s, true);
+  const Engine ref = host_step(runner, s, true);
 
   mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
   std::vector<double> f, eatom, vatom;
@@ -159,14 +164,31 @@ TEST(ResidentStep, MatchesTheHostPathWithGhostNodes) {
   // Rows through the host and back, as a reverse communication would take them.
   std::vector<double> rows, virial_rows;
   step.download_rows(a, rows, virial_rows);
-  ASSERT_EQ(rows.size(), ref.force.size());
-  for (std::size_t k = 0; k < rows.size(); ++k) EXPECT_NEAR(rows[k], ref.force[k], 1e-10);
+  ASSERT_EQ(rows.size(), ref.f.size());
+  for (std::size_t k = 0; k < rows.size(); ++k) EXPECT_NEAR(rows[k], ref.f[k], 1e-10);
   for (double& v : rows) v *= 2.0;
   step.upload_rows(a, rows, virial_rows);
   step.add_to_engine(a, s.nall);
-  EXPECT_NEAR(totals.energy, ref.energy, 1e-10 * std::abs(ref.energy));
-  for (int k = 0; k < 3 * s.nall; ++k) EXPECT_NEAR(f[k], 2.0 * ref.force[k], 2e-10) << k;
-  for (int k = 0; k < 6 * s.nall; ++k) EXPECT_NEAR(vatom[k], ref.node_virial[k], 1e-10) << k;
+  EXPECT_NEAR(totals.energy, ref.totals.energy, 1e-10 * std::abs(ref.totals.energy));
+  for (int k = 0; k < 3 * s.nall; ++k) EXPECT_NEAR(f[k], 2.0 * ref.f[k], 2e-10) << k;
+  for (int k = 0; k < 6 * s.nall; ++k) EXPECT_NEAR(vatom[k], ref.vatom[k], 1e-10) << k;
+}
+
+TEST(HostStep, RowsGoOutAndComeBackForAReverseCommunication) {
+  mlff::ModelRunner runner(model_path("seedarch_77k_float64.pt"), on_cpu());
+  PeriodicBenzene s;
+  const Engine ref = host_step(runner, s, true);
+  mlff::HostStep step(runner, {0, 6, 1}, 5.0);
+  std::vector<double> f, eatom, vatom, rows, virial_rows;
+  const mlff::HostArrays a = s.host_arrays(f, eatom, vatom, s.nall);
+  step.compute(a, true, true, 6);
+  step.download_rows(a, rows, virial_rows);
+  ASSERT_EQ(rows.size(), 3u * s.nall);
+  ASSERT_EQ(virial_rows.size(), 6u * s.nall);
+  for (double& v : rows) v *= 2.0;
+  step.upload_rows(a, rows, virial_rows);
+  step.add_to_engine(a, s.nall);
+  for (int k = 0; k < 3 * s.nall; ++k) EXPECT_EQ(f[k], 2.0 * ref.f[k]) << k;
 }
 
 TEST(ResidentStep, NullTypesAndBadInputs) {
@@ -199,6 +221,30 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
     FAIL() << "expected an error";
   } catch (const mlff::Error& e) {
     EXPECT_NE(std::string(e.what()).find("non-finite position of atom index 4"), std::string::npos);
+  }
+}
+
+TEST(HostStep, BadInputsNameAtomIds) {
+  mlff::ModelRunner runner(model_path("seedarch_77k_float64.pt"), on_cpu());
+  mlff::HostStep step(runner, {0, 6, 1}, 5.0, 0.5);
+  std::vector<double> f, eatom, vatom;
+  PeriodicBenzene orphan;
+  orphan.tag[20] = 99;
+  try {
+    step.compute(orphan.host_arrays(f, eatom, vatom, orphan.nlocal), false, true, 0);
+    FAIL() << "expected an error";
+  } catch (const mlff::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ghost atom 99 has no owned image"), std::string::npos);
+  }
+  PeriodicBenzene close;
+  for (int a = 0; a < 3; ++a) close.x[3 * 7 + a] = close.x[3 * 1 + a] + (a == 0 ? 0.1 : 0.0);
+  for (int i = 0; i < close.nall; ++i) close.tag[i] += 100;  // IDs are not indices
+  try {
+    step.compute(close.host_arrays(f, eatom, vatom, close.nlocal), false, true, 0);
+    FAIL() << "expected an error";
+  } catch (const mlff::CloseAtoms& e) {
+    EXPECT_EQ(std::min(e.first, e.second), 102);
+    EXPECT_EQ(std::max(e.first, e.second), 108);
   }
 }
 

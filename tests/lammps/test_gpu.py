@@ -93,3 +93,33 @@ change_box all x scale 0.8 y scale 0.8 z scale 0.8 remap
         for name in ("forces", "virial"):
             a, b = getattr(yes, name), getattr(no, name)
             assert np.linalg.norm(a - b) / np.linalg.norm(b) < 1e-3, name
+
+
+def test_a_package_for_another_gpu_is_refused_with_what_to_do(tmp_path):
+    """A CUDA package holds kernels for one compute capability: another GPU may fail to load
+    them or crash running them. The package records it, and the style checks before loading."""
+    import json
+    import zipfile
+
+    from harness import header, run_lammps
+    from mlff_student.systems import write_lammps_data
+
+    package = MODELS / "seedarch_427k_cuda_fp32.pt2"
+    with zipfile.ZipFile(package) as src:
+        meta = next(json.loads(src.read(n)) for n in src.namelist()
+                    if n.endswith("_metadata.json") and "format_version" in json.loads(src.read(n)))
+    major, minor = torch.cuda.get_device_capability()
+    assert meta["AOTI_COMPUTE_CAPABILITY"] == f"{major}{minor}"
+    other = tmp_path / "other_gpu.pt2"
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(other, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("_metadata.json") and b"format_version" in data:
+                data = json.dumps({**json.loads(data), "AOTI_COMPUTE_CAPABILITY": "80"}).encode()
+            dst.writestr(info, data)
+    write_lammps_data(molecules()["benzene"], tmp_path / "system.data", ["C", "H"])
+    pair = f"pair_style mlff/student device cuda\npair_coeff * * {other} C H"
+    script = header("system.data", ["C", "H"], None, False, pair=pair) + "run 0\n"
+    code, output = run_lammps(tmp_path, script, check=False)
+    assert 0 < code < 128, output[-2000:]
+    assert "was compiled for GPUs of compute capability 80, but this GPU" in output, output[-2000:]

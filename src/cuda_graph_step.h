@@ -1,0 +1,44 @@
+#pragma once
+
+// The plain style's model evaluation on a GPU. Internal to the core: it includes LibTorch.
+
+#include <ATen/core/Tensor.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "edge_graph.h"
+#include "input_staging.h"
+#include "loaded_model.h"
+#include "model_runner.h"
+#include "step_profile.h"
+
+namespace mlff {
+
+// Inputs go up in one transfer and results come down in one, on a stream of its own. Up to a
+// size (cuda_graph auto), or always (yes), the whole step (upload, model, download) is captured
+// once as a CUDA graph for inputs padded to a capacity and replayed; it is captured again only
+// when the graph outgrows the capacity. Buffers persist and grow geometrically.
+class CudaGraphStep {
+ public:
+  explicit CudaGraphStep(const LoadedModel& model) : model_(model) {}
+
+  // out points into this object's pinned host buffer until the next run.
+  void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile);
+
+ private:
+  bool graphed(std::int64_t nodes) const;
+  void enqueue(const InputLayout& in, StageClock* clock);
+  void capture(const InputLayout& in);
+
+  const LoadedModel& model_;
+  at::Tensor host_in_, device_in_, device_out_, host_out_;
+  std::optional<c10::cuda::CUDAStream> stream_;
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;
+  std::int64_t capacity_nodes_ = 0, capacity_edges_ = 0;
+};
+
+}  // namespace mlff

@@ -1,0 +1,41 @@
+#pragma once
+
+// A model file loaded for one device and precision. Internal to the core: it includes LibTorch.
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model_backend.h"
+#include "model_metadata.h"
+#include "model_runner.h"
+#include "precision.h"
+
+namespace mlff {
+
+struct LoadedModel {
+  ModelMetadata metadata;
+  Device device = Device::CPU;
+  Precision precision = Precision::FP32;
+  int cuda_index = -1;  // the GPU in use with device cuda
+  CudaGraphMode cuda_graph = CudaGraphMode::Auto;
+  bool deterministic = false;
+  std::unique_ptr<ModelBackend> backend;
+
+  // The dtype of edge vectors, masks and outputs: float64 for fp64, else float32 (reduced
+  // precisions apply inside the model).
+  at::ScalarType input_dtype() const;
+  at::Device torch_device() const;
+
+  // The backend's forward, with failures explained (mlff::Error) and output shapes checked.
+  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) const;
+};
+
+// Loads a TorchScript file or AOTInductor package, told apart by content, for the device and
+// precision of options (defaults: the file's), and sets the process-wide LibTorch switches the
+// run needs. Throws mlff::Error saying what is wrong and what to do.
+std::unique_ptr<LoadedModel> load_model(const std::string& path, const RunnerOptions& options);
+
+}  // namespace mlff
