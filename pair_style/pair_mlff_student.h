@@ -45,11 +45,10 @@ class PairMLFFStudent : public Pair {
   int rows_to_add() const;  // node rows that go into atom->f: ghosts' too with newton on
   void check_ghost_load();
 
-  // One force evaluation by the core's step (HostStep or ResidentStep, which share an
-  // interface): compute, ghost rows summed onto owners where LAMMPS does not, rows added to the
-  // engine's arrays, totals tallied.
-  template <class Step, class Arrays>
-  void run_step(Step& step, const Arrays& arrays) {
+  // One force evaluation by the core's step (HostStep or ResidentStep): compute, ghost rows
+  // summed onto owners where LAMMPS does not, rows added to the engine's arrays, totals tallied.
+  template <class Arrays>
+  void run_step(mlff::EngineStep<Arrays>& step, const Arrays& arrays) {
     const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
     mlff::StepTotals totals;
     try {

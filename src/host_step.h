@@ -5,6 +5,7 @@
 
 #include "atom_ids.h"
 #include "edge_graph.h"
+#include "engine_step.h"
 #include "force_scatter.h"
 #include "model_runner.h"
 #include "step_profile.h"
@@ -24,36 +25,23 @@ struct HostArrays {
 
 // One force evaluation with the graph in host memory: EdgeGraph builds it from the neighbor list
 // on OpenMP threads, ModelRunner runs the model (on the CPU, or on a GPU with one transfer each
-// way), ForceScatter sums forces and per-atom virials into node rows in double, to be added to
-// the engine's arrays. The interface and the graph rules are ResidentStep's: edges within the
-// cutoff between atoms of non-NULL types, edge_vec = x[src] - x[dst], ghosts folded onto the
-// atoms they image or kept as nodes. Buffers are kept from step to step.
-class HostStep {
+// way), ForceScatter sums forces and per-atom virials into node rows in double. Buffers are kept
+// from step to step.
+class HostStep : public EngineStep<HostArrays> {
  public:
-  // type_to_z[t]: atomic number of atom type t, 0 for NULL types. Edges shorter than
-  // min_distance stop a step with mlff::CloseAtoms naming the two atom IDs.
+  // type_to_z[t]: atomic number of atom type t, 0 for NULL types; edges shorter than
+  // min_distance stop a step.
   HostStep(ModelRunner& model, std::vector<int> type_to_z, double cutoff,
            double min_distance = 0.0);
 
-  // Builds the graph and runs the model. ghost_nodes: ghosts are graph nodes (several ranks);
-  // otherwise they are folded onto owners, a map rebuilt when refresh_owners (reneighboring).
-  // virial_width: per-node virial rows of 0, 6 (xx yy zz xy xz yz) or 9 components (also
-  // yx zx zy, for centroid virials). Throws mlff::Error on non-finite positions or model
-  // outputs, or a ghost without an owner, and mlff::CloseAtoms on overlapping atoms.
   StepTotals compute(const HostArrays& arrays, bool ghost_nodes, bool refresh_owners,
-                     int virial_width, StepProfile* profile = nullptr);
-
-  // Node rows out and back in, for a reverse communication the engine does.
+                     int virial_width, StepProfile* profile = nullptr) override;
   void download_rows(const HostArrays& arrays, std::vector<double>& force,
-                     std::vector<double>& virial) const;
+                     std::vector<double>& virial) const override;
   void upload_rows(const HostArrays& arrays, const std::vector<double>& force,
-                   const std::vector<double>& virial);
-
-  // Adds node rows [0, rows) to arrays.f (and arrays.vatom, arrays.cvatom), and the energies of
-  // owned atoms to arrays.eatom, where those are given.
-  void add_to_engine(const HostArrays& arrays, int rows);
-
-  std::int64_t num_edges() const { return graph_.num_edges(); }
+                   const std::vector<double>& virial) override;
+  void add_to_engine(const HostArrays& arrays, int rows) override;
+  std::int64_t num_edges() const override { return graph_.num_edges(); }
 
  private:
   void fold_ghosts_onto_owners(const HostArrays& arrays);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "atom_ids.h"
+#include "engine_step.h"
 #include "force_scatter.h"
 #include "model_runner.h"
 #include "step_profile.h"
@@ -40,40 +41,27 @@ struct ResidentArrays {
 
 // One force evaluation that never leaves the model's device: device kernels turn the neighbor
 // list into the edge graph, the model runs on it, and forces (and per-atom virials) are summed
-// into node rows there, to be added to the engine's arrays. The same graph rules as EdgeGraph:
-// edges within the cutoff between atoms of non-NULL types, edge_vec = x[src] - x[dst], ghosts
-// folded onto the atoms they image or kept as nodes. Each step only the totals and two sizes
+// into node rows there, to be added to the engine's arrays. Each step only the totals and two sizes
 // reach the host (and the owner map's size when reneighbored, and node rows for a host reverse
 // communication); work buffers come from LibTorch's caching allocator and are reused.
-class ResidentStep {
+class ResidentStep : public EngineStep<ResidentArrays> {
  public:
-  // type_to_z[t]: atomic number of atom type t, 0 for NULL types. Edges shorter than
-  // min_distance stop a step with mlff::CloseAtoms naming the two atom IDs.
+  // type_to_z[t]: atomic number of atom type t, 0 for NULL types; edges shorter than
+  // min_distance stop a step. With a profile the device is synchronized between stages.
   ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff,
                double min_distance = 0.0);
-  ~ResidentStep();
+  ~ResidentStep() override;
 
-  // Builds the graph and runs the model. ghost_nodes: ghosts are graph nodes (several ranks);
-  // otherwise they are folded onto owners, a map rebuilt when refresh_owners (reneighboring).
-  // virial_width: per-node virial rows of 0, 6 (xx yy zz xy xz yz) or 9 components (also
-  // yx zx zy, for centroid virials).
-  // Throws mlff::Error on non-finite positions or model outputs, or a ghost without an owner,
-  // and mlff::CloseAtoms on overlapping atoms.
-  // With a profile the device is synchronized between stages, which are timed separately.
   StepTotals compute(const ResidentArrays& arrays, bool ghost_nodes, bool refresh_owners,
-                     int virial_width, StepProfile* profile = nullptr);
+                     int virial_width, StepProfile* profile = nullptr) override;
+  void add_to_engine(const ResidentArrays& arrays, int rows) override;
+  std::int64_t num_edges() const override;
 
-  // Node rows through the host, for a reverse communication the engine does there.
+  // Rows through the host: a copy from the device and back.
   void download_rows(const ResidentArrays& arrays, std::vector<double>& force,
-                     std::vector<double>& virial) const;
+                     std::vector<double>& virial) const override;
   void upload_rows(const ResidentArrays& arrays, const std::vector<double>& force,
-                   const std::vector<double>& virial);
-
-  // Adds node rows [0, rows) to arrays.f (and arrays.vatom, arrays.cvatom), and the energies of
-  // owned atoms to arrays.eatom, where those are given.
-  void add_to_engine(const ResidentArrays& arrays, int rows);
-
-  std::int64_t num_edges() const;  // of the last graph
+                   const std::vector<double>& virial) override;
 
  private:
   struct Impl;

@@ -5,9 +5,9 @@ of nodes and edges, and is compiled for one device and one precision: compile on
 the one that will run it. Reduced precisions run the interaction blocks under autocast; the
 geometry, the readout and the energy sum stay in float32.
 
-On CUDA the message step defaults to the fused Triton kernels of fused.py (tabulated filters,
-no per-edge feature tensors), which Inductor compiles into the package; `message="torch"` keeps
-the model's own ops, as the TorchScript export runs them.
+On CUDA the message step defaults to the fused Triton kernels of message_kernels.py (filters
+tabulated by filter_tables.py, no per-edge feature tensors), which Inductor compiles into the
+package; `message="torch"` keeps the model's own ops, as the TorchScript export runs them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .export import metadata
+from .export import energy_and_edge_gradient, metadata
 from .model import StudentForceField
 
 AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -24,21 +24,30 @@ PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 MESSAGES = ("fused", "torch")
 
 
-def energy_and_gradient_fn(model: StudentForceField, precision: str, device_type: str,
-                           features=None):
-    """features(z, src, dst, edge_vec) -> scalar node features; model.features by default."""
-    autocast_dtype = AUTOCAST.get(precision)
-    features = features or model.features
+class CompiledHalves:
+    """The model's two halves as the package runs them: the interaction blocks under autocast
+    in the reduced precisions, the readout in float32."""
+
+    def __init__(self, model: StudentForceField, precision: str, device_type: str):
+        self.model = model
+        self.autocast_dtype = AUTOCAST.get(precision)
+        self.device_type = device_type
+
+    def features(self, z, src, dst, edge_vec):
+        with torch.autocast(self.device_type, dtype=self.autocast_dtype or torch.float32,
+                            enabled=self.autocast_dtype is not None):
+            return self.model.features(z, src, dst, edge_vec)
+
+    def readout(self, z, s):
+        return self.model.readout(z, s.float())
+
+
+def energy_and_gradient_fn(model: StudentForceField, precision: str, device_type: str):
+    """The function that is traced and compiled (its parameters name the graph's inputs)."""
+    halves = CompiledHalves(model, precision, device_type)
 
     def fn(z, edge_src, edge_dst, edge_vec, energy_mask):
-        edge_vec = edge_vec.detach().requires_grad_(True)
-        with torch.autocast(device_type, dtype=autocast_dtype or torch.float32,
-                            enabled=autocast_dtype is not None):
-            s = features(z, edge_src, edge_dst, edge_vec)
-        node_energy = model.readout(z, s.float())
-        total = (node_energy * energy_mask).sum()
-        (grad,) = torch.autograd.grad([total], [edge_vec])
-        return node_energy.detach(), grad
+        return energy_and_edge_gradient(halves, z, edge_src, edge_dst, edge_vec, energy_mask)
 
     return fn
 
@@ -79,17 +88,13 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         p.requires_grad_(False)
     example = example_graph(dev)
     torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-    features = None
     if message == "fused":
-        from . import fused
+        from .filter_tables import DEFAULT_KNOTS
+        from .message_kernels import tabulated_copy
 
-        knots = knots or fused.DEFAULT_KNOTS
-        tables = [t.to(dev) for t in fused.tabulate(model, knots)]
-
-        def features(z, src, dst, edge_vec):
-            return fused.features(model, tables, z, src, dst, edge_vec)
-
-    fn = energy_and_gradient_fn(model, precision, dev.type, features)
+        knots = knots or DEFAULT_KNOTS
+        model = tabulated_copy(model, knots)
+    fn = energy_and_gradient_fn(model, precision, dev.type)
     traced = make_fx(fn, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*example)
     nodes = torch.export.Dim("nodes", min=2)
     edges = torch.export.Dim("edges", min=2)
@@ -98,6 +103,10 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         dynamic_shapes=({0: nodes}, {0: edges}, {0: edges}, {0: edges}, {0: nodes}))
     meta = metadata(model, "float32", fmt="aoti", precision=precision, device=device)
     meta["message"] = message
+    if device == "cuda":  # the package's kernels are built for this CUDA and GPU architecture
+        major, minor = torch.cuda.get_device_capability(dev)
+        meta["cuda_version"] = str(torch.version.cuda)
+        meta["gpu"] = f"{torch.cuda.get_device_name(dev)} (compute capability {major}.{minor})"
     if message == "fused":
         meta["filter_knots"] = str(knots)
     torch._inductor.aoti_compile_and_package(

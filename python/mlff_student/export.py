@@ -5,7 +5,8 @@ Contract of the exported module (pinned by tests on both sides):
             energy_mask: dtype[N]) -> (node_energy: dtype[N], edge_grad: dtype[E, 3])
 with edge_vec = pos[edge_src] - pos[edge_dst], messages flowing src -> dst, and
 edge_grad = d(sum(energy_mask * node_energy)) / d(edge_vec). The mask selects the nodes whose
-energy counts (owned atoms); ghost nodes only carry messages.
+energy counts (owned atoms); ghost nodes only carry messages. `energy_and_edge_gradient` computes
+it, for the TorchScript module here and for the AOTInductor graph of compile.py.
 
 Metadata travels in the file as 'key=value' lines (extra file METADATA_NAME).
 """
@@ -25,6 +26,36 @@ METADATA_NAME = "mlff_student_metadata"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+@torch.jit.interface
+class NodeEnergyHalves(nn.Module):
+    """Node energies in two halves: the scalar node features after the interaction blocks, and
+    the readout of energies from them (StudentForceField, or compile.py's CompiledHalves)."""
+
+    def features(self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor,
+                 edge_vec: torch.Tensor) -> torch.Tensor:
+        pass
+
+    def readout(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        pass
+
+
+def energy_and_edge_gradient(
+    model: NodeEnergyHalves,
+    z: torch.Tensor,
+    edge_src: torch.Tensor,
+    edge_dst: torch.Tensor,
+    edge_vec: torch.Tensor,
+    energy_mask: torch.Tensor,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(node_energy, edge_grad) of the contract above."""
+    edge_vec = edge_vec.detach().requires_grad_(True)
+    node_energy = model.readout(z, model.features(z, edge_src, edge_dst, edge_vec))
+    total = (node_energy * energy_mask).sum()
+    grad = torch.autograd.grad([total], [edge_vec])[0]
+    assert grad is not None
+    return node_energy.detach(), grad
+
+
 class GraphEnergyModule(nn.Module):
     def __init__(self, model: StudentForceField):
         super().__init__()
@@ -38,12 +69,7 @@ class GraphEnergyModule(nn.Module):
         edge_vec: torch.Tensor,
         energy_mask: torch.Tensor,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        edge_vec = edge_vec.detach().requires_grad_(True)
-        node_energy = self.model.node_energies(z, edge_src, edge_dst, edge_vec)
-        total = (node_energy * energy_mask).sum()
-        grad = torch.autograd.grad([total], [edge_vec])[0]
-        assert grad is not None
-        return node_energy.detach(), grad
+        return energy_and_edge_gradient(self.model, z, edge_src, edge_dst, edge_vec, energy_mask)
 
     # The two halves of forward, for callers that run only the interaction blocks under reduced
     # precision (the C++ runner's fp16/bf16 modes) and differentiate themselves.

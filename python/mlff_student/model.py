@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Dict, Tuple
 
 import torch
 from torch import nn
@@ -62,6 +62,7 @@ class GaussianRBF(nn.Module):
     def gaussians(self, d: torch.Tensor) -> torch.Tensor:
         return torch.exp(-((d.unsqueeze(-1) - self.centers) ** 2) / self.widths**2)
 
+    @torch.jit.export  # TorchScript compiles no methods of a module passed as an argument
     def basis(self, d: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(the cut radial basis [.., K], the envelope [..])"""
         envelope = self.envelope(d)
@@ -69,6 +70,11 @@ class GaussianRBF(nn.Module):
 
 
 class MessageBlock(nn.Module):
+    """Messages src -> dst: each edge's filter phi(d) weighs its source's features and its
+    direction. The per-edge inputs it reads come from edge_inputs, computed once per graph and
+    shared by every interaction; a message module of another kind (the fused kernels' tabulated
+    one) takes its own per-edge inputs the same way, so that the model's loop serves both."""
+
     __constants__ = ["smooth"]
 
     def __init__(self, hidden_dim: int, num_rbf: int, smooth: bool = False):
@@ -86,8 +92,16 @@ class MessageBlock(nn.Module):
             phi = phi * envelope.unsqueeze(-1)
         return phi
 
-    def forward(self, s, v, rbf, envelope, direction, src, dst):
-        phi_s, phi_v1, phi_v2 = torch.split(self.filter(rbf, envelope), self.hidden_dim, dim=-1)
+    def edge_inputs(self, d: torch.Tensor, direction: torch.Tensor, src: torch.Tensor,
+                    dst: torch.Tensor, num_nodes: int, rbf: GaussianRBF) -> Dict[str, torch.Tensor]:
+        """What forward reads of each edge, from its length d and unit direction."""
+        basis, envelope = rbf.basis(d)
+        return {"rbf": basis, "envelope": envelope, "direction": direction, "src": src, "dst": dst}
+
+    def forward(self, s, v, edges: Dict[str, torch.Tensor]):
+        src, dst, direction = edges["src"], edges["dst"], edges["direction"]
+        phi_s, phi_v1, phi_v2 = torch.split(self.filter(edges["rbf"], edges["envelope"]),
+                                            self.hidden_dim, dim=-1)
         ds = torch.zeros_like(s).index_add(0, dst, s[src] * phi_s)
         dv_edge = v[src] * phi_v1.unsqueeze(1) + direction.unsqueeze(2) * phi_v2.unsqueeze(1)
         dv = torch.zeros_like(v).index_add(0, dst, dv_edge)
@@ -128,8 +142,8 @@ class InteractionBlock(nn.Module):
         self.message = MessageBlock(hidden_dim, num_rbf, smooth)
         self.update = UpdateBlock(hidden_dim, mixing)
 
-    def forward(self, s, v, rbf, envelope, direction, src, dst):
-        s, v = self.message(s, v, rbf, envelope, direction, src, dst)
+    def forward(self, s, v, edges: Dict[str, torch.Tensor]):
+        s, v = self.message(s, v, edges)
         return self.update(s, v)
 
 
@@ -161,6 +175,9 @@ class StudentForceField(nn.Module):
         """Per-node energies (eV) of a graph; edge_vec = pos[src] - pos[dst] (Å)."""
         return self.readout(z, self.features(z, src, dst, edge_vec))
 
+    # Exported: export.py's energy_and_edge_gradient calls them through an interface, and
+    # TorchScript compiles no methods of a module passed as an argument.
+    @torch.jit.export
     def features(
         self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, edge_vec: torch.Tensor
     ) -> torch.Tensor:
@@ -169,11 +186,14 @@ class StudentForceField(nn.Module):
         v = s.new_zeros((s.shape[0], 3, s.shape[1]))
         d = torch.linalg.vector_norm(edge_vec, dim=-1)
         direction = edge_vec / (d.unsqueeze(-1) + 1e-8)
-        rbf, envelope = self.rbf.basis(d)
+        # Every interaction's message module is of one kind, which says what it reads per edge.
+        edges = self.interactions[0].message.edge_inputs(d, direction, src, dst, s.shape[0],
+                                                          self.rbf)
         for block in self.interactions:
-            s, v = block(s, v, rbf, envelope, direction, src, dst)
+            s, v = block(s, v, edges)
         return s
 
+    @torch.jit.export
     def readout(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return self.energy_head(s).squeeze(-1) + self.atom_reference[z]
 

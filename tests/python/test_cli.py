@@ -18,7 +18,9 @@ SHIPPED = ROOT / "potentials" / "student_gfn2.ckpt"
 
 
 def run_cli(*args: str, cwd: Path | None = None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    # The repository's package first, then whatever else the environment provides (ASE, say).
+    path = [str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
     return subprocess.run([sys.executable, "-m", "mlff_student", *args], capture_output=True,
                           text=True, cwd=cwd, env=env)
 

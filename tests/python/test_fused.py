@@ -2,6 +2,8 @@
 gradients. Without a GPU the kernels run in Triton's interpreter on the CPU."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import torch
 if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"
 
-from mlff_student import fused, load_checkpoint  # noqa: E402
+from mlff_student import filter_tables, load_checkpoint, message_kernels  # noqa: E402
 from mlff_student.reference import edges_of  # noqa: E402
 from mlff_student.systems import molecular_box, molecules  # noqa: E402
 
@@ -58,21 +60,21 @@ def graph():
 
 
 def test_tables_are_as_accurate_as_float32(model):
-    value, slope = fused.table_error(model, fused.DEFAULT_KNOTS)
+    value, slope = filter_tables.table_error(model, filter_tables.DEFAULT_KNOTS)
     assert value < 3e-7 and slope < 1e-6
-    coarse_value, _ = fused.table_error(model, 16)
+    coarse_value, _ = filter_tables.table_error(model, 16)
     assert coarse_value > 1e-4  # the check can fail: 16 knots cannot follow the filter
 
 
 def test_fused_kernels_match_the_model(model):
     z, src, dst, vec = graph()
-    ref64 = fused._float64_copy(model)
+    ref64 = filter_tables._float64_copy(model)
     e64, g64 = energy_and_gradient(ref64.features, ref64, z, src, dst, vec)
     m32 = model.to(DEVICE)
     args = (z.to(DEVICE), src.to(DEVICE), dst.to(DEVICE), vec.float().to(DEVICE))
     e32, g32 = energy_and_gradient(m32.features, m32, *args)
-    tables = [t.to(DEVICE) for t in fused.tabulate(model, fused.DEFAULT_KNOTS)]
-    ef, gf = energy_and_gradient(lambda *a: fused.features(m32, tables, *a), m32, *args)
+    tabulated = message_kernels.tabulated_copy(m32, filter_tables.DEFAULT_KNOTS)
+    ef, gf = energy_and_gradient(tabulated.features, tabulated, *args)
     scale = g64.abs().max().item()
     # As close to float64 as the model's own float32 evaluation is.
     assert abs(ef - e64) < max(3 * abs(e32 - e64), 1e-5 * abs(e64))
@@ -82,7 +84,13 @@ def test_fused_kernels_match_the_model(model):
 
 def test_csr_rows_group_edges():
     index = torch.tensor([2, 0, 2, 1, 2])
-    perm, rowptr = fused.csr(index, 4)
+    perm, rowptr = message_kernels.csr(index, 4)
     assert rowptr.tolist() == [0, 1, 2, 5, 5]
     assert index[perm].tolist() == [0, 1, 2, 2, 2]
     assert perm[2:].tolist() == [0, 2, 4]  # stable: original order within a row
+
+
+def test_tables_are_made_without_triton():
+    code = "import sys, mlff_student.filter_tables; assert 'triton' not in sys.modules"
+    env = {**os.environ, "PYTHONPATH": str(Path(filter_tables.__file__).parents[1])}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)

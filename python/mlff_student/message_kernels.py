@@ -1,17 +1,16 @@
-"""Fused message passing for compiled GPU packages: tabulated filters and one Triton kernel per
-direction, so that no per-edge feature tensor ([E, H] or larger) is ever written to memory.
-
-The filter of interaction l, phi_l(d) = rbf_to_scalar(gaussians(d) * envelope(d)) [* envelope(d)],
-depends on the edge length d only. It is tabulated once, in float64, at `knots + 1` points on
-[0, cutoff] with its derivative, and read back by cubic Hermite interpolation: with 2048 knots
-the table differs from the float64 filter by far less than float32 rounding (see
-`table_error`). Each edge then costs two table rows and the gathers of its source node's
-features instead of two GEMMs and a dozen [E, 3H] intermediates.
+"""Fused message passing for compiled GPU packages: one Triton kernel per direction that reads
+the filters from their tables (filter_tables.py), so that no per-edge feature tensor ([E, H] or
+larger) is ever written to memory.
 
 Forward: one program per destination node (edges sorted by dst) sums its messages in registers.
 Backward: one program per source node (edges sorted by src) sums the gradients of its features
 and writes each out-edge's dE/dd and dE/d(direction); the filter is read again, not stored.
 Memory per edge is therefore a few scalars, which is what lets a million atoms fit on one GPU.
+
+`tabulated_copy` gives the model these kernels: a copy whose interactions' message modules are
+`TabulatedMessage`s, so that the model's own loop over interactions runs them. The per-graph
+inputs they share (edge lengths, directions, edges grouped by dst and by src) are made once per
+graph by `TabulatedMessage.edge_inputs`.
 
 The kernels run in float32 whatever the package's precision (reduced precisions then apply to
 the node-level update blocks and readout). They run wherever Triton runs: on CUDA, and on the
@@ -20,82 +19,22 @@ CPU under TRITON_INTERPRET=1, which is how the tests without a GPU check them.
 
 from __future__ import annotations
 
+import copy
 import os
+from typing import Dict
 
 import torch
-
 import triton
 import triton.language as tl
+from torch import nn
 from torch.library import triton_op, wrap_triton
 
-from .model import StudentForceField
+from .filter_tables import DEFAULT_KNOTS, tabulate
+from .model import GaussianRBF, StudentForceField
 
-DEFAULT_KNOTS = 2048
 EDGE_BLOCK = 8  # edges per step of a node's loop; 8 edges on 2 warps measured fastest on an H100
 WARPS = 2
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
-
-
-def filter_values(model: StudentForceField, d: torch.Tensor) -> list[torch.Tensor]:
-    """phi_l(d) for every interaction l, exactly as the model computes it: [len(d), 3H] each."""
-    rbf, envelope = model.rbf.basis(d)
-    return [block.message.filter(rbf, envelope) for block in model.interactions]
-
-
-def _exact_filters(ref: StudentForceField, d: torch.Tensor):
-    """Every interaction's filter values and slopes d(phi)/dd at d (forward mode: the filter
-    acts on each d alone)."""
-    with torch.no_grad():
-        return torch.func.jvp(lambda x: tuple(filter_values(ref, x)), (d,), (torch.ones_like(d),))
-
-
-def tabulate(model: StudentForceField, knots: int = DEFAULT_KNOTS) -> list[torch.Tensor]:
-    """Per interaction, a float32 table [knots, 4, 3H]: on each interval [k h, (k + 1) h] of
-    [0, cutoff] the coefficients (a, b, c, d) of the cubic Hermite interpolant
-    a + b t + c t^2 + d t^3, t in [0, 1], of the filter's values and slopes at the two ends.
-    Computed in float64, so that the slope (b + 2 c t + 3 d t^2) / h does not lose digits to
-    differences of rounded values. (float16 tables were measured slower on an H100, and less
-    accurate: the kernels are not bound by the table reads alone.)"""
-    ref = _float64_copy(model)
-    h = ref.cutoff / knots
-    d = torch.linspace(0.0, ref.cutoff, knots + 1, dtype=torch.float64)
-    tables = []
-    for y, dy in zip(*_exact_filters(ref, d)):
-        y0, y1, m0, m1 = y[:-1], y[1:], dy[:-1] * h, dy[1:] * h
-        coefficients = [y0, m0, 3 * (y1 - y0) - 2 * m0 - m1, 2 * (y0 - y1) + m0 + m1]
-        tables.append(torch.stack(coefficients, dim=1).to(torch.float32).contiguous())
-    return tables
-
-
-def table_error(model: StudentForceField, knots: int = DEFAULT_KNOTS, samples: int = 20000):
-    """Largest |interpolated - exact| of filter and slope over random d in [0, cutoff], relative
-    to the largest |filter| and |slope|, against the float64 filter."""
-    ref = _float64_copy(model)
-    tables = [t.double() for t in tabulate(model, knots)]
-    d = torch.rand(samples, dtype=torch.float64) * ref.cutoff
-    worst_value = worst_slope = 0.0
-    for table, y, dy in zip(tables, *_exact_filters(ref, d)):
-        value, deriv = _interpolate(table, d, ref.cutoff / knots)
-        worst_value = max(worst_value, ((value - y).abs().max() / y.abs().max()).item())
-        worst_slope = max(worst_slope, ((deriv - dy).abs().max() / dy.abs().max()).item())
-    return worst_value, worst_slope
-
-
-def _float64_copy(model: StudentForceField) -> StudentForceField:
-    ref = StudentForceField(model.config).double()
-    ref.load_state_dict(model.state_dict())
-    return ref.eval()
-
-
-def _interpolate(table: torch.Tensor, d: torch.Tensor, h: float):
-    """The kernels' interpolation, in torch (for table_error)."""
-    knots = table.shape[0]
-    x = (d / h).clamp(max=float(knots))
-    i = x.long().clamp(max=knots - 1)
-    t = (x - i).unsqueeze(-1)
-    a, b, c, e = table[i, 0], table[i, 1], table[i, 2], table[i, 3]
-    slope = torch.where(x.unsqueeze(-1) < knots, (b + t * (2 * c + 3 * t * e)) / h, 0.0)
-    return a + t * (b + t * (c + t * e)), slope
 
 
 @triton.jit
@@ -321,19 +260,38 @@ def csr(index: torch.Tensor, num_nodes: int):
     return perm, rowptr
 
 
-def features(model: StudentForceField, tables: list[torch.Tensor], z: torch.Tensor,
-             src: torch.Tensor, dst: torch.Tensor, edge_vec: torch.Tensor) -> torch.Tensor:
-    """model.features with the tabulated fused message step (same graph contract)."""
-    s = model.embedding(z)
-    v = s.new_zeros((s.shape[0], 3, s.shape[1]))
-    edge_vec = edge_vec.float()
-    d = torch.linalg.vector_norm(edge_vec, dim=-1)
-    direction = (edge_vec / (d.unsqueeze(-1) + 1e-8)).contiguous()
-    src, dst = src.contiguous(), dst.contiguous()
-    perm_dst, rowptr_dst = csr(dst, s.shape[0])
-    perm_src, rowptr_src = csr(src, s.shape[0])
-    for block, table in zip(model.interactions, tables):
-        ds, dv = message(s.float().contiguous(), v.float().contiguous(), d, direction, src, dst,
-                         perm_dst, rowptr_dst, perm_src, rowptr_src, table, model.cutoff)
-        s, v = block.update(s + ds, v + dv)
-    return s
+class TabulatedMessage(nn.Module):
+    """An interaction's MessageBlock with its filter read from `table` (filter_tables.tabulate)
+    by the fused kernels."""
+
+    def __init__(self, table: torch.Tensor, cutoff: float):
+        super().__init__()
+        self.register_buffer("table", table)
+        self.cutoff = cutoff
+
+    def edge_inputs(self, d: torch.Tensor, direction: torch.Tensor, src: torch.Tensor,
+                    dst: torch.Tensor, num_nodes: int, rbf: GaussianRBF) -> Dict[str, torch.Tensor]:
+        """The kernels' per-edge inputs: no radial basis (the table replaces it), and the edges
+        grouped by dst (forward) and by src (backward)."""
+        perm_dst, rowptr_dst = csr(dst, num_nodes)
+        perm_src, rowptr_src = csr(src, num_nodes)
+        return {"dist": d, "direction": direction.contiguous(), "src": src.contiguous(),
+                "dst": dst.contiguous(), "perm_dst": perm_dst, "rowptr_dst": rowptr_dst,
+                "perm_src": perm_src, "rowptr_src": rowptr_src}
+
+    def forward(self, s, v, edges: Dict[str, torch.Tensor]):
+        ds, dv = message(s.float().contiguous(), v.float().contiguous(), edges["dist"],
+                         edges["direction"], edges["src"], edges["dst"], edges["perm_dst"],
+                         edges["rowptr_dst"], edges["perm_src"], edges["rowptr_src"], self.table,
+                         self.cutoff)
+        return s + ds, v + dv
+
+
+def tabulated_copy(model: StudentForceField, knots: int = DEFAULT_KNOTS) -> StudentForceField:
+    """A copy of model, on its device, whose message steps are the fused kernels with
+    `knots`-interval filter tables."""
+    device = model.atom_reference.device
+    tabulated = copy.deepcopy(model)
+    for block, table in zip(tabulated.interactions, tabulate(model, knots)):
+        block.message = TabulatedMessage(table.to(device), model.cutoff)
+    return tabulated
