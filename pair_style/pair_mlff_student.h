@@ -1,6 +1,14 @@
 /* pair_style mlff/student: a distilled machine-learned force field run through LibTorch.
    The class only moves data between LAMMPS and the core in ../src. */
 
+// Read by LAMMPS's own build when the style is compiled into a LAMMPS source tree
+// (scripts/install_in_tree.sh); the plugin registers the style itself.
+#ifdef PAIR_CLASS
+// clang-format off
+PairStyle(mlff/student,PairMLFFStudent);
+// clang-format on
+#else
+
 #ifndef LMP_PAIR_MLFF_STUDENT_H
 #define LMP_PAIR_MLFF_STUDENT_H
 
@@ -93,4 +101,5 @@ class PairMLFFStudent : public Pair {
 
 }  // namespace LAMMPS_NS
 
+#endif
 #endif

@@ -3,6 +3,14 @@
    with newton off the ghost rows are summed through the host); the graph building, model and
    force scatter are the core's (ResidentStep), run on the Kokkos stream. */
 
+#ifdef PAIR_CLASS
+// clang-format off
+PairStyle(mlff/student/kk,PairMLFFStudentKokkos<LMPDeviceType>);
+PairStyle(mlff/student/kk/device,PairMLFFStudentKokkos<LMPDeviceType>);
+PairStyle(mlff/student/kk/host,PairMLFFStudentKokkos<LMPHostType>);
+// clang-format on
+#else
+
 #ifndef LMP_PAIR_MLFF_STUDENT_KOKKOS_H
 #define LMP_PAIR_MLFF_STUDENT_KOKKOS_H
 
@@ -45,4 +53,5 @@ class PairMLFFStudentKokkos : public PairMLFFStudent {
 
 }  // namespace LAMMPS_NS
 
+#endif
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a source directory for machines without internet: scripts/prefetch_sources.sh DIR
 # DIR gets lammps-src.tar.xz, the part of Debian's LAMMPS 4 Jul 2026 source that the build needs
-# (core, KOKKOS, PLUGIN, MOLECULE, STUBS, third_party) with Kokkos 5.0.2 in lib/kokkos, and its checksum.
+# (core, KOKKOS, PLUGIN, MOLECULE, STUBS, third_party, the Python module) with Kokkos 5.0.2 in
+# lib/kokkos, and its checksum.
 # On the offline machine: MLFF_SOURCES=DIR scripts/setup.sh (with MLFF_PYTHON and MLFF_TORCH_DIR
 # or a torch-carrying Python, as no venv can be made there).
 set -euo pipefail
@@ -12,10 +13,12 @@ fetch_debian_source l/lammps "$LAMMPS_TARBALL" sha256 "$LAMMPS_SHA256"
 fetch_debian_source k/kokkos "$KOKKOS_TARBALL" md5 "$KOKKOS_MD5"
 unpack_lammps_source
 tree=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
+# A tree unpacked before the Python module was part of it.
+[[ -d $tree/python ]] || tar xzf "$MLFF_CACHE/downloads/$LAMMPS_TARBALL" -C "$tree" --wildcards 'python/*'
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/lammps/src" "$stage/lammps/doc"
-cp -r "$tree/cmake" "$tree/third_party" "$tree/lib" "$stage/lammps/"
+cp -r "$tree/cmake" "$tree/third_party" "$tree/lib" "$tree/python" "$stage/lammps/"
 cp "$tree/doc/lammps.1" "$stage/lammps/doc/"
 find "$tree/src" -maxdepth 1 -type f -exec cp {} "$stage/lammps/src/" \;
 for pkg in KOKKOS $MLFF_LAMMPS_PACKAGES STUBS fmt nlohmann; do cp -r "$tree/src/$pkg" "$stage/lammps/src/"; done

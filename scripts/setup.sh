@@ -33,13 +33,23 @@ install_apt_packages() {
 
 setup_venv() {
   [[ $MLFF_OWN_VENV == 1 ]] || return 0
-  local want="torch==2.11.0 numpy ase onnx pytest tblite==0.8.0"
+  local want="torch==2.11.0 numpy ase onnx pytest tblite==0.8.0 sphinx setuptools>=70.1"
   local stamp=$MLFF_VENV/.mlff-requirements
-  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
-  log "python: creating $MLFF_VENV ($want)"
-  python3 -m venv "$MLFF_VENV"
-  "$MLFF_VENV/bin/pip" install -q $want
-  echo "$want" >"$stamp"
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    log "python: creating $MLFF_VENV ($want; about 1 GB to download the first time)"
+    python3 -m venv "$MLFF_VENV"
+    "$MLFF_VENV/bin/pip" install -q $want
+    echo "$want" >"$stamp"
+  fi
+  # The project's own package, editable, so that mlff-student and import mlff_student follow this
+  # checkout (tests put the checkout's python/ first on PYTHONPATH in any case).
+  local package_stamp=$MLFF_VENV/.mlff-package
+  local package="$MLFF_ROOT/python $(sha256sum "$MLFF_ROOT/python/pyproject.toml" | cut -c1-16)"
+  if [[ ! -f $package_stamp || $(cat "$package_stamp") != "$package" ]]; then
+    log "python: installing the mlff-student package from $MLFF_ROOT/python"
+    "$MLFF_VENV/bin/pip" install -q --no-deps --no-build-isolation -e "$MLFF_ROOT/python"
+    echo "$package" >"$package_stamp"
+  fi
 }
 
 # The Debian archive this machine already uses (never a host name written into the project).
@@ -80,7 +90,7 @@ unpack_lammps_source() {
   else
     mkdir -p "$src/lib/kokkos"
     # The Debian tarball has no top-level directory.
-    tar xzf "$MLFF_CACHE/downloads/$LAMMPS_TARBALL" -C "$src" --wildcards 'cmake/*' 'src/*' 'third_party/*' 'doc/lammps.1'
+    tar xzf "$MLFF_CACHE/downloads/$LAMMPS_TARBALL" -C "$src" --wildcards 'cmake/*' 'src/*' 'third_party/*' 'python/*' 'doc/lammps.1'
     tar xzf "$MLFF_CACHE/downloads/$KOKKOS_TARBALL" -C "$src/lib/kokkos" --strip-components=1
   fi
   mkdir -p "$src/bench" "$src/potentials"
@@ -91,10 +101,20 @@ unpack_lammps_source() {
 lammps_stamp() { echo "packages: $MLFF_LAMMPS_PACKAGES; kokkos: $MLFF_KOKKOS"; }
 lammps_built() { [[ -f $MLFF_LAMMPS_TOP/install/.built && $(cat "$MLFF_LAMMPS_TOP/install/.built") == "$(lammps_stamp)" ]]; }
 
-build_lammps() {
-  local top=$MLFF_LAMMPS_TOP src=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
-  lammps_built && return
-  local kokkos=() packages=()
+# Ninja's [done/total] lines, shown every tenth of the way.
+build_progress() {
+  awk -v start="$(date +%s)" '/^\[[0-9]+\/[0-9]+\]/ {
+    split(substr($1, 2), n, "/"); p = int(100 * n[1] / n[2])
+    if (p >= shown + 10) { shown = p - p % 10
+      "date +%s" | getline now; close("date +%s")
+      printf "[setup]   %3d %% (%d of %d files, %d min)\n", p, n[1], n[2], (now - start) / 60; fflush() }
+  }'
+}
+
+# The CMake options of our LAMMPS build (scripts/test_in_tree.sh builds with them too), into
+# the array lammps_options; $1: the LAMMPS source tree.
+set_lammps_options() {
+  local src=$1 kokkos=() packages=()
   for pkg in $MLFF_LAMMPS_PACKAGES; do packages+=("-DPKG_$pkg=ON"); done
   case $MLFF_KOKKOS in
     openmp) kokkos=(-DPKG_KOKKOS=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_SERIAL=ON -DBUILD_OMP=ON) ;;
@@ -103,14 +123,49 @@ build_lammps() {
     none) kokkos=(-DPKG_KOKKOS=OFF -DBUILD_OMP=OFF) ;;
     *) echo "MLFF_KOKKOS must be openmp, cuda or none, not '$MLFF_KOKKOS'" >&2; exit 1 ;;
   esac
-  log "building LAMMPS (shared library, MPI, $MLFF_LAMMPS_PACKAGES, KOKKOS: $MLFF_KOKKOS) into $top/install"
-  cmake -S "$src/cmake" -B "$top/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_INSTALL_PREFIX="$top/install" -DCMAKE_INSTALL_RPATH="$top/install/lib" -DBUILD_SHARED_LIBS=ON -DBUILD_MPI=ON \
-    "${packages[@]}" -DBUILD_TOOLS=OFF -DWITH_JPEG=OFF -DWITH_PNG=OFF -DWITH_FFMPEG=OFF \
-    -DWITH_CURL=OFF -DDOWNLOAD_POTENTIALS=OFF "${kokkos[@]}" >"$top.configure.log"
-  cmake --build "$top/build" --parallel "$(nproc)" >"$top.build.log"
+  lammps_options=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DBUILD_MPI=ON
+    "${packages[@]}" -DBUILD_TOOLS=OFF -DWITH_JPEG=OFF -DWITH_PNG=OFF -DWITH_FFMPEG=OFF
+    -DWITH_CURL=OFF -DDOWNLOAD_POTENTIALS=OFF "${kokkos[@]}")
+}
+
+build_lammps() {
+  local top=$MLFF_LAMMPS_TOP src=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
+  lammps_built && return
+  set_lammps_options "$src"
+  # About 45 CPU-minutes (23 minutes on 2 cores, measured); the build's progress is shown.
+  log "building LAMMPS (shared library, MPI, $MLFF_LAMMPS_PACKAGES, KOKKOS: $MLFF_KOKKOS) into $top/install:" \
+    "usually about $(( (45 + $(nproc) - 1) / $(nproc) )) minutes on the $(nproc) cores here"
+  cmake -S "$src/cmake" -B "$top/build" "${lammps_options[@]}" \
+    -DCMAKE_INSTALL_PREFIX="$top/install" -DCMAKE_INSTALL_RPATH="$top/install/lib" >"$top.configure.log"
+  if ! cmake --build "$top/build" --parallel "$(nproc)" 2>&1 | tee "$top.build.log" | build_progress; then
+    tail -40 "$top.build.log"
+    exit 1
+  fi
   cmake --install "$top/build" >/dev/null
   lammps_stamp >"$top/install/.built"
+}
+
+# LAMMPS's own Python module (lammps.lammps; ASE's LAMMPSlib drives LAMMPS through it), from the
+# same source, installed into the venv and bound to the LAMMPS built here: its liblammps.so is
+# linked into the package, where the module looks first.
+install_lammps_python() {
+  [[ $MLFF_OWN_VENV == 1 && $MLFF_LAMMPS_DIR == "$MLFF_LAMMPS_TOP/install" ]] || return 0
+  local src=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree stamp=$MLFF_VENV/.mlff-lammps-python
+  [[ -f $stamp && $(cat "$stamp") == "$MLFF_LAMMPS_TOP" ]] && return
+  if [[ ! -f $src/python/setup.py ]]; then  # a source tree unpacked before the module was wanted
+    if [[ -n ${MLFF_SOURCES:-} ]]; then
+      tar xJf "$MLFF_SOURCES/lammps-src.tar.xz" -C "$src" --strip-components=1 lammps/python
+    else
+      tar xzf "$MLFF_CACHE/downloads/$LAMMPS_TARBALL" -C "$src" --wildcards 'python/*'
+    fi
+  fi
+  log "python: installing LAMMPS's lammps module, bound to $MLFF_LAMMPS_TOP/install/lib/liblammps.so"
+  (cd "$src/python" && LAMMPS_VERSION_FILE="$src/src/version.h" \
+    "$MLFF_VENV/bin/pip" install -q --no-deps --no-build-isolation .)
+  local package
+  package=$("$MLFF_VENV/bin/python" -c 'import os, lammps; print(os.path.dirname(lammps.__file__))')
+  ln -sf "$MLFF_LAMMPS_TOP/install/lib/liblammps.so" "$package/liblammps.so"
+  echo "$MLFF_LAMMPS_TOP" >"$stamp"
 }
 
 torch_prefix() {
@@ -141,5 +196,6 @@ if [[ $MLFF_LAMMPS_DIR == "$MLFF_LAMMPS_TOP/install" ]] && ! lammps_built; then
   unpack_lammps_source
   build_lammps
 fi
+install_lammps_python
 build_plugin
 log "done: plugin in $MLFF_BUILD"

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,6 +44,23 @@ def systems() -> dict:
     }
 
 
+def watch_progress(proc: subprocess.Popen, name: str, log: Path, steps: int,
+                   every_s: float = 60.0) -> str:
+    """Waits for LAMMPS, saying once a minute how far its thermo output has come; returns what it
+    printed."""
+    start = time.time()
+    while True:
+        try:
+            output, _ = proc.communicate(timeout=every_s)
+            return output
+        except subprocess.TimeoutExpired:
+            rows = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+            done = max((int(r[0]) for r in rows if r and r[0].isdigit()), default=0)
+            elapsed = time.time() - start
+            print(f"  {name}: step {done:,} of {steps:,} ({100 * done / max(steps, 1):.0f} %), "
+                  f"{elapsed / 60:.0f} min", flush=True)
+
+
 def run_one(args, name: str, atoms, boundary: str, rot: str, neigh: str) -> dict:
     work = args.work / name
     work.mkdir(parents=True, exist_ok=True)
@@ -61,10 +79,12 @@ def run_one(args, name: str, atoms, boundary: str, rot: str, neigh: str) -> dict
            "-var", "equilibrate", str(args.equilibrate if boundary == "p p p" else 0)]
     env = {**os.environ, "LAMMPS_PLUGIN_PATH": str(Path(args.plugin).resolve().parent),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
+    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    output = watch_progress(proc, name, work / log, args.steps)
     text = (work / log).read_text() if (work / log).exists() else ""
     if proc.returncode != 0:
-        raise RuntimeError(f"{name}: LAMMPS failed\n{(proc.stdout + proc.stderr + text)[-2000:]}")
+        raise RuntimeError(f"{name}: LAMMPS failed\n{(output + text)[-2000:]}")
     if resume:  # the report reads one log; rows repeated at the restart step are dropped there
         with open(work / "log.lammps", "a") as whole:
             whole.write(text)

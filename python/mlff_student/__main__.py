@@ -1,4 +1,4 @@
-"""Command line:
+"""Command line (`mlff-student` once the package is installed, or python -m mlff_student):
     python -m mlff_student export SOURCE -o OUT.pt [--dtype float32|float64]
     python -m mlff_student compile SOURCE -o OUT.pt2 [--device cuda|cpu] [--precision fp32|tf32|fp16|bf16]
         [--message fused|torch] [--knots N]
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import torch
 
@@ -23,7 +24,8 @@ from .io import load_model
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlff_student")
+    installed = Path(sys.argv[0]).name == "mlff-student"  # the command pip installs
+    parser = argparse.ArgumentParser(prog="mlff-student" if installed else "python -m mlff_student")
     parser.add_argument("--traceback", action="store_true", help="show Python's traceback on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     exp = sub.add_parser("export", help="write a TorchScript model file for pair_style mlff/student")
