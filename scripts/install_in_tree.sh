@@ -27,6 +27,18 @@ if ! grep -qF "$marker" "$lammps/cmake/CMakeLists.txt"; then
   cat >>"$lammps/cmake/CMakeLists.txt" <<CMAKE
 
 $marker (added by $root/scripts/install_in_tree.sh)
+# LibTorch's targets are found here, so that LAMMPS's target can link them too. LibTorch's CMake
+# would look for MKL with LAMMPS's FindMKL and give its target a NOTFOUND include path; nothing
+# here includes MKL (the wheel's libraries carry what they use), so its target is left empty.
+if(NOT TARGET caffe2::mkl)
+  add_library(caffe2::mkl INTERFACE IMPORTED)
+endif()
+# No CUDA code of ours is compiled: LibTorch need not probe the GPUs, which it would do with the
+# C++ standard LAMMPS asks for (C++20 with Kokkos), beyond what some CMake knows for nvcc.
+if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+  set(TORCH_CUDA_ARCH_LIST Common)
+endif()
+find_package(Torch REQUIRED)
 set(MLFF_BUILD_PLUGIN OFF CACHE BOOL "" FORCE)
 set(MLFF_BUILD_TESTS OFF CACHE BOOL "" FORCE)
 add_subdirectory("$root" "\${CMAKE_BINARY_DIR}/mlff_student" EXCLUDE_FROM_ALL)

@@ -12,8 +12,9 @@ work=${MLFF_IN_TREE_DIR:-$MLFF_CACHE/in-tree}
 source_tree=$MLFF_CACHE/lammps-$LAMMPS_VERSION/src-tree
 
 log "copying the LAMMPS source to $work/lammps and putting mlff/student in"
-rm -rf "$work/lammps" && mkdir -p "$work"
-cp -r "$source_tree" "$work/lammps"
+# Copied with the source's times, over an earlier copy: a second run rebuilds only what changed.
+mkdir -p "$work/lammps"
+cp -a "$source_tree/." "$work/lammps/"
 "$MLFF_ROOT/scripts/install_in_tree.sh" "$work/lammps" >/dev/null
 set_lammps_options "$work/lammps"
 cmake -S "$work/lammps/cmake" -B "$work/build" "${lammps_options[@]}" \
@@ -33,9 +34,9 @@ export PYTHONPATH=$MLFF_ROOT/python${PYTHONPATH:+:$PYTHONPATH}
 plugin_lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
 single_point() { # lmp load-line extra-args...
   local lmp=$1 load=$2
-  printf '%s\n' "$load" "units metal" "boundary m m m" "atom_style atomic" \
+  printf '%s\n' "$load" "units metal" "boundary m m m" "atom_style atomic" "atom_modify map array" \
     "read_data $MLFF_ROOT/examples/benzene/benzene.data" "pair_style mlff/student device cpu" \
-    "pair_coeff * * $check/model.pt C H" "run 0" 'print "PE $(pe:%.15g) FX1 $(fx[1]:%.15g)"' \
+    "pair_coeff * * $check/model.pt C H" "run 0" 'print "PE $(pe:%.15g) FY1 $(fy[1]:%.15g) FX2 $(fx[2]:%.15g)"' \
     >"$check/in.lmp"
   (cd "$check" && "$lmp" -in in.lmp -log none "${@:3}" | grep '^PE ')
 }

@@ -64,12 +64,7 @@ struct PeriodicBenzene {
     a.atoms = {x.data(), type.data(), nlocal, nall};
     a.tag = tag.data();
     a.neighbors = {num_centers, centers.data(), counts.data(), list_ptrs.data(), kMask};
-    f.assign(3 * nall, 0.0);
-    eatom.assign(nall, 0.0);
-    vatom.assign(6 * nall, 0.0);
-    a.f = f.data();
-    a.eatom = eatom.data();
-    a.vatom = vatom.data();
+    attach_outputs(a, f, eatom, vatom);
     return a;
   }
 
@@ -90,13 +85,20 @@ struct PeriodicBenzene {
     a.row_stride = width;
     a.col_stride = 1;
     a.index_mask = kMask;
+    attach_outputs(a, f, eatom, vatom);
+    return a;
+  }
+
+  // Forces, per-atom energies and virials for a step to add to, zeroed.
+  template <class Arrays>
+  void attach_outputs(Arrays& a, std::vector<double>& f, std::vector<double>& eatom,
+                      std::vector<double>& vatom) const {
     f.assign(3 * nall, 0.0);
     eatom.assign(nall, 0.0);
     vatom.assign(6 * nall, 0.0);
     a.f = f.data();
     a.eatom = eatom.data();
     a.vatom = vatom.data();
-    return a;
   }
 };
 
