@@ -14,7 +14,6 @@ PairStyle(mlff/student,PairMLFFStudent);
 
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "force_scatter.h"
