@@ -52,3 +52,20 @@ def test_ranks_and_newton_agree(serial, name, nprocs, newton, tmp_path):
     if name == "molecule_in_corner" and nprocs == 4:
         assert "Nlocal:" in out.log
         assert " 0 min" in out.log.split("Nlocal:")[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("newton", ["on", "off"])
+@pytest.mark.parametrize("name", list(SYSTEMS))
+def test_deterministic_runs_on_four_ranks_agree(serial, name, newton, tmp_path):
+    """deterministic yes orders the edges of ghost nodes too (images of one atom by position),
+    and subdomains without atoms have nothing to order."""
+    atoms = SYSTEMS[name]
+    model = model_file(MODEL[name])
+    pair = f"pair_style mlff/student deterministic yes\npair_coeff * * {model} " + \
+        " ".join(elements_of(atoms))
+    out = single_point(tmp_path, atoms, elements_of(atoms), model, nprocs=4, newton=newton,
+                       extra=extra_for(name), pre=pre_for(name, 4), pair=pair)
+    ref = serial[name]
+    assert out.energy == pytest.approx(ref.energy, rel=1e-11)
+    np.testing.assert_allclose(out.forces, ref.forces, atol=1e-9)
+    np.testing.assert_allclose(out.atom_virial, ref.atom_virial, atol=1e-8)
