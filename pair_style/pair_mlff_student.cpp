@@ -101,7 +101,9 @@ void PairMLFFStudent::settings(int narg, char** arg) {
 }
 
 void PairMLFFStudent::load_model(const std::string& path, bool reload) {
-  model.reset();  // a GPU's memory is freed before the model is loaded again
+  // The step refers to the model: both go, and a GPU's memory is freed before the model loads.
+  release_step();
+  model.reset();
   try {
     model = std::make_unique<mlff::ModelRunner>(path, options);
   } catch (const std::exception& e) {
@@ -118,6 +120,14 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
       knots == meta.entries.end()
           ? ""
           : ", fused message kernels with " + knots->second + "-knot filter tables";
+  const auto message = meta.entries.find("message");
+  if (model->deterministic() && message != meta.entries.end() && message->second != "fused")
+    error->warning(FLERR,
+                   "mlff/student: deterministic yes with package {}, whose message step was "
+                   "compiled from the model's own ops ({}): its scatters may add atomically, so "
+                   "reruns can differ in the last digits. Use a TorchScript file, or a package "
+                   "compiled with the fused message kernels (the default on CUDA)",
+                   path, message->second);
   utils::logmesg(lmp, "mlff/student {} with LibTorch {}\n", MLFF_STUDENT_VERSION,
                  mlff::libtorch_version());
   utils::logmesg(lmp,
@@ -260,6 +270,10 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
 
 void PairMLFFStudent::model_loaded() {
   step = std::make_unique<mlff::HostStep>(*model, type_to_z, cutoff, min_distance);
+}
+
+void PairMLFFStudent::release_step() {
+  step.reset();
 }
 
 bool PairMLFFStudent::reneighbored() const {

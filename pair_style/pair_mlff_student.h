@@ -46,6 +46,8 @@ class PairMLFFStudent : public Pair {
   void load_model(const std::string& path, bool reload);
   // Called once a model and the element map are in place: makes the step that runs the model.
   virtual void model_loaded();
+  // Called before the model is loaded again: the step that refers to it goes first.
+  virtual void release_step();
   // Ghost rows must reach their owners: with newton_pair on LAMMPS sums atom->f (and per-atom
   // virials) itself; with it off this style sums its own node rows on the host, hop by hop.
   bool ghost_rows_on_host() const;

@@ -66,6 +66,11 @@ void PairMLFFStudentKokkos<DeviceType>::model_loaded() {
 }
 
 template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::release_step() {
+  device_step.reset();
+}
+
+template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::init_style() {
   PairMLFFStudent::init_style();
   auto request = neighbor->find_request(this);

@@ -35,6 +35,7 @@ class PairMLFFStudentKokkos : public PairMLFFStudent {
  protected:
   void settle_options() override;
   void model_loaded() override;
+  void release_step() override;
 
  private:
   void reallocate_per_atom_arrays();

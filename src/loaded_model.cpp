@@ -3,6 +3,8 @@
 #include <ATen/Context.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
+
+#include <cstdlib>
 #ifdef MLFF_CUDA
 #include <c10/cuda/CUDAFunctions.h>
 #endif
@@ -39,17 +41,16 @@ void choose(LoadedModel& m, const RunnerOptions& options) {
   m.deterministic = options.deterministic;
 }
 
-// LibTorch's switches are process-wide: they are set here, once per model loaded, not per step.
-void set_process_switches(const LoadedModel& m) {
+// Settings of the whole process, made once as the model loads.
+void set_process_settings(const LoadedModel& m) {
   // The graph executor would re-profile and re-specialize whenever atom or edge counts change.
   torch::jit::setGraphExecutorOptimize(false);
-  at::globalContext().setAllowTF32CuBLAS(m.precision == Precision::TF32);
-  if (m.deterministic) {
-    // index_add_ and the backward of gathers sort instead of adding atomically. Memory LibTorch
-    // leaves uninitialised is still not filled, which would cost every step.
-    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
-    at::globalContext().setDeterministicFillUninitializedMemory(false);
-  }
+  // Memory LibTorch leaves uninitialised is not filled in deterministic mode, which would cost
+  // every step.
+  at::globalContext().setDeterministicFillUninitializedMemory(false);
+  // cuBLAS is deterministic with a fixed workspace; read once, when cuBLAS starts.
+  if (m.deterministic && m.device == Device::CUDA)
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
 }
 
 }  // namespace
@@ -83,11 +84,22 @@ std::unique_ptr<LoadedModel> load_model(const std::string& path, const RunnerOpt
     choose(*m, options);
   }
   m->backend->place(m->device, m->precision);
-  set_process_switches(*m);
+  set_process_settings(*m);
+  m->apply_switches();
   return m;
 }
 
+void LoadedModel::apply_switches() const {
+  at::Context& context = at::globalContext();
+  if (device == Device::CUDA && context.allowTF32CuBLAS() != (precision == Precision::TF32))
+    context.setAllowTF32CuBLAS(precision == Precision::TF32);
+  // index_add_ and the backward of gathers sort instead of adding atomically.
+  if (context.deterministicAlgorithms() != deterministic)
+    context.setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
+}
+
 std::vector<at::Tensor> LoadedModel::forward(const std::vector<at::Tensor>& inputs) const {
+  apply_switches();
   const std::int64_t nodes = inputs[0].numel(), edges = inputs[1].numel();
   std::vector<at::Tensor> result;
   try {

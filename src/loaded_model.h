@@ -29,6 +29,11 @@ struct LoadedModel {
   at::ScalarType input_dtype() const;
   at::Device torch_device() const;
 
+  // LibTorch's process-wide switches this model runs with: TF32 matrix products (CUDA) and
+  // deterministic algorithms. Set as the model loads; set again by forward only where another
+  // model of the process changed them.
+  void apply_switches() const;
+
   // The backend's forward, with failures explained (mlff::Error) and output shapes checked.
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) const;
 };

@@ -7,6 +7,10 @@
 #include "mlff_error.h"
 #ifdef MLFF_CUDA
 #include "cuda_graph_step.h"
+#else
+namespace mlff {
+class CudaGraphStep {};  // a LibTorch without CUDA has no GPU step; the pointer stays empty
+}  // namespace mlff
 #endif
 
 namespace mlff {

@@ -1,3 +1,4 @@
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -190,4 +191,23 @@ TEST(ModelRunner, AotiPackageRunsTinyGraphs) {
     for (std::size_t k = 0; k < g->edge_vec.size(); ++k)
       EXPECT_NEAR(a.edge_grad[k], s.edge_grad[k], 1e-4);
   }
+}
+
+// LibTorch's deterministic switch belongs to the whole process: each model runs with its own
+// setting even when another model of the process, loaded later, wants the other one.
+TEST(ModelRunner, EachModelRunsWithItsOwnDeterminism) {
+  mlff::RunnerOptions options;
+  options.device = mlff::Device::CPU;
+  options.deterministic = true;
+  mlff::ModelRunner deterministic(model_path("seedarch_77k_float32.pt"), options);
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  options.deterministic = false;
+  mlff::ModelRunner fast(model_path("seedarch_77k_float32.pt"), options);
+  EXPECT_FALSE(at::globalContext().deterministicAlgorithms());
+  const mlff::EdgeGraph graph = benzene();
+  mlff::ModelOutput out;
+  deterministic.run(graph, out);
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  fast.run(graph, out);
+  EXPECT_FALSE(at::globalContext().deterministicAlgorithms());
 }
