@@ -30,14 +30,21 @@ def box_with(atoms: int, seed: int):
     return molecular_box(molecules()["benzene"], n, 0.87, seed=seed)
 
 
+def kokkos_flags(nprocs: int, gpus_per_node: int, threads: int, on_cpu: bool) -> list[str]:
+    """LAMMPS's flags for -sf kk. GPUs: one per rank up to the node's; a single rank asks for one
+    GPU, since Kokkos can tell a rank's GPU apart only under mpirun (with g 2 and no mpirun it
+    stops: "Could not determine local MPI rank")."""
+    where = ["t", str(threads)] if on_cpu else ["g", str(min(nprocs, gpus_per_node))]
+    return ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+
+
 def run(args, workdir: Path, atoms, nprocs: int) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
     head = header(args, "system.data", args.model, args.options, ["C", "H"], True)
     flags = []
     if args.kokkos:
-        where = ["t", str(args.threads)] if "cpu" in args.options else ["g", str(args.gpus_per_node)]
-        flags = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+        flags = kokkos_flags(nprocs, args.gpus_per_node, args.threads, "cpu" in args.options)
     try:
         seconds, nsteps = timed_nve(args, workdir, head, len(atoms) // nprocs, flags, nprocs,
                                     "cpu" if "cpu" in args.options else "cuda")
