@@ -97,8 +97,8 @@ void EdgeGraph::order_canonically(const std::int64_t* node_tag, const double* x)
     return std::array<double, 3>{x[3 * node], x[3 * node + 1], x[3 * node + 2]};
   };
   // Rows (one per center, all edges into one node) by the ID and position of that node.
-  std::vector<std::int64_t> rows;
-  rows.reserve(num_rows);
+  std::vector<std::int64_t>& rows = order_rows_;
+  rows.clear();
   for (std::int64_t r = 0; r < num_rows; ++r)
     if (edge_offset[r + 1] > edge_offset[r]) rows.push_back(r);
   std::sort(rows.begin(), rows.end(), [&](std::int64_t a, std::int64_t b) {
@@ -106,7 +106,9 @@ void EdgeGraph::order_canonically(const std::int64_t* node_tag, const double* x)
     if (node_tag[na] != node_tag[nb]) return node_tag[na] < node_tag[nb];
     return position(na) < position(nb);
   });
-  std::vector<std::int64_t> start(rows.size() + 1, 0);
+  std::vector<std::int64_t>& start = order_start_;
+  resize_buffer(start, rows.size() + 1);
+  start[0] = 0;
   for (std::size_t k = 0; k < rows.size(); ++k)
     start[k + 1] = start[k] + edge_offset[rows[k] + 1] - edge_offset[rows[k]];
   const std::int64_t e_total = num_edges();
@@ -137,13 +139,12 @@ void EdgeGraph::order_canonically(const std::int64_t* node_tag, const double* x)
   dst.swap(scratch_dst_);
   edge_vec.swap(scratch_vec_);
 
+  // Nodes whose energy counts are owned atoms, whose IDs are unique.
   energy_order.clear();
   for (int k = 0; k < num_nodes(); ++k)
     if (energy_mask[k] != 0.0) energy_order.push_back(k);
-  std::sort(energy_order.begin(), energy_order.end(), [&](int a, int b) {
-    if (node_tag[a] != node_tag[b]) return node_tag[a] < node_tag[b];
-    return position(a) < position(b);
-  });
+  std::sort(energy_order.begin(), energy_order.end(),
+            [&](int a, int b) { return node_tag[a] < node_tag[b]; });
 }
 
 }  // namespace mlff

@@ -55,7 +55,8 @@ class EdgeGraph {
 
  private:
   std::vector<std::int64_t> edge_offset;  // [centers + 1] first edge of each center
-  std::vector<std::int64_t> order_;       // edge permutation of order_canonically
+  // order_canonically's buffers: the edge permutation, the rows in order and where each begins.
+  std::vector<std::int64_t> order_, order_rows_, order_start_;
   std::vector<std::int64_t> scratch_src_, scratch_dst_;
   std::vector<double> scratch_vec_;
 };

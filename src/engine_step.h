@@ -27,11 +27,13 @@ class EngineStep {
   virtual StepTotals compute(const Arrays& arrays, bool ghost_nodes, bool refresh_owners,
                              int virial_width, StepProfile* profile = nullptr) = 0;
 
-  // Node rows out to host vectors and back, for a reverse communication the engine does.
+  // Node rows out to host vectors and back, for a reverse communication the engine does on them
+  // in between. A step whose rows are in host memory hands its buffers over instead of copying:
+  // the vectors' contents are the step's until upload_rows.
   virtual void download_rows(const Arrays& arrays, std::vector<double>& force,
-                             std::vector<double>& virial) const = 0;
-  virtual void upload_rows(const Arrays& arrays, const std::vector<double>& force,
-                           const std::vector<double>& virial) = 0;
+                             std::vector<double>& virial) = 0;
+  virtual void upload_rows(const Arrays& arrays, std::vector<double>& force,
+                           std::vector<double>& virial) = 0;
 
   // Adds node rows [0, rows) to the engine's forces (and per-atom virials), and the energies of
   // owned atoms to its per-atom energies, where those are given.

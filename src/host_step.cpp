@@ -59,16 +59,17 @@ StepTotals HostStep::compute(const HostArrays& a, bool ghost_nodes, bool refresh
   return totals;
 }
 
+// The rows are already in host memory: they change hands, uncopied.
 void HostStep::download_rows(const HostArrays&, std::vector<double>& force,
-                             std::vector<double>& virial) const {
-  force = node_force_;
-  virial = node_virial_;
+                             std::vector<double>& virial) {
+  force.swap(node_force_);
+  virial.swap(node_virial_);
 }
 
-void HostStep::upload_rows(const HostArrays&, const std::vector<double>& force,
-                           const std::vector<double>& virial) {
-  std::copy(force.begin(), force.end(), node_force_.begin());
-  std::copy(virial.begin(), virial.end(), node_virial_.begin());
+void HostStep::upload_rows(const HostArrays&, std::vector<double>& force,
+                           std::vector<double>& virial) {
+  node_force_.swap(force);
+  node_virial_.swap(virial);
 }
 
 void HostStep::add_to_engine(const HostArrays& a, int rows) {

@@ -37,9 +37,9 @@ class HostStep : public EngineStep<HostArrays> {
   StepTotals compute(const HostArrays& arrays, bool ghost_nodes, bool refresh_owners,
                      int virial_width, StepProfile* profile = nullptr) override;
   void download_rows(const HostArrays& arrays, std::vector<double>& force,
-                     std::vector<double>& virial) const override;
-  void upload_rows(const HostArrays& arrays, const std::vector<double>& force,
-                   const std::vector<double>& virial) override;
+                     std::vector<double>& virial) override;
+  void upload_rows(const HostArrays& arrays, std::vector<double>& force,
+                   std::vector<double>& virial) override;
   void add_to_engine(const HostArrays& arrays, int rows) override;
   std::int64_t num_edges() const override { return graph_.num_edges(); }
 

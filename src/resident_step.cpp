@@ -256,7 +256,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
 }
 
 void ResidentStep::download_rows(const ResidentArrays& a, std::vector<double>& force,
-                                 std::vector<double>& virial) const {
+                                 std::vector<double>& virial) {
   const Impl& m = *impl_;
   EngineStream stream(a, m.model.device());
   auto copy = [](const at::Tensor& rows, std::vector<double>& out) {
@@ -267,8 +267,8 @@ void ResidentStep::download_rows(const ResidentArrays& a, std::vector<double>& f
   if (m.node_virial.defined()) copy(m.node_virial, virial);
 }
 
-void ResidentStep::upload_rows(const ResidentArrays& a, const std::vector<double>& force,
-                               const std::vector<double>& virial) {
+void ResidentStep::upload_rows(const ResidentArrays& a, std::vector<double>& force,
+                               std::vector<double>& virial) {
   Impl& m = *impl_;
   EngineStream stream(a, m.model.device());
   auto copy = [](const std::vector<double>& in, at::Tensor& rows) {

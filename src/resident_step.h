@@ -59,9 +59,9 @@ class ResidentStep : public EngineStep<ResidentArrays> {
 
   // Rows through the host: a copy from the device and back.
   void download_rows(const ResidentArrays& arrays, std::vector<double>& force,
-                     std::vector<double>& virial) const override;
-  void upload_rows(const ResidentArrays& arrays, const std::vector<double>& force,
-                   const std::vector<double>& virial) override;
+                     std::vector<double>& virial) override;
+  void upload_rows(const ResidentArrays& arrays, std::vector<double>& force,
+                   std::vector<double>& virial) override;
 
  private:
   struct Impl;

@@ -119,6 +119,17 @@ Engine host_step(mlff::ModelRunner& runner, const PeriodicBenzene& s, bool ghost
   return out;
 }
 
+// f must throw mlff::Error whose message contains text.
+template <class F>
+void expect_error(F&& f, const std::string& text) {
+  try {
+    f();
+    FAIL() << "expected an error saying: " << text;
+  } catch (const mlff::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+  }
+}
+
 std::string model_path(const std::string& name) {
   return std::string(MLFF_TEST_MODELS) + "/" + name;
 }
@@ -210,20 +221,12 @@ TEST(ResidentStep, NullTypesAndBadInputs) {
   mlff::ResidentStep step(runner, {0, 6, 1}, 5.0);
   PeriodicBenzene orphan;
   orphan.tag[20] = 99;  // a ghost whose ID no owned atom has
-  try {
-    step.compute(orphan.arrays(f, eatom, vatom, orphan.nlocal), false, true, 0);
-    FAIL() << "expected an error";
-  } catch (const mlff::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("ghost atom 99 has no owned image"), std::string::npos);
-  }
+  expect_error([&] { step.compute(orphan.arrays(f, eatom, vatom, orphan.nlocal), false, true, 0); },
+               "ghost atom 99 has no owned image");
   PeriodicBenzene broken;
   broken.x[3 * 4 + 1] = std::numeric_limits<double>::quiet_NaN();
-  try {
-    step.compute(broken.arrays(f, eatom, vatom, broken.nlocal), false, true, 0);
-    FAIL() << "expected an error";
-  } catch (const mlff::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("non-finite position of atom index 4"), std::string::npos);
-  }
+  expect_error([&] { step.compute(broken.arrays(f, eatom, vatom, broken.nlocal), false, true, 0); },
+               "non-finite position of atom index 4");
 }
 
 TEST(HostStep, BadInputsNameAtomIds) {
@@ -232,12 +235,9 @@ TEST(HostStep, BadInputsNameAtomIds) {
   std::vector<double> f, eatom, vatom;
   PeriodicBenzene orphan;
   orphan.tag[20] = 99;
-  try {
-    step.compute(orphan.host_arrays(f, eatom, vatom, orphan.nlocal), false, true, 0);
-    FAIL() << "expected an error";
-  } catch (const mlff::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("ghost atom 99 has no owned image"), std::string::npos);
-  }
+  expect_error(
+      [&] { step.compute(orphan.host_arrays(f, eatom, vatom, orphan.nlocal), false, true, 0); },
+      "ghost atom 99 has no owned image");
   PeriodicBenzene close;
   for (int a = 0; a < 3; ++a) close.x[3 * 7 + a] = close.x[3 * 1 + a] + (a == 0 ? 0.1 : 0.0);
   for (int i = 0; i < close.nall; ++i) close.tag[i] += 100;  // IDs are not indices
