@@ -14,12 +14,13 @@
 #include "memory.h"
 #include "neigh_list.h"
 #include "neighbor.h"
+#include "platform.h"
 #include "update.h"
 
 using namespace LAMMPS_NS;
 
 PairMLFFStudent::PairMLFFStudent(LAMMPS* lmp)
-    : Pair(lmp), cutoff(0.0), ghost_nodes(false), reverse_virial_width(0) {
+    : Pair(lmp), cutoff(0.0), ghost_nodes(false), exchange_ghosts(false), reverse_virial_width(0) {
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;
@@ -56,9 +57,11 @@ void PairMLFFStudent::allocate() {
 
 // pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
 //                         [cuda_graph auto|yes|no] [min_distance <A>] [deterministic yes|no]
+//                         [ghosts auto|exchange|deep]
 void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::RunnerOptions();
   min_distance = kDefaultMinDistance;
+  ghosts_asked = Ghosts::Auto;
   // One rank per GPU: ranks on a node take its GPUs in turn (more ranks than GPUs share them).
   MPI_Comm node;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
@@ -67,7 +70,7 @@ void PairMLFFStudent::settings(int narg, char** arg) {
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
     if (key != "device" && key != "precision" && key != "cuda_graph" && key != "min_distance" &&
-        key != "deterministic")
+        key != "deterministic" && key != "ghosts")
       error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
     const std::string value = arg[iarg + 1];
@@ -85,7 +88,18 @@ void PairMLFFStudent::settings(int narg, char** arg) {
                      value);
       } else if (key == "deterministic")
         options.deterministic = utils::logical(FLERR, value, false, lmp) == 1;
-      else
+      else if (key == "ghosts") {
+        if (value == "auto")
+          ghosts_asked = Ghosts::Auto;
+        else if (value == "exchange")
+          ghosts_asked = Ghosts::Exchange;
+        else if (value == "deep")
+          ghosts_asked = Ghosts::Deep;
+        else
+          error->all(FLERR,
+                     "pair_style mlff/student: ghosts must be auto, exchange or deep, not {}",
+                     value);
+      } else
         options.cuda_graph = mlff::parse_cuda_graph_mode(value);
     } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
@@ -201,11 +215,39 @@ void PairMLFFStudent::init_style() {
                    k + 1);
 
   // Messages travel num_interactions * cutoff. One rank sees every atom, so ghosts are folded
-  // onto the atoms they image; several ranks need ghosts that deep as graph nodes.
-  ghost_nodes = comm->nprocs > 1;
+  // onto the atoms they image. Several ranks either exchange ghost features between
+  // interactions, with one cutoff of ghosts, or keep ghosts that deep as graph nodes.
+  const mlff::ModelMetadata& meta = model->metadata();
+  if (ghosts_asked == Ghosts::Exchange && !meta.ghost_exchange)
+    error->all(FLERR,
+               "mlff/student: ghosts exchange needs a model file with an exchange entry, which "
+               "{} predates: export or compile it again with python -m mlff_student (or use "
+               "ghosts deep)",
+               model_path);
+  exchange_ghosts = ghosts_asked == Ghosts::Exchange ||
+                    (ghosts_asked == Ghosts::Auto && comm->nprocs > 1 && meta.ghost_exchange);
+  ghost_nodes = exchange_ghosts || ghosts_asked == Ghosts::Deep ||
+                (ghosts_asked == Ghosts::Auto && comm->nprocs > 1);
+  if (ghosts_asked == Ghosts::Auto && comm->nprocs > 1 && !exchange_ghosts && comm->me == 0)
+    error->warning(FLERR,
+                   "mlff/student: {} has no exchange entry, so every rank computes the messages "
+                   "of ghosts {} A deep: export or compile it again with python -m mlff_student "
+                   "for the faster layer-by-layer exchange",
+                   model_path, meta.receptive_field());
+  feature_width = exchange_ghosts ? meta.ghost_feature_width() : 0;
+  comm_forward = feature_width;
+  comm_reverse = feature_width;
   ghost_load_checked = false;
-  ghostneigh = ghost_nodes ? 1 : 0;
-  if (ghost_nodes) {
+  ghostneigh = (ghost_nodes && !exchange_ghosts) ? 1 : 0;
+  if (exchange_ghosts) {
+    // The pair cutoff gives LAMMPS's default ghost shell: one cutoff + skin.
+    neighbor->add_request(this, NeighConst::REQ_FULL);
+    if (comm->me == 0)
+      utils::logmesg(lmp,
+                     "mlff/student: ghost features exchanged before each of {} interactions "
+                     "({} doubles per atom)\n",
+                     meta.num_interactions - 1, feature_width);
+  } else if (ghost_nodes) {
     const double need = model->metadata().receptive_field() + neighbor->skin;
     if (comm->style == Comm::TILED)
       for (int d = 0; d < domain->dimension; d++)
@@ -237,7 +279,7 @@ double PairMLFFStudent::init_one(int i, int j) {
 // Several ranks compute the messages of all their ghosts too: when ghosts far outnumber owned
 // atoms, fewer ranks would be faster. Said once per run.
 void PairMLFFStudent::check_ghost_load() {
-  if (!ghost_nodes || ghost_load_checked) return;
+  if (!ghost_nodes || exchange_ghosts || ghost_load_checked) return;
   ghost_load_checked = true;
   const double mine[2] = {double(atom->nlocal), double(atom->nghost)};
   double all[2];
@@ -312,7 +354,54 @@ void PairMLFFStudent::finish() {
   profile->reset();
 }
 
+int PairMLFFStudent::FeatureComm::owned_rows() const {
+  return pair.atom->nlocal;
+}
+
+// Feature rows pass through the same pack and unpack functions as node rows, which tell them
+// apart by comm_features. LAMMPS sized its buffers for comm_forward = comm_reverse =
+// feature_width doubles per atom.
+void PairMLFFStudent::communicate_features(double* rows, int width, bool forward) {
+  if (width != feature_width)
+    error->one(FLERR, "mlff/student: the model exchanges {} doubles per atom, not the {} set up",
+               width, feature_width);
+  // A profile splits an exchange into waiting for the other ranks to reach it (their compute
+  // takes longer) and the communication itself.
+  const double start = profile ? (finish_device_work(), platform::walltime()) : 0.0;
+  if (profile) MPI_Barrier(world);
+  const double reached = profile ? platform::walltime() : 0.0;
+  comm_features = true;
+  feature_rows = rows;
+  if (forward)
+    comm->forward_comm(this, width);
+  else
+    comm->reverse_comm(this, width);
+  comm_features = false;
+  feature_rows = nullptr;
+  if (profile) {
+    finish_device_work();
+    profile->add_part("exchange: waiting", reached - start);
+    profile->add_part("exchange: communication", platform::walltime() - reached);
+  }
+}
+
+int PairMLFFStudent::pack_forward_comm(int n, int* list, double* buf, int, int*) {
+  const int w = feature_width;
+  for (int i = 0; i < n; i++) std::copy_n(feature_rows + std::size_t(w) * list[i], w, buf + w * i);
+  return n * w;
+}
+
+void PairMLFFStudent::unpack_forward_comm(int n, int first, double* buf) {
+  const int w = feature_width;
+  if (n > 0) std::copy_n(buf, std::size_t(w) * n, feature_rows + std::size_t(w) * first);
+}
+
 int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
+  if (comm_features) {
+    const int w = feature_width;
+    if (n > 0) std::copy_n(feature_rows + std::size_t(w) * first, std::size_t(w) * n, buf);
+    return n * w;
+  }
   int m = 0;
   for (int i = first; i < first + n; i++) {
     for (int a = 0; a < 3; a++) buf[m++] = node_force[3 * i + a];
@@ -325,6 +414,12 @@ int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
 // Received rows may belong to ghosts that a later (earlier-numbered) swap forwards again, so they
 // are summed into the node rows that pack_reverse_comm reads.
 void PairMLFFStudent::unpack_reverse_comm(int n, int* list, double* buf) {
+  if (comm_features) {
+    const int w = feature_width;
+    for (int i = 0; i < n; i++)
+      for (int k = 0; k < w; k++) feature_rows[std::size_t(w) * list[i] + k] += buf[w * i + k];
+    return;
+  }
   int m = 0;
   for (int i = 0; i < n; i++) {
     const int j = list[i];

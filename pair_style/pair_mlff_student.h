@@ -17,6 +17,7 @@ PairStyle(mlff/student,PairMLFFStudent);
 #include <vector>
 
 #include "force_scatter.h"
+#include "ghost_exchange.h"
 #include "host_step.h"
 #include "model_runner.h"
 #include "pair.h"
@@ -35,6 +36,8 @@ class PairMLFFStudent : public Pair {
   void init_style() override;
   double init_one(int, int) override;
   void finish() override;
+  int pack_forward_comm(int, int*, double*, int, int*) override;
+  void unpack_forward_comm(int, int, double*) override;
   int pack_reverse_comm(int, int, double*) override;
   void unpack_reverse_comm(int, int*, double*) override;
 
@@ -61,7 +64,8 @@ class PairMLFFStudent : public Pair {
     const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
     mlff::StepTotals totals;
     try {
-      totals = step.compute(arrays, ghost_nodes, reneighbored(), virial_width, profile.get());
+      totals = step.compute(arrays, ghost_nodes, reneighbored(), virial_width, profile.get(),
+                            exchange_ghosts ? &feature_comm : nullptr);
       if (ghost_rows_on_host()) {
         step.download_rows(arrays, node_force, node_virial);
         sum_ghost_rows_on_host(virial_width);
@@ -89,9 +93,45 @@ class PairMLFFStudent : public Pair {
   std::string model_path;
   double cutoff;
   std::vector<int> type_to_z;  // atomic number per atom type, 0 for NULL
-  // One rank folds ghosts onto their owners; several ranks make ghosts graph nodes.
-  bool ghost_nodes;
+  // How ghosts reach the graph (pair_style keyword ghosts): auto folds them onto their owners on
+  // one rank and exchanges features on several; exchange keeps one cutoff of ghosts as nodes and
+  // refreshes their features from their owners before every interaction; deep keeps
+  // num_interactions cutoffs of ghosts as nodes with edges of their own, no exchange.
+  enum class Ghosts { Auto, Exchange, Deep };
+  Ghosts ghosts_asked = Ghosts::Auto;
+  bool ghost_nodes;          // ghosts are graph nodes (exchange or deep), else folded
+  bool exchange_ghosts;      // and their features are exchanged layer by layer
   int reverse_virial_width;  // per-atom virial components that travel in reverse communication
+  // What pack/unpack move: node rows of forces and virials, or (while comm_features) feature rows
+  // of an exchange, feature_width doubles per atom.
+  bool comm_features = false;
+  double* feature_rows = nullptr;
+  int feature_width = 0;
+  // Forward (ghost rows from owners) or reverse (ghost rows added to owners) communication of
+  // feature rows; the Kokkos style's rows may lie in device memory (features_on_device).
+  virtual void communicate_features(double* rows, int width, bool forward);
+  virtual bool features_on_device() const { return false; }
+  // Waits for the device work queued so far (profiling only); the plain style's feature rows
+  // reach it in host memory, already complete.
+  virtual void finish_device_work() {}
+
+  // What the core's model run calls between interactions (ghosts exchange).
+  class FeatureComm : public mlff::GhostExchange {
+   public:
+    explicit FeatureComm(PairMLFFStudent& pair) : pair(pair) {}
+    bool on_device() const override { return pair.features_on_device(); }
+    int owned_rows() const override;
+    void refresh_ghosts(double* rows, int width) override {
+      pair.communicate_features(rows, width, true);
+    }
+    void fold_ghosts(double* rows, int width) override {
+      pair.communicate_features(rows, width, false);
+    }
+
+   private:
+    PairMLFFStudent& pair;
+  };
+  FeatureComm feature_comm{*this};
 
   std::unique_ptr<mlff::HostStep> step;
   // Node rows on the host during a reverse communication: [3 * nodes], [width * nodes].

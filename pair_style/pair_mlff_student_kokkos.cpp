@@ -79,6 +79,82 @@ void PairMLFFStudentKokkos<DeviceType>::init_style() {
   request->set_kokkos_device(std::is_same_v<DeviceType, LMPDeviceType>);
 }
 
+// LAMMPS communicates for pair styles on the device unless its MPI cannot read device memory
+// (then it packs on the host: 'package kokkos comm/pair/forward host', set by itself for MPI that
+// is not GPU-aware). Feature rows are handed over where they will be packed.
+template <class DeviceType>
+bool PairMLFFStudentKokkos<DeviceType>::device_comm() const {
+  return execution_space == Device && !lmp->kokkos->forward_pair_comm_legacy &&
+         !lmp->kokkos->reverse_pair_comm_legacy;
+}
+
+// The device pack and unpack below serve the features' reverse communication only: node rows of
+// forces (newton off) are summed on the host.
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::communicate_features(double* rows, int width,
+                                                             bool forward) {
+  reverse_comm_device = device_comm() ? 1 : 0;
+  PairMLFFStudent::communicate_features(rows, width, forward);
+  reverse_comm_device = 0;
+}
+
+template <class DeviceType>
+typename PairMLFFStudentKokkos<DeviceType>::FeatureRows
+PairMLFFStudentKokkos<DeviceType>::feature_view() const {
+  return FeatureRows(feature_rows, atom->nlocal + atom->nghost, feature_width);
+}
+
+template <class DeviceType>
+int PairMLFFStudentKokkos<DeviceType>::pack_forward_comm_kokkos(int n, DAT::tdual_int_1d k_sendlist,
+                                                                DAT::tdual_double_1d& k_buf, int,
+                                                                int*) {
+  const FeatureRows rows = feature_view();
+  const auto list = k_sendlist.view<DeviceType>();
+  const auto buf = k_buf.view<DeviceType>();
+  const int w = feature_width;
+  Kokkos::parallel_for(
+      Kokkos::RangePolicy<DeviceType>(0, n * w),
+      KOKKOS_LAMBDA(int k) { buf(k) = rows(list(k / w), k % w); });
+  return n * w;
+}
+
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::unpack_forward_comm_kokkos(int n, int first,
+                                                                   DAT::tdual_double_1d& k_buf) {
+  const FeatureRows rows = feature_view();
+  const auto buf = k_buf.view<DeviceType>();
+  const int w = feature_width;
+  Kokkos::parallel_for(
+      Kokkos::RangePolicy<DeviceType>(0, n * w),
+      KOKKOS_LAMBDA(int k) { rows(first + k / w, k % w) = buf(k); });
+}
+
+template <class DeviceType>
+int PairMLFFStudentKokkos<DeviceType>::pack_reverse_comm_kokkos(int n, int first,
+                                                                DAT::tdual_double_1d& k_buf) {
+  const FeatureRows rows = feature_view();
+  const auto buf = k_buf.view<DeviceType>();
+  const int w = feature_width;
+  Kokkos::parallel_for(
+      Kokkos::RangePolicy<DeviceType>(0, n * w),
+      KOKKOS_LAMBDA(int k) { buf(k) = rows(first + k / w, k % w); });
+  return n * w;
+}
+
+// One swap's list names each atom once: no two threads add to one row.
+template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::unpack_reverse_comm_kokkos(int n,
+                                                                   DAT::tdual_int_1d k_sendlist,
+                                                                   DAT::tdual_double_1d& k_buf) {
+  const FeatureRows rows = feature_view();
+  const auto list = k_sendlist.view<DeviceType>();
+  const auto buf = k_buf.view<DeviceType>();
+  const int w = feature_width;
+  Kokkos::parallel_for(
+      Kokkos::RangePolicy<DeviceType>(0, n * w),
+      KOKKOS_LAMBDA(int k) { rows(list(k / w), k % w) += buf(k); });
+}
+
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   ev_init(eflag, vflag, 0);

@@ -1,7 +1,8 @@
 /* pair_style mlff/student/kk: the same model with LAMMPS's KOKKOS package. Positions, the
    neighbor list, edges, gradients and forces stay in the Kokkos memory space (on several ranks
    with newton off the ghost rows are summed through the host); the graph building, model and
-   force scatter are the core's (ResidentStep), run on the Kokkos stream. */
+   force scatter are the core's (ResidentStep), run on the Kokkos stream. Ghost features of a
+   layer-by-layer exchange travel through LAMMPS's Kokkos communication, packed where they lie. */
 
 #ifdef PAIR_CLASS
 // clang-format off
@@ -16,6 +17,7 @@ PairStyle(mlff/student/kk/host,PairMLFFStudentKokkos<LMPHostType>);
 
 #include <memory>
 
+#include "kokkos_base.h"
 #include "kokkos_type.h"
 #include "pair_kokkos.h"
 #include "pair_mlff_student.h"
@@ -24,7 +26,7 @@ PairStyle(mlff/student/kk/host,PairMLFFStudentKokkos<LMPHostType>);
 namespace LAMMPS_NS {
 
 template <class DeviceType>
-class PairMLFFStudentKokkos : public PairMLFFStudent {
+class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
  public:
   PairMLFFStudentKokkos(class LAMMPS*);
   ~PairMLFFStudentKokkos() override;
@@ -32,15 +34,29 @@ class PairMLFFStudentKokkos : public PairMLFFStudent {
   void compute(int, int) override;
   void init_style() override;
 
+  int pack_forward_comm_kokkos(int, DAT::tdual_int_1d, DAT::tdual_double_1d&, int, int*) override;
+  void unpack_forward_comm_kokkos(int, int, DAT::tdual_double_1d&) override;
+  int pack_reverse_comm_kokkos(int, int, DAT::tdual_double_1d&) override;
+  void unpack_reverse_comm_kokkos(int, DAT::tdual_int_1d, DAT::tdual_double_1d&) override;
+
  protected:
   void settle_options() override;
   void model_loaded() override;
   void release_step() override;
+  bool features_on_device() const override { return on_gpu && device_comm(); }
+  void communicate_features(double* rows, int width, bool forward) override;
+  void finish_device_work() override { DeviceType().fence(); }
 
  private:
   void reallocate_per_atom_arrays();
   void per_atom_arrays_to_host();
   mlff::ResidentArrays kokkos_arrays();
+  bool device_comm() const;  // pair communication packs in DeviceType's memory
+
+  // The feature rows of an exchange, [nall][feature_width], in DeviceType's memory.
+  using FeatureRows = Kokkos::View<double**, Kokkos::LayoutRight, typename DeviceType::memory_space,
+                                   Kokkos::MemoryTraits<Kokkos::Unmanaged> >;
+  FeatureRows feature_view() const;
 
   // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.
   static constexpr bool on_gpu =

@@ -19,21 +19,27 @@ class AotiBackend : public ModelBackend {
  public:
   // Single-threaded runs record no events between calls, which CUDA graph capture requires.
   explicit AotiBackend(const std::string& path)
-      : loader_(std::make_unique<torch::inductor::AOTIModelPackageLoader>(
+      : path_(path),
+        loader_(std::make_unique<torch::inductor::AOTIModelPackageLoader>(
             path, "model", /*run_single_threaded=*/true)) {}
 
   void place(Device, Precision) override {}  // compiled for one device and precision
 
-  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) override {
+  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs, bool exchange) override {
+    // The package's second model is loaded when a run first needs it.
+    if (exchange && !exchange_loader_)
+      exchange_loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(
+          path_, "exchange", /*run_single_threaded=*/true);
+    torch::inductor::AOTIModelPackageLoader& loader = exchange ? *exchange_loader_ : *loader_;
 #ifdef MLFF_CUDA
-    if (inputs[0].is_cuda())
-      return loader_->run(inputs, c10::cuda::getCurrentCUDAStream().stream());
+    if (inputs[0].is_cuda()) return loader.run(inputs, c10::cuda::getCurrentCUDAStream().stream());
 #endif
-    return loader_->run(inputs);
+    return loader.run(inputs);
   }
 
  private:
-  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;
+  std::string path_;
+  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_, exchange_loader_;
 };
 
 }  // namespace

@@ -29,7 +29,7 @@ bool CudaGraphStep::graphed(std::int64_t nodes) const {
 
 // Upload, model and download on the current stream, with no host synchronization unless a
 // profile asks for per-stage times; the buffers must already fit `in`.
-void CudaGraphStep::enqueue(const InputLayout& in, StageClock* clock) {
+void CudaGraphStep::enqueue(const InputLayout& in, StageClock* clock, GhostExchange* exchange) {
   const cudaStream_t s = c10::cuda::getCurrentCUDAStream().stream();
   auto lap = [&](const char* stage) {
     if (!clock) return;
@@ -40,8 +40,10 @@ void CudaGraphStep::enqueue(const InputLayout& in, StageClock* clock) {
                              cudaMemcpyHostToDevice, s),
              "upload of the model inputs");
   lap("upload");
-  const std::vector<at::Tensor> result = model_.forward(input_views(
-      device_in_.data_ptr<std::uint8_t>(), in, model_.torch_device(), model_.input_dtype()));
+  const std::vector<at::Tensor> result =
+      model_.forward(input_views(device_in_.data_ptr<std::uint8_t>(), in, model_.torch_device(),
+                                 model_.input_dtype()),
+                     exchange);
   lap("model");
   pack_outputs(result, in, device_out_);
   check_cuda(cudaMemcpyAsync(host_out_.data_ptr(), device_out_.data_ptr(), 8 * in.outputs(),
@@ -76,11 +78,12 @@ void CudaGraphStep::capture(const InputLayout& in) {
   }
 }
 
-void CudaGraphStep::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
+void CudaGraphStep::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile,
+                        GhostExchange* exchange) {
   StageClock clock(profile);
   const std::int64_t n = graph.num_nodes(), e = graph.num_edges();
   const std::size_t fsize = model_.input_dtype() == at::kDouble ? 8 : 4;
-  const bool use_graph = graphed(n);
+  const bool use_graph = !exchange && graphed(n);
   bool recapture = false;
   if (use_graph) {
     // Room for at least one padding node and for the padding edges on the padding nodes.
@@ -115,7 +118,7 @@ void CudaGraphStep::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* p
     stream_->synchronize();
     clock.lap("device step (CUDA graph)");
   } else {
-    enqueue(in, profile ? &clock : nullptr);
+    enqueue(in, profile ? &clock : nullptr, exchange);
     stream_->synchronize();
   }
   out.node_energy = reinterpret_cast<const double*>(host_out_.data_ptr());

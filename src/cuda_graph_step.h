@@ -26,12 +26,14 @@ class CudaGraphStep {
  public:
   explicit CudaGraphStep(const LoadedModel& model) : model_(model) {}
 
-  // out points into this object's pinned host buffer until the next run.
-  void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile);
+  // out points into this object's pinned host buffer until the next run. A run with a ghost
+  // exchange is never graphed: the exchange calls the engine between kernels.
+  void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile,
+           GhostExchange* exchange = nullptr);
 
  private:
   bool graphed(std::int64_t nodes) const;
-  void enqueue(const InputLayout& in, StageClock* clock);
+  void enqueue(const InputLayout& in, StageClock* clock, GhostExchange* exchange = nullptr);
   void capture(const InputLayout& in);
 
   const LoadedModel& model_;

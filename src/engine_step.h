@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "force_scatter.h"
+#include "ghost_exchange.h"
 #include "step_profile.h"
 
 namespace mlff {
@@ -20,12 +21,15 @@ class EngineStep {
 
   // Builds the graph and runs the model. ghost_nodes: ghosts are graph nodes (several ranks);
   // otherwise they are folded onto owners, a map rebuilt when refresh_owners (reneighboring).
+  // exchange (with ghost_nodes): the neighbor list has owned centers only, one cutoff of ghosts,
+  // and ghost features are exchanged layer by layer through it (ghost_exchange.h).
   // virial_width: per-node virial rows of 0, 6 (xx yy zz xy xz yz) or 9 components (also
   // yx zx zy, for centroid virials). Throws mlff::Error on non-finite positions or model
   // outputs, or a ghost without an owner, and mlff::CloseAtoms (naming atom IDs) on overlapping
   // atoms. A profile times the stages separately.
   virtual StepTotals compute(const Arrays& arrays, bool ghost_nodes, bool refresh_owners,
-                             int virial_width, StepProfile* profile = nullptr) = 0;
+                             int virial_width, StepProfile* profile = nullptr,
+                             GhostExchange* exchange = nullptr) = 0;
 
   // Node rows out to host vectors and back, for a reverse communication the engine does on them
   // in between. A step whose rows are in host memory hands its buffers over instead of copying:

@@ -25,7 +25,7 @@ void HostStep::fold_ghosts_onto_owners(const HostArrays& a) {
 }
 
 StepTotals HostStep::compute(const HostArrays& a, bool ghost_nodes, bool refresh_owners,
-                             int virial_width, StepProfile* profile) {
+                             int virial_width, StepProfile* profile, GhostExchange* exchange) {
   const int num_nodes = ghost_nodes ? a.atoms.nall : a.atoms.nlocal;
   StageClock clock(profile);
   if (!ghost_nodes && (refresh_owners || node_of_.size() != static_cast<std::size_t>(a.atoms.nall)))
@@ -42,7 +42,7 @@ StepTotals HostStep::compute(const HostArrays& a, bool ghost_nodes, bool refresh
     graph_.order_canonically(node_tag_.data(), a.atoms.x);
   }
   clock.lap("graph build");
-  model_.run(graph_, output_, profile);
+  model_.run(graph_, output_, profile, exchange);
 
   StageClock scatter_clock(profile);
   StepTotals totals;

@@ -35,7 +35,8 @@ class HostStep : public EngineStep<HostArrays> {
            double min_distance = 0.0);
 
   StepTotals compute(const HostArrays& arrays, bool ghost_nodes, bool refresh_owners,
-                     int virial_width, StepProfile* profile = nullptr) override;
+                     int virial_width, StepProfile* profile = nullptr,
+                     GhostExchange* exchange = nullptr) override;
   void download_rows(const HostArrays& arrays, std::vector<double>& force,
                      std::vector<double>& virial) override;
   void upload_rows(const HostArrays& arrays, std::vector<double>& force,

@@ -1,5 +1,6 @@
 #include "loaded_model.h"
 
+#include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
@@ -9,6 +10,7 @@
 #include <c10/cuda/CUDAFunctions.h>
 #endif
 
+#include "ghost_exchange_ops.h"
 #include "mlff_error.h"
 #include "model_file.h"
 
@@ -66,6 +68,8 @@ at::Device LoadedModel::torch_device() const {
 
 std::unique_ptr<LoadedModel> load_model(const std::string& path, const RunnerOptions& options) {
   auto m = std::make_unique<LoadedModel>();
+  // Files with an exchange entry call these operations; they are resolved as the file loads.
+  register_ghost_exchange_ops();
   if (inspect_model_file(path) == ModelFormat::Aoti) {
     m->metadata = read_package_metadata(path);
     if (options.precision && *options.precision != m->metadata.precision)
@@ -98,12 +102,18 @@ void LoadedModel::apply_switches() const {
     context.setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
 }
 
-std::vector<at::Tensor> LoadedModel::forward(const std::vector<at::Tensor>& inputs) const {
+std::vector<at::Tensor> LoadedModel::forward(const std::vector<at::Tensor>& inputs,
+                                             GhostExchange* exchange) const {
   apply_switches();
   const std::int64_t nodes = inputs[0].numel(), edges = inputs[1].numel();
+  if (exchange && nodes == 0) {
+    exchange_without_rows(*exchange, metadata.num_interactions - 1, metadata.ghost_feature_width());
+    return {at::zeros({0}, inputs[3].options()), at::zeros({0, 3}, inputs[3].options())};
+  }
+  ExchangeScope scope(exchange);
   std::vector<at::Tensor> result;
   try {
-    result = backend->forward(inputs);
+    result = backend->forward(inputs, exchange != nullptr);
   } catch (const std::exception& ex) {
     std::string why = torch_cause(ex);
     // AOTInductor reports only that its run failed; on a GPU that is mostly memory.

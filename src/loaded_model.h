@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ghost_exchange.h"
 #include "model_backend.h"
 #include "model_metadata.h"
 #include "model_runner.h"
@@ -34,8 +35,11 @@ struct LoadedModel {
   // model of the process changed them.
   void apply_switches() const;
 
-  // The backend's forward, with failures explained (mlff::Error) and output shapes checked.
-  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) const;
+  // The backend's forward, with failures explained (mlff::Error) and output shapes checked. With
+  // an exchange, the file's entry for one rank of several runs with it behind the ghost exchange
+  // operations; a graph without nodes then only takes part in the exchanges.
+  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs,
+                                  GhostExchange* exchange = nullptr) const;
 };
 
 // Loads a TorchScript file or AOTInductor package, told apart by content, for the device and

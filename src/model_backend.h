@@ -19,8 +19,9 @@ class ModelBackend {
   // Moves the model to the device and precision it runs in (a package is compiled for both).
   virtual void place(Device device, Precision precision) = 0;
   // inputs: z, edge_src, edge_dst, edge_vec, energy_mask on the model's device, queued on the
-  // current stream; returns node_energy [N] and edge_grad [E, 3].
-  virtual std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) = 0;
+  // current stream; returns node_energy [N] and edge_grad [E, 3]. exchange: run the file's entry
+  // for one rank of several, which calls the ghost exchange operations (ghost_exchange_ops.h).
+  virtual std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs, bool exchange) = 0;
 };
 
 // A TorchScript file, loaded on the CPU until place(); its metadata is read as it loads.

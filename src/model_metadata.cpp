@@ -58,6 +58,10 @@ ModelMetadata ModelMetadata::parse(const std::string& text) {
     throw Error("model format '" + meta.format + "' is not torchscript or aoti");
   if (meta.device != "any" && meta.device != "cpu" && meta.device != "cuda")
     throw Error("model device '" + meta.device + "' is not any, cpu or cuda");
+  if (meta.entries.count("hidden_dim")) meta.hidden_dim = number<int>(meta.entries, "hidden_dim");
+  const auto exchange = meta.entries.find("ghost_exchange");
+  meta.ghost_exchange =
+      exchange != meta.entries.end() && exchange->second == "1" && meta.hidden_dim > 0;
   const auto elements = meta.entries.find("elements");
   if (elements != meta.entries.end()) {
     std::istringstream list(elements->second);

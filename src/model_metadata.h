@@ -16,8 +16,12 @@ struct ModelMetadata {
   double cutoff = 0.0;       // Å; edges are pairs with |r| <= cutoff
   int num_interactions = 0;  // message-passing steps: the receptive field is this times cutoff
   int max_z = 0;             // largest atomic number the embedding table holds
-  std::string dtype;         // "float32" or "float64": the dtype of edge vectors and outputs
-  std::string format;        // "torchscript" or "aoti"
+  int hidden_dim = 0;        // node feature channels (0 where the file does not say)
+  // The file has an entry for one rank of several that exchanges ghost features layer by layer
+  // (ghost_exchange.h); files made before it have only the whole-graph entry.
+  bool ghost_exchange = false;
+  std::string dtype;   // "float32" or "float64": the dtype of edge vectors and outputs
+  std::string format;  // "torchscript" or "aoti"
   Precision precision = Precision::FP32;  // what the file was built for
   std::string device;  // "any" (TorchScript), or the device an AOTI package was built for
   // Chemical symbols of the elements the model was trained on; empty where the file does not say
@@ -29,6 +33,9 @@ struct ModelMetadata {
   static ModelMetadata parse(const std::string& text);
 
   double receptive_field() const { return num_interactions * cutoff; }
+  // Doubles per node in a ghost exchange: the scalar features and the three Cartesian
+  // components of the vector features.
+  int ghost_feature_width() const { return 4 * hidden_dim; }
 };
 
 }  // namespace mlff

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include "ghost_exchange_ops.h"
 #include "input_staging.h"
 #include "loaded_model.h"
 #include "mlff_error.h"
@@ -52,13 +53,17 @@ bool ModelRunner::deterministic() const {
   return model_->deterministic;
 }
 
-void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile) {
+void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile,
+                      GhostExchange* exchange) {
   if (graph.num_nodes() == 0) {
+    if (exchange)
+      exchange_without_rows(*exchange, model_->metadata.num_interactions - 1,
+                            model_->metadata.ghost_feature_width());
     out = ModelOutput();
     return;
   }
 #ifdef MLFF_CUDA
-  if (cuda_step_) return cuda_step_->run(graph, out, profile);
+  if (cuda_step_) return cuda_step_->run(graph, out, profile, exchange);
 #endif
   StageClock clock(profile);
   const InputLayout in(graph.num_nodes(), graph.num_edges(),
@@ -67,7 +72,8 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* pro
   stage_inputs(graph, in, 0.0, host_->in.data_ptr<std::uint8_t>());
   clock.lap("stage inputs");
   const std::vector<at::Tensor> result = model_->forward(
-      input_views(host_->in.data_ptr<std::uint8_t>(), in, at::kCPU, model_->input_dtype()));
+      input_views(host_->in.data_ptr<std::uint8_t>(), in, at::kCPU, model_->input_dtype()),
+      exchange);
   clock.lap("model");
   ensure_bytes(host_->out, 8 * in.outputs(), at::TensorOptions());
   pack_outputs(result, in, host_->out);

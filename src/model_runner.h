@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "edge_graph.h"
+#include "ghost_exchange.h"
 #include "model_metadata.h"
 #include "precision.h"
 #include "step_profile.h"
@@ -65,8 +66,11 @@ class ModelRunner {
   bool deterministic() const;
 
   // Throws mlff::Error when the model fails or returns misshaped outputs.
-  // With a profile, the stages (staging, upload, model, download) are timed separately.
-  void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile = nullptr);
+  // With a profile, the stages (staging, upload, model, download) are timed separately. With an
+  // exchange, the graph is one rank's of several and its ghost features are exchanged layer by
+  // layer (the file must have that entry: metadata().ghost_exchange).
+  void run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile = nullptr,
+           GhostExchange* exchange = nullptr);
 
   // The loaded model, for the core's steps that keep their tensors on the device (ResidentStep).
   const LoadedModel& loaded() const { return *model_; }

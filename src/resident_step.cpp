@@ -117,7 +117,7 @@ std::int64_t ResidentStep::num_edges() const {
 }
 
 StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool refresh_owners,
-                                 int virial_width, StepProfile* profile) {
+                                 int virial_width, StepProfile* profile, GhostExchange* exchange) {
   Impl& m = *impl_;
   EngineStream stream(a, m.model.device());
   StageClock clock(profile);
@@ -201,8 +201,9 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
       ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
   const at::ScalarType dtype = m.model.loaded().input_dtype();
   const std::vector<at::Tensor> result =
-      num_nodes > 0
-          ? m.model.loaded().forward({z, m.src, m.dst, edge_vec.to(dtype), energy_mask.to(dtype)})
+      num_nodes > 0 || exchange
+          ? m.model.loaded().forward({z, m.src, m.dst, edge_vec.to(dtype), energy_mask.to(dtype)},
+                                     exchange)
           : std::vector<at::Tensor>{at::zeros({0}, on), at::zeros({0, 3}, on)};
   m.node_energy = result[0].reshape({num_nodes}).to(at::kDouble) * energy_mask;
   const at::Tensor grad = result[1].reshape({-1, 3}).to(at::kDouble);

@@ -53,7 +53,8 @@ class ResidentStep : public EngineStep<ResidentArrays> {
   ~ResidentStep() override;
 
   StepTotals compute(const ResidentArrays& arrays, bool ghost_nodes, bool refresh_owners,
-                     int virial_width, StepProfile* profile = nullptr) override;
+                     int virial_width, StepProfile* profile = nullptr,
+                     GhostExchange* exchange = nullptr) override;
   void add_to_engine(const ResidentArrays& arrays, int rows) override;
   std::int64_t num_edges() const override;
 

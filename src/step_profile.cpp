@@ -11,13 +11,22 @@ bool StepProfile::requested() {
   return value && std::strcmp(value, "0") != 0 && *value;
 }
 
-void StepProfile::add(const char* stage, double seconds) {
-  for (auto& [name, total] : stages_)
-    if (name == stage) {
+void StepProfile::accumulate(std::vector<std::pair<std::string, double>>& list, const char* name,
+                             double seconds) {
+  for (auto& [known, total] : list)
+    if (known == name) {
       total += seconds;
       return;
     }
-  stages_.emplace_back(stage, seconds);
+  list.emplace_back(name, seconds);
+}
+
+void StepProfile::add(const char* stage, double seconds) {
+  accumulate(stages_, stage, seconds);
+}
+
+void StepProfile::add_part(const char* part, double seconds) {
+  accumulate(parts_, part, seconds);
 }
 
 std::string StepProfile::report() const {
@@ -30,10 +39,17 @@ std::string StepProfile::report() const {
                   total, steps_ ? 1e3 * total / steps_ : 0.0, sum > 0 ? 100.0 * total / sum : 0.0);
     out += line;
   }
+  if (!parts_.empty()) out += "  within these:\n";
+  for (const auto& [name, total] : parts_) {
+    std::snprintf(line, sizeof line, "  %-22s %10.4f s %10.4f ms/step\n", name.c_str(), total,
+                  steps_ ? 1e3 * total / steps_ : 0.0);
+    out += line;
+  }
   return out;
 }
 
 void StepProfile::reset() {
+  parts_.clear();
   stages_.clear();
   steps_ = 0;
 }

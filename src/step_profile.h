@@ -14,13 +14,19 @@ class StepProfile {
   static bool requested();
 
   void add(const char* stage, double seconds);
+  // Time spent within a stage, e.g. the ghost exchanges within the model's run: reported after
+  // the stages, and not summed again.
+  void add_part(const char* part, double seconds);
   void count_step() { ++steps_; }
-  // One line per stage: total seconds, milliseconds per step, share of the summed stages.
+  // One line per stage: total seconds, milliseconds per step, share of the summed stages; then
+  // one line per part.
   std::string report() const;
   void reset();
 
  private:
-  std::vector<std::pair<std::string, double>> stages_;
+  static void accumulate(std::vector<std::pair<std::string, double>>& list, const char* name,
+                         double seconds);
+  std::vector<std::pair<std::string, double>> stages_, parts_;
   long steps_ = 0;
 };
 

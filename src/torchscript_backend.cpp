@@ -44,11 +44,12 @@ class TorchScriptBackend : public ModelBackend {
     module_.eval();
   }
 
-  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) override {
-    if (precision_ == Precision::FP16) return autocast_forward(inputs, at::kHalf);
-    if (precision_ == Precision::BF16) return autocast_forward(inputs, at::kBFloat16);
+  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs, bool exchange) override {
+    if (precision_ == Precision::FP16) return autocast_forward(inputs, at::kHalf, exchange);
+    if (precision_ == Precision::BF16) return autocast_forward(inputs, at::kBFloat16, exchange);
     std::vector<torch::jit::IValue> args(inputs.begin(), inputs.end());
-    auto result = module_.forward(args).toTuple();
+    auto result =
+        (exchange ? module_.get_method("forward_exchange")(args) : module_.forward(args)).toTuple();
     return {result->elements()[0].toTensor(), result->elements()[1].toTensor()};
   }
 
@@ -56,12 +57,14 @@ class TorchScriptBackend : public ModelBackend {
   // Autocast covers the interaction blocks only: the readout of energies of several eV and the
   // energy sum stay in float32, as they do in AOTI packages.
   std::vector<at::Tensor> autocast_forward(const std::vector<at::Tensor>& inputs,
-                                           at::ScalarType dtype) {
+                                           at::ScalarType dtype, bool exchange) {
     at::Tensor vec = inputs[3].detach().requires_grad_(true);
     at::Tensor features;
     {
       AutocastScope autocast(dtype);
-      features = module_.get_method("features")({inputs[0], inputs[1], inputs[2], vec}).toTensor();
+      std::vector<torch::jit::IValue> args{inputs[0], inputs[1], inputs[2], vec};
+      if (exchange) args.emplace_back(true);
+      features = module_.get_method("features")(args).toTensor();
     }
     at::Tensor energy =
         module_.get_method("readout")({inputs[0], features.to(vec.scalar_type())}).toTensor();

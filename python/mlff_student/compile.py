@@ -33,21 +33,23 @@ class CompiledHalves:
         self.autocast_dtype = AUTOCAST.get(precision)
         self.device_type = device_type
 
-    def features(self, z, src, dst, edge_vec):
+    def features(self, z, src, dst, edge_vec, exchange):
         with torch.autocast(self.device_type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
-            return self.model.features(z, src, dst, edge_vec)
+            return self.model.features(z, src, dst, edge_vec, exchange)
 
     def readout(self, z, s):
         return self.model.readout(z, s.float())
 
 
-def energy_and_gradient_fn(model: StudentForceField, precision: str, device_type: str):
+def energy_and_gradient_fn(model: StudentForceField, precision: str, device_type: str,
+                           exchange: bool = False):
     """The function that is traced and compiled (its parameters name the graph's inputs)."""
     halves = CompiledHalves(model, precision, device_type)
 
     def fn(z, edge_src, edge_dst, edge_vec, energy_mask):
-        return energy_and_edge_gradient(halves, z, edge_src, edge_dst, edge_vec, energy_mask)
+        return energy_and_edge_gradient(halves, z, edge_src, edge_dst, edge_vec, energy_mask,
+                                        exchange)
 
     return fn
 
@@ -94,13 +96,6 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
 
         knots = knots or DEFAULT_KNOTS
         model = tabulated_copy(model, knots)
-    fn = energy_and_gradient_fn(model, precision, dev.type)
-    traced = make_fx(fn, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*example)
-    nodes = torch.export.Dim("nodes", min=2)
-    edges = torch.export.Dim("edges", min=2)
-    program = torch.export.export(
-        traced, example,
-        dynamic_shapes=({0: nodes}, {0: edges}, {0: edges}, {0: edges}, {0: nodes}))
     meta = metadata(model, "float32", fmt="aoti", precision=precision, device=device)
     meta["message"] = message
     if device == "cuda":  # the package's kernels are built for this CUDA and GPU architecture
@@ -109,6 +104,21 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         meta["gpu"] = f"{torch.cuda.get_device_name(dev)} (compute capability {major}.{minor})"
     if message == "fused":
         meta["filter_knots"] = str(knots)
-    torch._inductor.aoti_compile_and_package(
-        program, package_path=str(path), inductor_configs={"aot_inductor.metadata": meta})
+    # Two models in one package: "model" for a whole graph, "exchange" for one rank's graph of
+    # several (export.py's forward_exchange).
+    from torch._inductor.package import package_aoti
+
+    files = {}
+    for name, exchange in (("model", False), ("exchange", True)):
+        fn = energy_and_gradient_fn(model, precision, dev.type, exchange)
+        traced = make_fx(fn, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*example)
+        nodes = torch.export.Dim("nodes", min=2)
+        edges = torch.export.Dim("edges", min=2)
+        program = torch.export.export(
+            traced, example,
+            dynamic_shapes=({0: nodes}, {0: edges}, {0: edges}, {0: edges}, {0: nodes}))
+        files[name] = torch._inductor.aot_compile(
+            program.module(), example,
+            options={"aot_inductor.package": True, "aot_inductor.metadata": meta})
+    package_aoti(str(path), files)
     return meta

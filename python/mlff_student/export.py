@@ -8,6 +8,11 @@ edge_grad = d(sum(energy_mask * node_energy)) / d(edge_vec). The mask selects th
 energy counts (owned atoms); ghost nodes only carry messages. `energy_and_edge_gradient` computes
 it, for the TorchScript module here and for the AOTInductor graph of compile.py.
 
+A second entry with the same contract, forward_exchange (a package's model "exchange"), serves
+one rank of several whose graph has one cutoff of ghost nodes: ghost features are exchanged with
+the other ranks before every interaction but the first (ghost_exchange.py), and edge_grad is the
+gradient of the energy of all ranks.
+
 Metadata travels in the file as 'key=value' lines (extra file METADATA_NAME).
 """
 
@@ -32,7 +37,7 @@ class NodeEnergyHalves(nn.Module):
     the readout of energies from them (StudentForceField, or compile.py's CompiledHalves)."""
 
     def features(self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor,
-                 edge_vec: torch.Tensor) -> torch.Tensor:
+                 edge_vec: torch.Tensor, exchange: bool) -> torch.Tensor:
         pass
 
     def readout(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -46,10 +51,12 @@ def energy_and_edge_gradient(
     edge_dst: torch.Tensor,
     edge_vec: torch.Tensor,
     energy_mask: torch.Tensor,
+    exchange: bool = False,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(node_energy, edge_grad) of the contract above."""
+    """(node_energy, edge_grad) of the contract above; exchange: of one rank's graph whose ghost
+    features are exchanged layer by layer (StudentForceField.features)."""
     edge_vec = edge_vec.detach().requires_grad_(True)
-    node_energy = model.readout(z, model.features(z, edge_src, edge_dst, edge_vec))
+    node_energy = model.readout(z, model.features(z, edge_src, edge_dst, edge_vec, exchange))
     total = (node_energy * energy_mask).sum()
     grad = torch.autograd.grad([total], [edge_vec])[0]
     assert grad is not None
@@ -71,13 +78,27 @@ class GraphEnergyModule(nn.Module):
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         return energy_and_edge_gradient(self.model, z, edge_src, edge_dst, edge_vec, energy_mask)
 
+    # forward for one rank's graph of several, with ghost features exchanged layer by layer.
+    @torch.jit.export
+    def forward_exchange(
+        self,
+        z: torch.Tensor,
+        edge_src: torch.Tensor,
+        edge_dst: torch.Tensor,
+        edge_vec: torch.Tensor,
+        energy_mask: torch.Tensor,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        return energy_and_edge_gradient(self.model, z, edge_src, edge_dst, edge_vec, energy_mask,
+                                        True)
+
     # The two halves of forward, for callers that run only the interaction blocks under reduced
     # precision (the C++ runner's fp16/bf16 modes) and differentiate themselves.
     @torch.jit.export
     def features(
-        self, z: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor, edge_vec: torch.Tensor
+        self, z: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor, edge_vec: torch.Tensor,
+        exchange: bool = False
     ) -> torch.Tensor:
-        return self.model.features(z, edge_src, edge_dst, edge_vec)
+        return self.model.features(z, edge_src, edge_dst, edge_vec, exchange)
 
     @torch.jit.export
     def readout(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -104,6 +125,9 @@ def metadata(model: StudentForceField, dtype: str, fmt: str = "torchscript",
         "smooth_cutoff": str(int(c.smooth_cutoff)),
         "dtype": dtype,
         "torch_version": torch.__version__,
+        # The file has a second entry for one rank of several, which exchanges ghost features
+        # layer by layer (forward_exchange; the package's model "exchange").
+        "ghost_exchange": "1",
         **({"elements": ",".join(c.elements)} if c.elements else {}),
     }
 

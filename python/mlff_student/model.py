@@ -24,6 +24,8 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
+from . import ghost_exchange  # noqa: F401  (defines torch.ops.mlff_student.ghost_features)
+
 
 @dataclass
 class StudentConfig:
@@ -179,9 +181,12 @@ class StudentForceField(nn.Module):
     # TorchScript compiles no methods of a module passed as an argument.
     @torch.jit.export
     def features(
-        self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, edge_vec: torch.Tensor
+        self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, edge_vec: torch.Tensor,
+        exchange: bool = False
     ) -> torch.Tensor:
-        """Scalar node features after the last interaction."""
+        """Scalar node features after the last interaction. exchange: the graph is one rank's,
+        with one cutoff of ghost nodes whose features are refreshed from their owners before
+        every interaction but the first (ghost_exchange.py)."""
         s = self.embedding(z)
         v = s.new_zeros((s.shape[0], 3, s.shape[1]))
         d = torch.linalg.vector_norm(edge_vec, dim=-1)
@@ -189,7 +194,9 @@ class StudentForceField(nn.Module):
         # Every interaction's message module is of one kind, which says what it reads per edge.
         edges = self.interactions[0].message.edge_inputs(d, direction, src, dst, s.shape[0],
                                                           self.rbf)
-        for block in self.interactions:
+        for layer, block in enumerate(self.interactions):
+            if exchange and layer > 0:
+                s, v = torch.ops.mlff_student.ghost_features(s, v)
             s, v = block(s, v, edges)
         return s
 

@@ -9,6 +9,7 @@
 
 #include "benzene.h"
 #include "force_scatter.h"
+#include "ghost_exchange.h"
 #include "mlff_error.h"
 #include "model_runner.h"
 
@@ -210,4 +211,84 @@ TEST(ModelRunner, EachModelRunsWithItsOwnDeterminism) {
   EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
   fast.run(graph, out);
   EXPECT_FALSE(at::globalContext().deterministicAlgorithms());
+}
+
+namespace {
+
+// Benzene's atoms 6..11 (the hydrogens) also as ghost nodes 12..17, copies of the same atoms,
+// with every edge from a hydrogen leaving its ghost: the graph of a rank whose ghosts image its
+// own atoms. The exchange of one process copies owners' rows to their ghosts and adds ghosts'
+// rows to their owners, as LAMMPS's forward and reverse communication do.
+class ImageExchange : public mlff::GhostExchange {
+ public:
+  static constexpr int kOwned = 12, kGhosts = 6;
+  static int owner(int ghost) { return ghost - kGhosts; }
+  bool on_device() const override { return false; }
+  int owned_rows() const override { return kOwned; }
+  void refresh_ghosts(double* rows, int width) override {
+    ++refreshes;
+    if (!rows) return;  // a graph without nodes
+    for (int g = kOwned; g < kOwned + kGhosts; ++g)
+      for (int k = 0; k < width; ++k) rows[g * width + k] = rows[owner(g) * width + k];
+  }
+  void fold_ghosts(double* rows, int width) override {
+    ++folds;
+    if (!rows) return;
+    for (int g = kOwned; g < kOwned + kGhosts; ++g)
+      for (int k = 0; k < width; ++k) rows[owner(g) * width + k] += rows[g * width + k];
+  }
+  int refreshes = 0, folds = 0;
+};
+
+mlff::EdgeGraph benzene_with_ghost_hydrogens() {
+  mlff::EdgeGraph g = benzene();
+  for (int h = 6; h < 12; ++h) {
+    g.z.push_back(1);
+    g.energy_mask.push_back(0.0);
+  }
+  for (auto& s : g.src)
+    if (s >= 6) s += ImageExchange::kGhosts;
+  return g;
+}
+
+}  // namespace
+
+TEST(ModelRunner, GhostExchangeGivesTheEnergyAndGradientsOfTheWholeGraph) {
+  for (const char* file : {"seedarch_427k_float64.pt", "seedarch_77k_cpu_fp32.pt2"}) {
+    const double tolerance = std::string(file).find("fp32") != std::string::npos ? 1e-5 : 1e-11;
+    mlff::ModelRunner runner(model_path(file));
+    ASSERT_TRUE(runner.metadata().ghost_exchange) << file;
+    mlff::EdgeGraph whole = benzene();
+    mlff::ModelOutput out;
+    runner.run(whole, out);
+    const double energy = mlff::ForceScatter::energy(whole, out.node_energy);
+    const std::vector<double> grad(out.edge_grad, out.edge_grad + whole.edge_vec.size());
+
+    mlff::EdgeGraph split = benzene_with_ghost_hydrogens();
+    ImageExchange exchange;
+    runner.run(split, out, nullptr, &exchange);
+    const int interactions = runner.metadata().num_interactions;
+    EXPECT_EQ(exchange.refreshes, interactions - 1) << file;
+    EXPECT_EQ(exchange.folds, interactions - 1) << file;
+    EXPECT_NEAR(mlff::ForceScatter::energy(split, out.node_energy), energy,
+                tolerance * std::abs(energy))
+        << file;
+    for (std::size_t k = 0; k < grad.size(); ++k)
+      ASSERT_NEAR(out.edge_grad[k], grad[k], tolerance) << file << " edge component " << k;
+
+    // Without the exchange the ghosts keep the features computed here, which lack their
+    // neighbors' messages: a different energy.
+    runner.run(split, out);
+    EXPECT_GT(std::abs(mlff::ForceScatter::energy(split, out.node_energy) - energy), 1e-3) << file;
+  }
+}
+
+TEST(ModelRunner, AGraphWithoutNodesStillTakesPartInTheExchanges) {
+  mlff::ModelRunner runner(model_path("seedarch_427k_float64.pt"));
+  ImageExchange exchange;
+  mlff::EdgeGraph empty;
+  mlff::ModelOutput out;
+  runner.run(empty, out, nullptr, &exchange);
+  EXPECT_EQ(exchange.refreshes, 2);
+  EXPECT_EQ(exchange.folds, 2);
 }

@@ -62,6 +62,21 @@ def test_kokkos_matches_plain_style(plain, name, newton, nprocs, tmp_path):
     assert_same(out, plain[name])
 
 
+# One rank's ghosts are all images of its own atoms. On a GPU its exchange runs through Kokkos's
+# device communication (with several ranks LAMMPS packs on the host unless MPI is GPU-aware);
+# Kokkos on CPU threads communicates on the host.
+@pytest.mark.parametrize("ghosts", ["exchange", "deep"])
+@pytest.mark.parametrize("newton", ["on", "off"])
+def test_kokkos_ghost_nodes_on_one_rank(plain, ghosts, newton, tmp_path):
+    atoms = SYSTEMS["benzene_box"]
+    model = model_file(MODEL["benzene_box"])
+    pair = f"pair_style mlff/student ghosts {ghosts}\npair_coeff * * {model} C H"
+    out = single_point(tmp_path, atoms, elements_of(atoms), model, newton=newton, pair=pair,
+                       args=kk(newton))
+    assert ("ghost features exchanged" in out.log) == (ghosts == "exchange")
+    assert_same(out, plain["benzene_box"])
+
+
 def test_null_type_under_hybrid(tmp_path):
     atoms = SYSTEMS["benzene_box"]
     model = model_file("seedarch_77k")

@@ -161,3 +161,27 @@ def test_features_and_readout_compose_to_forward(exported64):
     args = graph_inputs(atoms)
     energy, _ = exported64(*args, torch.ones(len(atoms), dtype=torch.float64))
     torch.testing.assert_close(exported64.readout(args[0], exported64.features(*args)), energy)
+
+
+def test_exchange_entry_without_ghosts_equals_forward(exported64):
+    """forward_exchange calls the ghost exchange operations, which leave the rows as they are in a
+    process without the plugin: on a graph without ghosts it is forward."""
+    atoms = molecular_box(molecules()["benzene"], 2, 0.87, seed=1)
+    z, src, dst, vec = graph_inputs(atoms)
+    mask = torch.ones(len(atoms), dtype=torch.float64)
+    energy, grad = exported64(z, src, dst, vec, mask)
+    energy_x, grad_x = exported64.forward_exchange(z, src, dst, vec, mask)
+    torch.testing.assert_close(energy_x, energy, rtol=0, atol=0)
+    torch.testing.assert_close(grad_x, grad, rtol=0, atol=0)
+    code = exported64.forward_exchange.code + exported64.model.features.code
+    assert "mlff_student.ghost_features" in code
+
+
+def test_ghost_gradients_fold_what_ghost_features_copied():
+    """The backward of ghost_features is ghost_gradients, as the plugin's C++ autograd has it."""
+    s = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(4, 3, 2, dtype=torch.float64, requires_grad=True)
+    s_out, v_out = torch.ops.mlff_student.ghost_features(s, v)
+    (s_out.sum() * 2 + v_out.sum() * 3).backward()
+    torch.testing.assert_close(s.grad, torch.full_like(s, 2.0))
+    torch.testing.assert_close(v.grad, torch.full_like(v, 3.0))

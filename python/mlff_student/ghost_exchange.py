@@ -1,0 +1,47 @@
+"""The two operations through which a model run on one rank of several exchanges node features
+with the other ranks, layer by layer.
+
+A rank's graph holds its owned atoms and one cutoff of ghost atoms. Messages reach owned atoms
+only, so after an interaction the ghosts' features lack the messages of their own neighbors:
+before the next interaction, `ghost_features` replaces every ghost's row by its owner's (forward
+communication). Its gradient, `ghost_gradients`, sums each ghost row's gradient onto its owner's
+row and zeroes the ghost rows (reverse communication), so that the backward pass through every
+interaction sees the gradient of the total energy of all ranks.
+
+The model files call these operations by name; the LAMMPS plugin defines them again in C++ with
+its communication behind them. Defined here, they leave the rows as they are: the right answer
+for a graph without ghosts, and what tracing and the tests need.
+"""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+NAMESPACE = "mlff_student"
+
+
+def _defined(name: str) -> bool:
+    return hasattr(torch.ops, NAMESPACE) and hasattr(getattr(torch.ops, NAMESPACE), name)
+
+
+def _copy_rows(s: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
+    return s.clone(), v.clone()
+
+
+def _same_rows(s: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
+    return torch.empty_like(s), torch.empty_like(v)
+
+
+# A process that has loaded the LAMMPS plugin (the lammps Python module) has them already.
+if not _defined("ghost_features"):
+    ghost_gradients = torch.library.custom_op(
+        f"{NAMESPACE}::ghost_gradients", _copy_rows, mutates_args=())
+    ghost_gradients.register_fake(_same_rows)
+    ghost_features = torch.library.custom_op(
+        f"{NAMESPACE}::ghost_features", _copy_rows, mutates_args=())
+    ghost_features.register_fake(_same_rows)
+    ghost_features.register_autograd(
+        lambda ctx, grad_s, grad_v: torch.ops.mlff_student.ghost_gradients(grad_s, grad_v))

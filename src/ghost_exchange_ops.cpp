@@ -1,0 +1,134 @@
+#include "ghost_exchange_ops.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/autograd.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <tuple>
+
+namespace mlff {
+
+namespace {
+
+// Not thread-local: LibTorch's autograd runs the backward of CUDA tensors on a thread of its own.
+std::atomic<GhostExchange*> active_exchange{nullptr};
+
+using Rows = std::tuple<at::Tensor, at::Tensor>;
+
+// s [N, H] and v [N, 3, H] as one [N, 4H] double tensor where the exchange works, exchanged,
+// and back in the shapes, dtypes and device they came in.
+Rows exchange_rows(const at::Tensor& s, const at::Tensor& v, bool forward) {
+  GhostExchange* exchange = active_exchange.load();
+  if (!exchange) return {s.clone(), v.clone()};
+  const at::Device where = exchange->on_device() ? s.device() : at::Device(at::kCPU);
+  at::Tensor rows =
+      at::cat({s.flatten(1).to(where, at::kDouble), v.flatten(1).to(where, at::kDouble)}, 1);
+  const int width = static_cast<int>(rows.size(1));
+  if (forward) {
+    exchange->refresh_ghosts(rows.data_ptr<double>(), width);
+  } else {
+    exchange->fold_ghosts(rows.data_ptr<double>(), width);
+    // Ghost rows were overwritten on the way forward: their inputs had no effect.
+    const std::int64_t owned = exchange->owned_rows();
+    rows.narrow(0, owned, rows.size(0) - owned).zero_();
+  }
+  const std::int64_t s_width = s.numel() / std::max<std::int64_t>(s.size(0), 1);
+  auto part = [&](std::int64_t first, std::int64_t count, const at::Tensor& like) {
+    return rows.narrow(1, first, count)
+        .reshape(like.sizes())
+        .to(like.device(), like.scalar_type())
+        .contiguous();
+  };
+  return {part(0, s_width, s), part(s_width, width - s_width, v)};
+}
+
+Rows ghost_features(const at::Tensor& s, const at::Tensor& v) {
+  return exchange_rows(s, v, true);
+}
+
+Rows ghost_gradients(const at::Tensor& grad_s, const at::Tensor& grad_v) {
+  return exchange_rows(grad_s, grad_v, false);
+}
+
+Rows call(const char* name, const at::Tensor& a, const at::Tensor& b) {
+  return c10::Dispatcher::singleton()
+      .findSchemaOrThrow(name, "")
+      .typed<Rows(const at::Tensor&, const at::Tensor&)>()
+      .call(a, b);
+}
+
+// TorchScript files differentiate at run time: the backward of ghost_features is ghost_gradients.
+class GhostFeaturesFunction : public torch::autograd::Function<GhostFeaturesFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const at::Tensor& s, const at::Tensor& v) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    auto [s_out, v_out] = call("mlff_student::ghost_features", s, v);
+    ctx->saved_data["s"] = at::zeros({0}, s.options());
+    ctx->saved_data["s_shape"] = s.sizes().vec();
+    ctx->saved_data["v_shape"] = v.sizes().vec();
+    return {s_out, v_out};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    // An output the energy does not depend on has no gradient: zeros, so that every rank still
+    // takes part in the reverse communication.
+    const at::TensorOptions options = ctx->saved_data["s"].toTensor().options();
+    if (!grads[0].defined())
+      grads[0] = at::zeros(ctx->saved_data["s_shape"].toIntVector(), options);
+    if (!grads[1].defined())
+      grads[1] = at::zeros(ctx->saved_data["v_shape"].toIntVector(), options);
+    auto [grad_s, grad_v] = call("mlff_student::ghost_gradients", grads[0], grads[1]);
+    return {grad_s, grad_v};
+  }
+};
+
+Rows ghost_features_autograd(const at::Tensor& s, const at::Tensor& v) {
+  const auto out = GhostFeaturesFunction::apply(s, v);
+  return {out[0], out[1]};
+}
+
+}  // namespace
+
+void register_ghost_exchange_ops() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Kept for the life of the process, as TORCH_LIBRARY's registrations are.
+    auto* schemas = new torch::Library(torch::Library::FRAGMENT, "mlff_student", std::nullopt,
+                                       __FILE__, __LINE__);
+    auto defined = [](const char* name) {
+      return c10::Dispatcher::singleton().findSchema({name, ""}).has_value();
+    };
+    if (!defined("mlff_student::ghost_features"))
+      schemas->def("ghost_features(Tensor s, Tensor v) -> (Tensor, Tensor)");
+    if (!defined("mlff_student::ghost_gradients"))
+      schemas->def("ghost_gradients(Tensor s, Tensor v) -> (Tensor, Tensor)");
+    for (const c10::DispatchKey key : {c10::DispatchKey::CPU, c10::DispatchKey::CUDA}) {
+      auto* kernels =
+          new torch::Library(torch::Library::IMPL, "mlff_student", key, __FILE__, __LINE__);
+      kernels->impl("ghost_features", TORCH_FN(ghost_features));
+      kernels->impl("ghost_gradients", TORCH_FN(ghost_gradients));
+    }
+    auto* autograd = new torch::Library(torch::Library::IMPL, "mlff_student",
+                                        c10::DispatchKey::Autograd, __FILE__, __LINE__);
+    autograd->impl("ghost_features", TORCH_FN(ghost_features_autograd));
+  });
+}
+
+ExchangeScope::ExchangeScope(GhostExchange* exchange)
+    : previous_(active_exchange.exchange(exchange)) {}
+
+ExchangeScope::~ExchangeScope() {
+  active_exchange.store(previous_);
+}
+
+void exchange_without_rows(GhostExchange& exchange, int exchanges, int width) {
+  for (int k = 0; k < exchanges; ++k) exchange.refresh_ghosts(nullptr, width);
+  for (int k = 0; k < exchanges; ++k) exchange.fold_ghosts(nullptr, width);
+}
+
+}  // namespace mlff
