@@ -359,25 +359,24 @@ int PairMLFFStudent::FeatureComm::owned_rows() const {
 }
 
 // Feature rows pass through the same pack and unpack functions as node rows, which tell them
-// apart by comm_features. LAMMPS sized its buffers for comm_forward = comm_reverse =
-// feature_width doubles per atom.
-void PairMLFFStudent::communicate_features(double* rows, int width, bool forward) {
-  if (width != feature_width)
+// apart by comm_features.
+void PairMLFFStudent::communicate_features(const mlff::FeatureRows& rows, bool forward) {
+  if (rows.width != feature_width)
     error->one(FLERR, "mlff/student: the model exchanges {} doubles per atom, not the {} set up",
-               width, feature_width);
+               rows.width, feature_width);
   // A profile splits an exchange into waiting for the other ranks to reach it (their compute
   // takes longer) and the communication itself.
   const double start = profile ? (finish_device_work(), platform::walltime()) : 0.0;
   if (profile) MPI_Barrier(world);
   const double reached = profile ? platform::walltime() : 0.0;
   comm_features = true;
-  feature_rows = rows;
+  features = rows;
   if (forward)
-    comm->forward_comm(this, width);
+    comm->forward_comm(this, rows.width);
   else
-    comm->reverse_comm(this, width);
+    comm->reverse_comm(this, rows.width);
   comm_features = false;
-  feature_rows = nullptr;
+  features = mlff::FeatureRows();
   if (profile) {
     finish_device_work();
     profile->add_part("exchange: waiting", reached - start);
@@ -386,21 +385,18 @@ void PairMLFFStudent::communicate_features(double* rows, int width, bool forward
 }
 
 int PairMLFFStudent::pack_forward_comm(int n, int* list, double* buf, int, int*) {
-  const int w = feature_width;
-  for (int i = 0; i < n; i++) std::copy_n(feature_rows + std::size_t(w) * list[i], w, buf + w * i);
-  return n * w;
+  mlff::gather_rows(features, list, n, buf);
+  return n * features.width;
 }
 
 void PairMLFFStudent::unpack_forward_comm(int n, int first, double* buf) {
-  const int w = feature_width;
-  if (n > 0) std::copy_n(buf, std::size_t(w) * n, feature_rows + std::size_t(w) * first);
+  mlff::copy_rows_in(features, first, n, buf);
 }
 
 int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
   if (comm_features) {
-    const int w = feature_width;
-    if (n > 0) std::copy_n(feature_rows + std::size_t(w) * first, std::size_t(w) * n, buf);
-    return n * w;
+    mlff::copy_rows_out(features, first, n, buf);
+    return n * features.width;
   }
   int m = 0;
   for (int i = first; i < first + n; i++) {
@@ -415,9 +411,7 @@ int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
 // are summed into the node rows that pack_reverse_comm reads.
 void PairMLFFStudent::unpack_reverse_comm(int n, int* list, double* buf) {
   if (comm_features) {
-    const int w = feature_width;
-    for (int i = 0; i < n; i++)
-      for (int k = 0; k < w; k++) feature_rows[std::size_t(w) * list[i] + k] += buf[w * i + k];
+    mlff::add_to_rows(features, list, n, buf);
     return;
   }
   int m = 0;

@@ -102,30 +102,30 @@ class PairMLFFStudent : public Pair {
   bool ghost_nodes;          // ghosts are graph nodes (exchange or deep), else folded
   bool exchange_ghosts;      // and their features are exchanged layer by layer
   int reverse_virial_width;  // per-atom virial components that travel in reverse communication
-  // What pack/unpack move: node rows of forces and virials, or (while comm_features) feature rows
-  // of an exchange, feature_width doubles per atom.
+  // What pack/unpack move: node rows of forces and virials, or (while comm_features) the feature
+  // rows of an exchange, in host or device memory; LAMMPS sized its buffers for comm_forward =
+  // comm_reverse = feature_width doubles per atom.
   bool comm_features = false;
-  double* feature_rows = nullptr;
+  mlff::FeatureRows features;
   int feature_width = 0;
   // Forward (ghost rows from owners) or reverse (ghost rows added to owners) communication of
-  // feature rows; the Kokkos style's rows may lie in device memory (features_on_device).
-  virtual void communicate_features(double* rows, int width, bool forward);
-  virtual bool features_on_device() const { return false; }
-  // Waits for the device work queued so far (profiling only); the plain style's feature rows
-  // reach it in host memory, already complete.
+  // feature rows through LAMMPS's host communication; the Kokkos style communicates on the device
+  // where LAMMPS does.
+  virtual void communicate_features(const mlff::FeatureRows& rows, bool forward);
+  // Waits for the device work queued so far (profiling only); the plain style's device work is
+  // LibTorch's, which the rows' copies to the host wait for.
   virtual void finish_device_work() {}
 
   // What the core's model run calls between interactions (ghosts exchange).
   class FeatureComm : public mlff::GhostExchange {
    public:
     explicit FeatureComm(PairMLFFStudent& pair) : pair(pair) {}
-    bool on_device() const override { return pair.features_on_device(); }
     int owned_rows() const override;
-    void refresh_ghosts(double* rows, int width) override {
-      pair.communicate_features(rows, width, true);
+    void refresh_ghosts(const mlff::FeatureRows& rows) override {
+      pair.communicate_features(rows, true);
     }
-    void fold_ghosts(double* rows, int width) override {
-      pair.communicate_features(rows, width, false);
+    void fold_ghosts(const mlff::FeatureRows& rows) override {
+      pair.communicate_features(rows, false);
     }
 
    private:

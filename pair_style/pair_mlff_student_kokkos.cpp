@@ -81,7 +81,7 @@ void PairMLFFStudentKokkos<DeviceType>::init_style() {
 
 // LAMMPS communicates for pair styles on the device unless its MPI cannot read device memory
 // (then it packs on the host: 'package kokkos comm/pair/forward host', set by itself for MPI that
-// is not GPU-aware). Feature rows are handed over where they will be packed.
+// is not GPU-aware, where the base class's pack functions move only the rows they pack).
 template <class DeviceType>
 bool PairMLFFStudentKokkos<DeviceType>::device_comm() const {
   return execution_space == Device && !lmp->kokkos->forward_pair_comm_legacy &&
@@ -91,17 +91,17 @@ bool PairMLFFStudentKokkos<DeviceType>::device_comm() const {
 // The device pack and unpack below serve the features' reverse communication only: node rows of
 // forces (newton off) are summed on the host.
 template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::communicate_features(double* rows, int width,
+void PairMLFFStudentKokkos<DeviceType>::communicate_features(const mlff::FeatureRows& rows,
                                                              bool forward) {
   reverse_comm_device = device_comm() ? 1 : 0;
-  PairMLFFStudent::communicate_features(rows, width, forward);
+  PairMLFFStudent::communicate_features(rows, forward);
   reverse_comm_device = 0;
 }
 
 template <class DeviceType>
 typename PairMLFFStudentKokkos<DeviceType>::FeatureRows
 PairMLFFStudentKokkos<DeviceType>::feature_view() const {
-  return FeatureRows(feature_rows, atom->nlocal + atom->nghost, feature_width);
+  return FeatureRows(features.data, features.count, features.width);
 }
 
 template <class DeviceType>
@@ -111,7 +111,7 @@ int PairMLFFStudentKokkos<DeviceType>::pack_forward_comm_kokkos(int n, DAT::tdua
   const FeatureRows rows = feature_view();
   const auto list = k_sendlist.view<DeviceType>();
   const auto buf = k_buf.view<DeviceType>();
-  const int w = feature_width;
+  const int w = features.width;
   Kokkos::parallel_for(
       Kokkos::RangePolicy<DeviceType>(0, n * w),
       KOKKOS_LAMBDA(int k) { buf(k) = rows(list(k / w), k % w); });
@@ -123,7 +123,7 @@ void PairMLFFStudentKokkos<DeviceType>::unpack_forward_comm_kokkos(int n, int fi
                                                                    DAT::tdual_double_1d& k_buf) {
   const FeatureRows rows = feature_view();
   const auto buf = k_buf.view<DeviceType>();
-  const int w = feature_width;
+  const int w = features.width;
   Kokkos::parallel_for(
       Kokkos::RangePolicy<DeviceType>(0, n * w),
       KOKKOS_LAMBDA(int k) { rows(first + k / w, k % w) = buf(k); });
@@ -134,7 +134,7 @@ int PairMLFFStudentKokkos<DeviceType>::pack_reverse_comm_kokkos(int n, int first
                                                                 DAT::tdual_double_1d& k_buf) {
   const FeatureRows rows = feature_view();
   const auto buf = k_buf.view<DeviceType>();
-  const int w = feature_width;
+  const int w = features.width;
   Kokkos::parallel_for(
       Kokkos::RangePolicy<DeviceType>(0, n * w),
       KOKKOS_LAMBDA(int k) { buf(k) = rows(first + k / w, k % w); });
@@ -149,7 +149,7 @@ void PairMLFFStudentKokkos<DeviceType>::unpack_reverse_comm_kokkos(int n,
   const FeatureRows rows = feature_view();
   const auto list = k_sendlist.view<DeviceType>();
   const auto buf = k_buf.view<DeviceType>();
-  const int w = feature_width;
+  const int w = features.width;
   Kokkos::parallel_for(
       Kokkos::RangePolicy<DeviceType>(0, n * w),
       KOKKOS_LAMBDA(int k) { rows(list(k / w), k % w) += buf(k); });

@@ -43,8 +43,7 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   void settle_options() override;
   void model_loaded() override;
   void release_step() override;
-  bool features_on_device() const override { return on_gpu && device_comm(); }
-  void communicate_features(double* rows, int width, bool forward) override;
+  void communicate_features(const mlff::FeatureRows& rows, bool forward) override;
   void finish_device_work() override { DeviceType().fence(); }
 
  private:

@@ -19,29 +19,25 @@ std::atomic<GhostExchange*> active_exchange{nullptr};
 
 using Rows = std::tuple<at::Tensor, at::Tensor>;
 
-// s [N, H] and v [N, 3, H] as one [N, 4H] double tensor where the exchange works, exchanged,
-// and back in the shapes, dtypes and device they came in.
+// s [N, H] and v [N, 3, H] as one [N, 4H] double tensor on their device, exchanged, and back in
+// the shapes and dtypes they came in.
 Rows exchange_rows(const at::Tensor& s, const at::Tensor& v, bool forward) {
   GhostExchange* exchange = active_exchange.load();
   if (!exchange) return {s.clone(), v.clone()};
-  const at::Device where = exchange->on_device() ? s.device() : at::Device(at::kCPU);
-  at::Tensor rows =
-      at::cat({s.flatten(1).to(where, at::kDouble), v.flatten(1).to(where, at::kDouble)}, 1);
+  at::Tensor rows = at::cat({s.flatten(1).to(at::kDouble), v.flatten(1).to(at::kDouble)}, 1);
   const int width = static_cast<int>(rows.size(1));
+  const FeatureRows view{rows.data_ptr<double>(), rows.size(0), width, rows.is_cuda()};
   if (forward) {
-    exchange->refresh_ghosts(rows.data_ptr<double>(), width);
+    exchange->refresh_ghosts(view);
   } else {
-    exchange->fold_ghosts(rows.data_ptr<double>(), width);
+    exchange->fold_ghosts(view);
     // Ghost rows were overwritten on the way forward: their inputs had no effect.
     const std::int64_t owned = exchange->owned_rows();
     rows.narrow(0, owned, rows.size(0) - owned).zero_();
   }
   const std::int64_t s_width = s.numel() / std::max<std::int64_t>(s.size(0), 1);
   auto part = [&](std::int64_t first, std::int64_t count, const at::Tensor& like) {
-    return rows.narrow(1, first, count)
-        .reshape(like.sizes())
-        .to(like.device(), like.scalar_type())
-        .contiguous();
+    return rows.narrow(1, first, count).reshape(like.sizes()).to(like.scalar_type()).contiguous();
   };
   return {part(0, s_width, s), part(s_width, width - s_width, v)};
 }
@@ -127,8 +123,9 @@ ExchangeScope::~ExchangeScope() {
 }
 
 void exchange_without_rows(GhostExchange& exchange, int exchanges, int width) {
-  for (int k = 0; k < exchanges; ++k) exchange.refresh_ghosts(nullptr, width);
-  for (int k = 0; k < exchanges; ++k) exchange.fold_ghosts(nullptr, width);
+  const FeatureRows none{nullptr, 0, width, false};
+  for (int k = 0; k < exchanges; ++k) exchange.refresh_ghosts(none);
+  for (int k = 0; k < exchanges; ++k) exchange.fold_ghosts(none);
 }
 
 }  // namespace mlff

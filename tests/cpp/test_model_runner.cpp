@@ -223,19 +223,20 @@ class ImageExchange : public mlff::GhostExchange {
  public:
   static constexpr int kOwned = 12, kGhosts = 6;
   static int owner(int ghost) { return ghost - kGhosts; }
-  bool on_device() const override { return false; }
   int owned_rows() const override { return kOwned; }
-  void refresh_ghosts(double* rows, int width) override {
+  void refresh_ghosts(const mlff::FeatureRows& rows) override {
     ++refreshes;
-    if (!rows) return;  // a graph without nodes
+    if (rows.count == 0) return;  // a graph without nodes
+    const int w = rows.width;
     for (int g = kOwned; g < kOwned + kGhosts; ++g)
-      for (int k = 0; k < width; ++k) rows[g * width + k] = rows[owner(g) * width + k];
+      for (int k = 0; k < w; ++k) rows.data[g * w + k] = rows.data[owner(g) * w + k];
   }
-  void fold_ghosts(double* rows, int width) override {
+  void fold_ghosts(const mlff::FeatureRows& rows) override {
     ++folds;
-    if (!rows) return;
+    if (rows.count == 0) return;
+    const int w = rows.width;
     for (int g = kOwned; g < kOwned + kGhosts; ++g)
-      for (int k = 0; k < width; ++k) rows[owner(g) * width + k] += rows[g * width + k];
+      for (int k = 0; k < w; ++k) rows.data[owner(g) * w + k] += rows.data[g * w + k];
   }
   int refreshes = 0, folds = 0;
 };
