@@ -86,7 +86,8 @@ def run(args, workdir: Path, atoms, nprocs: int, ghosts: str) -> dict:
         if args.profile:
             point["ms_per_step_rank0"] = profiled_split(args, workdir, head, flags, nprocs)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:  # out of memory is a result too
-        point["error"] = str(exc).strip().splitlines()[-1][:300]
+        said = [line for line in str(exc).splitlines() if any(c.isalnum() for c in line)]
+        point["error"] = " | ".join(said[-3:])[:400]
     return point
 
 
@@ -117,7 +118,9 @@ def main() -> int:
                "gpus_per_node": args.gpus_per_node, "kokkos": args.kokkos, "strong": [], "weak": []}
     for mode in (["strong", "weak"] if args.mode == "both" else [args.mode]):
         for n in ranks:
-            atoms = box_with(args.strong_atoms if mode == "strong" else args.weak_atoms * n, seed=n)
+            # Strong scaling runs one box on every rank count; weak scaling a box per count.
+            atoms = (box_with(args.strong_atoms, seed=1) if mode == "strong"
+                     else box_with(args.weak_atoms * n, seed=n))
             for ghosts in (args.ghosts.split(",") if n > 1 else ["folded"]):
                 point = run(args, args.work / f"{mode}_{n}_{ghosts}", atoms, n, ghosts)
                 base = results[mode][0] if results[mode] else point

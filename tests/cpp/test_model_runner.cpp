@@ -218,26 +218,28 @@ namespace {
 // Benzene's atoms 6..11 (the hydrogens) also as ghost nodes 12..17, copies of the same atoms,
 // with every edge from a hydrogen leaving its ghost: the graph of a rank whose ghosts image its
 // own atoms. The exchange of one process copies owners' rows to their ghosts and adds ghosts'
-// rows to their owners, as LAMMPS's forward and reverse communication do.
+// rows to their owners, as LAMMPS's forward and reverse communication do, through the functions
+// a pair style's pack and unpack use (rows in host or device memory).
 class ImageExchange : public mlff::GhostExchange {
  public:
   static constexpr int kOwned = 12, kGhosts = 6;
-  static int owner(int ghost) { return ghost - kGhosts; }
   int owned_rows() const override { return kOwned; }
   void refresh_ghosts(const mlff::FeatureRows& rows) override {
     ++refreshes;
     if (rows.count == 0) return;  // a graph without nodes
-    const int w = rows.width;
-    for (int g = kOwned; g < kOwned + kGhosts; ++g)
-      for (int k = 0; k < w; ++k) rows.data[g * w + k] = rows.data[owner(g) * w + k];
+    buffer.resize(kGhosts * rows.width);
+    mlff::gather_rows(rows, owners, kGhosts, buffer.data());
+    mlff::copy_rows_in(rows, kOwned, kGhosts, buffer.data());
   }
   void fold_ghosts(const mlff::FeatureRows& rows) override {
     ++folds;
     if (rows.count == 0) return;
-    const int w = rows.width;
-    for (int g = kOwned; g < kOwned + kGhosts; ++g)
-      for (int k = 0; k < w; ++k) rows.data[owner(g) * w + k] += rows.data[g * w + k];
+    buffer.resize(kGhosts * rows.width);
+    mlff::copy_rows_out(rows, kOwned, kGhosts, buffer.data());
+    mlff::add_to_rows(rows, owners, kGhosts, buffer.data());
   }
+  const int owners[kGhosts] = {6, 7, 8, 9, 10, 11};
+  std::vector<double> buffer;
   int refreshes = 0, folds = 0;
 };
 
