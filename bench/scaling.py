@@ -39,12 +39,14 @@ def box_with(atoms: int, seed: int):
     return molecular_box(molecules()["benzene"], n, 0.87, seed=seed)
 
 
-def kokkos_flags(nprocs: int, gpus_per_node: int, threads: int, on_cpu: bool) -> list[str]:
+def kokkos_flags(nprocs: int, gpus_per_node: int, threads: int, on_cpu: bool,
+                 package: str = "") -> list[str]:
     """LAMMPS's flags for -sf kk. GPUs: one per rank up to the node's; a single rank asks for one
     GPU, since Kokkos can tell a rank's GPU apart only under mpirun (with g 2 and no mpirun it
-    stops: "Could not determine local MPI rank")."""
+    stops: "Could not determine local MPI rank"). package: more package kokkos keywords."""
     where = ["t", str(threads)] if on_cpu else ["g", str(min(nprocs, gpus_per_node))]
-    return ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+    return ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half",
+            *package.split()]
 
 
 PROFILE_LINE = re.compile(r"^\s+(\S.*?)\s+[0-9.]+ s\s+([0-9.]+) ms/step")
@@ -77,7 +79,8 @@ def run(args, workdir: Path, atoms, nprocs: int, ghosts: str) -> dict:
     head = header(args, "system.data", args.model, options, ["C", "H"], True)
     flags = []
     if args.kokkos:
-        flags = kokkos_flags(nprocs, args.gpus_per_node, args.threads, "cpu" in args.options)
+        flags = kokkos_flags(nprocs, args.gpus_per_node, args.threads, "cpu" in args.options,
+                             args.package)
     point = {"atoms": len(atoms), "ranks": nprocs, "ghosts": ghosts if nprocs > 1 else "folded"}
     try:
         seconds, nsteps = timed_nve(args, workdir, head, len(atoms) // nprocs, flags, nprocs,
@@ -108,6 +111,7 @@ def main() -> int:
     p.add_argument("--ghosts", default="exchange",
                    help="comma-separated pair_style ghosts variants for several ranks")
     p.add_argument("--profile", action="store_true", help="also split each step's time")
+    p.add_argument("--package", default="", help="more package kokkos keywords, e.g. 'gpu/aware on'")
     p.add_argument("--work", type=Path, default=Path("scaling_work"))
     p.add_argument("--out", type=Path, default=Path("scaling.json"))
     args = p.parse_args()
