@@ -224,16 +224,24 @@ void PairMLFFStudent::init_style() {
                "{} predates: export or compile it again with python -m mlff_student (or use "
                "ghosts deep)",
                model_path);
-  exchange_ghosts = ghosts_asked == Ghosts::Exchange ||
-                    (ghosts_asked == Ghosts::Auto && comm->nprocs > 1 && meta.ghost_exchange);
-  ghost_nodes = exchange_ghosts || ghosts_asked == Ghosts::Deep ||
-                (ghosts_asked == Ghosts::Auto && comm->nprocs > 1);
-  if (ghosts_asked == Ghosts::Auto && comm->nprocs > 1 && !exchange_ghosts && comm->me == 0)
+  // Where a GPU's feature rows would go through host memory at every exchange (MPI that is not
+  // GPU-aware), the deep shell measured faster (bench/README.md): auto takes it there.
+  const bool auto_on_ranks = ghosts_asked == Ghosts::Auto && comm->nprocs > 1;
+  const bool staged = features_staged_on_host();
+  exchange_ghosts =
+      ghosts_asked == Ghosts::Exchange || (auto_on_ranks && meta.ghost_exchange && !staged);
+  ghost_nodes = exchange_ghosts || ghosts_asked == Ghosts::Deep || auto_on_ranks;
+  if (auto_on_ranks && !meta.ghost_exchange && comm->me == 0)
     error->warning(FLERR,
                    "mlff/student: {} has no exchange entry, so every rank computes the messages "
                    "of ghosts {} A deep: export or compile it again with python -m mlff_student "
                    "for the faster layer-by-layer exchange",
                    model_path, meta.receptive_field());
+  else if (auto_on_ranks && staged && comm->me == 0)
+    utils::logmesg(lmp,
+                   "mlff/student: ghost features would travel between GPUs through host memory "
+                   "(MPI here is not GPU-aware), which is slower than a deep ghost shell: ghosts "
+                   "deep ('ghosts exchange' asks for the exchange)\n");
   feature_width = exchange_ghosts ? meta.ghost_feature_width() : 0;
   comm_forward = feature_width;
   comm_reverse = feature_width;
@@ -279,7 +287,7 @@ double PairMLFFStudent::init_one(int i, int j) {
 // Several ranks compute the messages of all their ghosts too: when ghosts far outnumber owned
 // atoms, fewer ranks would be faster. Said once per run.
 void PairMLFFStudent::check_ghost_load() {
-  if (!ghost_nodes || exchange_ghosts || ghost_load_checked) return;
+  if (!ghost_nodes || exchange_ghosts || ghost_load_checked || comm->nprocs == 1) return;
   ghost_load_checked = true;
   const double mine[2] = {double(atom->nlocal), double(atom->nghost)};
   double all[2];
@@ -316,6 +324,10 @@ void PairMLFFStudent::model_loaded() {
 
 void PairMLFFStudent::release_step() {
   step.reset();
+}
+
+bool PairMLFFStudent::features_staged_on_host() const {
+  return model->device() == mlff::Device::CUDA;
 }
 
 bool PairMLFFStudent::reneighbored() const {

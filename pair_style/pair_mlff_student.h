@@ -115,6 +115,9 @@ class PairMLFFStudent : public Pair {
   // Waits for the device work queued so far (profiling only); the plain style's device work is
   // LibTorch's, which the rows' copies to the host wait for.
   virtual void finish_device_work() {}
+  // Whether the exchange's rows would be copied between a GPU and host memory for LAMMPS's
+  // communication (the plain style's always are; the Kokkos style's where MPI is not GPU-aware).
+  virtual bool features_staged_on_host() const;
 
   // What the core's model run calls between interactions (ghosts exchange).
   class FeatureComm : public mlff::GhostExchange {

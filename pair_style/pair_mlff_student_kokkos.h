@@ -45,6 +45,7 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   void release_step() override;
   void communicate_features(const mlff::FeatureRows& rows, bool forward) override;
   void finish_device_work() override { DeviceType().fence(); }
+  bool features_staged_on_host() const override { return on_gpu && !device_comm(); }
 
  private:
   void reallocate_per_atom_arrays();

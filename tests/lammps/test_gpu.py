@@ -50,12 +50,16 @@ def test_aoti_on_cuda(cases, name, tmp_path):
     check(out, ref, "fp32")
 
 
-def test_two_ranks_share_one_gpu(cases, tmp_path):
+@pytest.mark.parametrize("ghosts", ["auto", "exchange"])
+def test_two_ranks_share_one_gpu(cases, ghosts, tmp_path):
+    """auto takes the deep shell here (the plain style's rows would go through host memory);
+    exchange moves the rows LAMMPS packs between the GPU and its host buffers."""
     atoms, _ = cases["benzene_box"]
-    pair = (f"pair_style mlff/student device cuda\n"
+    pair = (f"pair_style mlff/student device cuda ghosts {ghosts}\n"
             f"pair_coeff * * {model_file('seedarch_427k', 'float32')} C H")
     one = single_point(tmp_path / "one", atoms, ["C", "H"], None, pair=pair)
     two = single_point(tmp_path / "two", atoms, ["C", "H"], None, pair=pair, nprocs=2)
+    assert ("ghost features exchanged" in two.log) == (ghosts == "exchange")
     assert two.energy == pytest.approx(one.energy, rel=1e-6)
     np.testing.assert_allclose(two.forces, one.forces, atol=1e-4)
 

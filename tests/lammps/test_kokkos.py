@@ -50,31 +50,24 @@ def plain(tmp_path_factory):
             for name, atoms in SYSTEMS.items()}
 
 
+# One rank's ghosts are all images of its own atoms. On a GPU one rank's exchange runs through
+# Kokkos's device communication; several ranks' through the host unless MPI is GPU-aware. Kokkos
+# on CPU threads communicates on the host.
+@pytest.mark.parametrize("ghosts", ["exchange", "deep"])
 @pytest.mark.parametrize("nprocs", [1, 2, 4])
 @pytest.mark.parametrize("newton", ["on", "off"])
 @pytest.mark.parametrize("name", list(SYSTEMS))
-def test_kokkos_matches_plain_style(plain, name, newton, nprocs, tmp_path):
+def test_kokkos_matches_plain_style(plain, name, newton, nprocs, ghosts, tmp_path):
     atoms = SYSTEMS[name]
+    model = model_file(MODEL[name])
     pre = f"processors {nprocs} 1 1" if name == "molecule_in_corner" else ""
-    out = single_point(tmp_path, atoms, elements_of(atoms), model_file(MODEL[name]),
-                       nprocs=nprocs, newton=newton, extra=EXTRA[name], pre=pre, args=kk(newton))
+    pair = f"pair_style mlff/student ghosts {ghosts}\npair_coeff * * {model} " + \
+        " ".join(elements_of(atoms))
+    out = single_point(tmp_path, atoms, elements_of(atoms), model, nprocs=nprocs, newton=newton,
+                       extra=EXTRA[name], pre=pre, args=kk(newton), pair=pair)
     assert "mlff/student/kk" in out.log
-    assert_same(out, plain[name])
-
-
-# One rank's ghosts are all images of its own atoms. On a GPU its exchange runs through Kokkos's
-# device communication (with several ranks LAMMPS packs on the host unless MPI is GPU-aware);
-# Kokkos on CPU threads communicates on the host.
-@pytest.mark.parametrize("ghosts", ["exchange", "deep"])
-@pytest.mark.parametrize("newton", ["on", "off"])
-def test_kokkos_ghost_nodes_on_one_rank(plain, ghosts, newton, tmp_path):
-    atoms = SYSTEMS["benzene_box"]
-    model = model_file(MODEL["benzene_box"])
-    pair = f"pair_style mlff/student ghosts {ghosts}\npair_coeff * * {model} C H"
-    out = single_point(tmp_path, atoms, elements_of(atoms), model, newton=newton, pair=pair,
-                       args=kk(newton))
     assert ("ghost features exchanged" in out.log) == (ghosts == "exchange")
-    assert_same(out, plain["benzene_box"])
+    assert_same(out, plain[name])
 
 
 def test_null_type_under_hybrid(tmp_path):

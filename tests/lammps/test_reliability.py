@@ -204,11 +204,12 @@ def run_expecting_error(tmp_path, script: str, message: str, nprocs: int = 1, en
     return output
 
 
-def benzene_script(tmp_path, model, elements="C H", pre="", periodic=False) -> str:
+def benzene_script(tmp_path, model, elements="C H", pre="", periodic=False, options="") -> str:
     write_lammps_data(PERIODIC_BENZENE if periodic else BENZENE, tmp_path / "system.data",
                       ["C", "H"])
     return header("system.data", ["C", "H"], model, periodic, pre=pre,
-                  pair=f"pair_style mlff/student\npair_coeff * * {model} {elements}") + "run 0\n"
+                  pair=f"pair_style mlff/student {options}\npair_coeff * * {model} {elements}") + \
+        "run 0\n"
 
 
 PERIODIC_BENZENE = BENZENE.copy()
@@ -273,12 +274,27 @@ def test_a_truncated_package_stops_cleanly_and_leaves_nothing_behind(tmp_path, c
 
 
 def test_comm_style_tiled_that_cannot_reach_the_ghost_depth_says_what_to_use(tmp_path):
-    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, pre="comm_style tiled")
+    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, pre="comm_style tiled",
+                            options="ghosts deep")
     run_expecting_error(tmp_path, script, "use comm_style brick", nprocs=2)
 
 
+def test_comm_style_tiled_exchanges_ghost_features(tmp_path):
+    """The exchange needs one cutoff of ghosts, which comm_style tiled gives."""
+    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, pre="comm_style tiled")
+    script += 'print "RESULT $(pe:%.16g)"\n'
+    _, tiled = run_lammps(tmp_path, script, nprocs=2)
+    _, one = run_lammps(tmp_path / "one", script.replace("system.data",
+                                                          str(tmp_path / "system.data")))
+    assert "ghost features exchanged" in tiled
+    energy = [float(next(l for l in out.splitlines() if l.startswith("RESULT")).split()[1])
+              for out in (tiled, one)]
+    assert energy[0] == pytest.approx(energy[1], rel=1e-6)
+
+
 def test_ranks_swamped_by_ghosts_get_a_warning(tmp_path):
-    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True)
+    """With the deep shell; the exchange's ghosts have no edges of their own."""
+    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, options="ghosts deep")
     _, output = run_lammps(tmp_path, script, nprocs=2)
     assert "WARNING" in output and "ghost atoms for 12 atoms" in output, output[-2000:]
     _, output = run_lammps(tmp_path / "one", script.replace("system.data", str(tmp_path / "system.data")))
