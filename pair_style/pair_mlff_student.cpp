@@ -242,7 +242,8 @@ void PairMLFFStudent::init_style() {
                    "mlff/student: ghost features would travel between GPUs through host memory "
                    "(MPI here is not GPU-aware), which is slower than a deep ghost shell: ghosts "
                    "deep ('ghosts exchange' asks for the exchange)\n");
-  feature_width = exchange_ghosts ? meta.ghost_feature_width() : 0;
+  const bool float64 = model->precision() == mlff::Precision::FP64;
+  feature_width = exchange_ghosts ? meta.ghost_exchange_words(float64) : 0;
   comm_forward = feature_width;
   comm_reverse = feature_width;
   ghost_load_checked = false;
@@ -253,8 +254,8 @@ void PairMLFFStudent::init_style() {
     if (comm->me == 0)
       utils::logmesg(lmp,
                      "mlff/student: ghost features exchanged before each of {} interactions "
-                     "({} doubles per atom)\n",
-                     meta.num_interactions - 1, feature_width);
+                     "({} bytes per atom, {})\n",
+                     meta.num_interactions - 1, 8 * feature_width, float64 ? "float64" : "float32");
   } else if (ghost_nodes) {
     const double need = model->metadata().receptive_field() + neighbor->skin;
     if (comm->style == Comm::TILED)
@@ -374,7 +375,7 @@ int PairMLFFStudent::FeatureComm::owned_rows() const {
 // apart by comm_features.
 void PairMLFFStudent::communicate_features(const mlff::FeatureRows& rows, bool forward) {
   if (rows.width != feature_width)
-    error->one(FLERR, "mlff/student: the model exchanges {} doubles per atom, not the {} set up",
+    error->one(FLERR, "mlff/student: the model exchanges {} words per atom, not the {} set up",
                rows.width, feature_width);
   // A profile splits an exchange into waiting for the other ranks to reach it (their compute
   // takes longer) and the communication itself.

@@ -101,7 +101,7 @@ void PairMLFFStudentKokkos<DeviceType>::communicate_features(const mlff::Feature
 template <class DeviceType>
 typename PairMLFFStudentKokkos<DeviceType>::FeatureRows
 PairMLFFStudentKokkos<DeviceType>::feature_view() const {
-  return FeatureRows(features.data, features.count, features.width);
+  return FeatureRows(static_cast<double*>(features.data), features.count, features.width);
 }
 
 template <class DeviceType>
@@ -146,8 +146,19 @@ template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::unpack_reverse_comm_kokkos(int n,
                                                                    DAT::tdual_int_1d k_sendlist,
                                                                    DAT::tdual_double_1d& k_buf) {
-  const FeatureRows rows = feature_view();
   const auto list = k_sendlist.view<DeviceType>();
+  if (features.single) {  // two float32 values to a word, added as floats
+    using FloatRows = Kokkos::View<float**, Kokkos::LayoutRight, typename DeviceType::memory_space,
+                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+    const FloatRows rows(static_cast<float*>(features.data), features.count, 2 * features.width);
+    const float* buf = reinterpret_cast<const float*>(k_buf.view<DeviceType>().data());
+    const int w = 2 * features.width;
+    Kokkos::parallel_for(
+        Kokkos::RangePolicy<DeviceType>(0, n * w),
+        KOKKOS_LAMBDA(int k) { rows(list(k / w), k % w) += buf[k]; });
+    return;
+  }
+  const FeatureRows rows = feature_view();
   const auto buf = k_buf.view<DeviceType>();
   const int w = features.width;
   Kokkos::parallel_for(

@@ -53,7 +53,8 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   mlff::ResidentArrays kokkos_arrays();
   bool device_comm() const;  // pair communication packs in DeviceType's memory
 
-  // The feature rows of an exchange, [nall][feature_width], in DeviceType's memory.
+  // The feature rows of an exchange as words, [nall][width] (mlff::FeatureRows), in DeviceType's
+  // memory.
   using FeatureRows = Kokkos::View<double**, Kokkos::LayoutRight, typename DeviceType::memory_space,
                                    Kokkos::MemoryTraits<Kokkos::Unmanaged> >;
   FeatureRows feature_view() const;

@@ -1,6 +1,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "ghost_exchange.h"
 
@@ -8,17 +9,39 @@ namespace mlff {
 
 namespace {
 
-at::Tensor device_rows(const FeatureRows& rows) {
+constexpr std::int64_t kWordBytes = 8;
+
+// Rows in device memory as words ([count][width] doubles, moved bit for bit) or as the values
+// they hold (floats where single).
+at::Tensor device_words(const FeatureRows& rows) {
   return at::from_blob(rows.data, {rows.count, rows.width},
                        at::TensorOptions().dtype(at::kDouble).device(at::kCUDA));
 }
 
-at::Tensor host_buffer(const double* data, int n, int width) {
+at::Tensor device_values(const FeatureRows& rows) {
+  return device_words(rows).view(rows.single ? at::kFloat : at::kDouble);
+}
+
+at::Tensor host_words(const double* data, int n, int width) {
   return at::from_blob(const_cast<double*>(data), {n, width}, at::kDouble);
 }
 
 at::Tensor device_index(const int* list, int n, const at::Device& device) {
   return at::from_blob(const_cast<int*>(list), {n}, at::kInt).to(device, at::kLong);
+}
+
+std::uint8_t* row_bytes(const FeatureRows& rows, std::int64_t row) {
+  return static_cast<std::uint8_t*>(rows.data) + row * rows.width * kWordBytes;
+}
+
+template <typename T>
+void add_host_values(const FeatureRows& rows, const int* list, int n, const double* in) {
+  const std::int64_t per_row = rows.width * kWordBytes / static_cast<std::int64_t>(sizeof(T));
+  const T* from = reinterpret_cast<const T*>(in);
+  for (int k = 0; k < n; ++k) {
+    T* to = reinterpret_cast<T*>(row_bytes(rows, list[k]));
+    for (std::int64_t c = 0; c < per_row; ++c) to[c] += from[k * per_row + c];
+  }
 }
 
 }  // namespace
@@ -27,47 +50,47 @@ at::Tensor device_index(const int* list, int n, const at::Device& device) {
 // as soon as these return.
 void gather_rows(const FeatureRows& rows, const int* list, int n, double* out) {
   if (n == 0) return;
-  const int w = rows.width;
+  const std::int64_t bytes = rows.width * kWordBytes;
   if (!rows.on_device) {
     for (int k = 0; k < n; ++k)
-      std::copy_n(rows.data + static_cast<std::int64_t>(w) * list[k], w, out + std::int64_t(w) * k);
+      std::memcpy(reinterpret_cast<std::uint8_t*>(out) + k * bytes, row_bytes(rows, list[k]),
+                  bytes);
     return;
   }
-  const at::Tensor all = device_rows(rows);
-  host_buffer(out, n, w).copy_(all.index_select(0, device_index(list, n, all.device())));
+  const at::Tensor all = device_words(rows);
+  host_words(out, n, rows.width).copy_(all.index_select(0, device_index(list, n, all.device())));
 }
 
 void add_to_rows(const FeatureRows& rows, const int* list, int n, const double* in) {
   if (n == 0) return;
-  const int w = rows.width;
   if (!rows.on_device) {
-    for (int k = 0; k < n; ++k)
-      for (int c = 0; c < w; ++c)
-        rows.data[static_cast<std::int64_t>(w) * list[k] + c] += in[std::int64_t(w) * k + c];
+    if (rows.single)
+      add_host_values<float>(rows, list, n, in);
+    else
+      add_host_values<double>(rows, list, n, in);
     return;
   }
-  at::Tensor all = device_rows(rows);
-  all.index_add_(0, device_index(list, n, all.device()), host_buffer(in, n, w).to(all.device()));
+  at::Tensor all = device_values(rows);
+  const at::Tensor added = host_words(in, n, rows.width).to(all.device()).view(all.scalar_type());
+  all.index_add_(0, device_index(list, n, all.device()), added);
 }
 
 void copy_rows_out(const FeatureRows& rows, int first, int n, double* out) {
   if (n == 0) return;
-  const std::int64_t w = rows.width;
   if (!rows.on_device) {
-    std::copy_n(rows.data + w * first, w * n, out);
+    std::memcpy(out, row_bytes(rows, first), n * rows.width * kWordBytes);
     return;
   }
-  host_buffer(out, n, rows.width).copy_(device_rows(rows).narrow(0, first, n));
+  host_words(out, n, rows.width).copy_(device_words(rows).narrow(0, first, n));
 }
 
 void copy_rows_in(const FeatureRows& rows, int first, int n, const double* in) {
   if (n == 0) return;
-  const std::int64_t w = rows.width;
   if (!rows.on_device) {
-    std::copy_n(in, w * n, rows.data + w * first);
+    std::memcpy(row_bytes(rows, first), in, n * rows.width * kWordBytes);
     return;
   }
-  device_rows(rows).narrow(0, first, n).copy_(host_buffer(in, n, rows.width));
+  device_words(rows).narrow(0, first, n).copy_(host_words(in, n, rows.width));
 }
 
 }  // namespace mlff

@@ -5,11 +5,15 @@
 namespace mlff {
 
 // Node feature rows of an exchange, one per engine atom (owned atoms first, then ghosts):
-// [count][width] doubles in host memory, or in the model's CUDA device memory when on_device.
+// [count][width] 8-byte words, what an engine's communication buffers of doubles hold, in host
+// memory or, when on_device, in the model's CUDA device memory. A word is one double, or with
+// single two float32 values: runs in float32 or less exchange their features exactly in half
+// the bytes.
 struct FeatureRows {
-  double* data = nullptr;
+  void* data = nullptr;
   std::int64_t count = 0;
   int width = 0;
+  bool single = false;
   bool on_device = false;
 };
 
@@ -32,7 +36,8 @@ class GhostExchange {
 };
 
 // Rows to and from an engine's host communication buffers, wherever they lie: from device memory
-// only the rows named move, [n][width] doubles each way.
+// only the rows named move, [n][width] words each way; add_to_rows adds values (floats where
+// single).
 void gather_rows(const FeatureRows& rows, const int* list, int n, double* out);  // out = rows[list]
 void add_to_rows(const FeatureRows& rows, const int* list, int n,
                  const double* in);  // rows[list] += in

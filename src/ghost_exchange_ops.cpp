@@ -9,6 +9,7 @@
 #include <atomic>
 #include <mutex>
 #include <tuple>
+#include <vector>
 
 namespace mlff {
 
@@ -19,14 +20,21 @@ std::atomic<GhostExchange*> active_exchange{nullptr};
 
 using Rows = std::tuple<at::Tensor, at::Tensor>;
 
-// s [N, H] and v [N, 3, H] as one [N, 4H] double tensor on their device, exchanged, and back in
-// the shapes and dtypes they came in.
+// s [N, H] and v [N, 3, H] as one [N, 4H] tensor on their device, exchanged, and back in the
+// shapes and dtypes they came in. Float64 features travel as doubles; others (float32, or half
+// precision under autocast) exactly as float32, two to a word, padded to whole words.
 Rows exchange_rows(const at::Tensor& s, const at::Tensor& v, bool forward) {
   GhostExchange* exchange = active_exchange.load();
   if (!exchange) return {s.clone(), v.clone()};
-  at::Tensor rows = at::cat({s.flatten(1).to(at::kDouble), v.flatten(1).to(at::kDouble)}, 1);
-  const int width = static_cast<int>(rows.size(1));
-  const FeatureRows view{rows.data_ptr<double>(), rows.size(0), width, rows.is_cuda()};
+  const bool single = s.scalar_type() != at::kDouble;
+  const at::ScalarType dtype = single ? at::kFloat : at::kDouble;
+  const std::int64_t values = s.numel() / std::max<std::int64_t>(s.size(0), 1) +
+                              v.numel() / std::max<std::int64_t>(v.size(0), 1);
+  std::vector<at::Tensor> parts{s.flatten(1).to(dtype), v.flatten(1).to(dtype)};
+  if (single && values % 2 == 1) parts.push_back(at::zeros({s.size(0), 1}, parts[0].options()));
+  at::Tensor rows = at::cat(parts, 1);
+  const int width = static_cast<int>(single ? rows.size(1) / 2 : rows.size(1));
+  const FeatureRows view{rows.data_ptr(), rows.size(0), width, single, rows.is_cuda()};
   if (forward) {
     exchange->refresh_ghosts(view);
   } else {
@@ -39,7 +47,7 @@ Rows exchange_rows(const at::Tensor& s, const at::Tensor& v, bool forward) {
   auto part = [&](std::int64_t first, std::int64_t count, const at::Tensor& like) {
     return rows.narrow(1, first, count).reshape(like.sizes()).to(like.scalar_type()).contiguous();
   };
-  return {part(0, s_width, s), part(s_width, width - s_width, v)};
+  return {part(0, s_width, s), part(s_width, values - s_width, v)};
 }
 
 Rows ghost_features(const at::Tensor& s, const at::Tensor& v) {
@@ -123,7 +131,7 @@ ExchangeScope::~ExchangeScope() {
 }
 
 void exchange_without_rows(GhostExchange& exchange, int exchanges, int width) {
-  const FeatureRows none{nullptr, 0, width, false};
+  const FeatureRows none{nullptr, 0, width, false, false};
   for (int k = 0; k < exchanges; ++k) exchange.refresh_ghosts(none);
   for (int k = 0; k < exchanges; ++k) exchange.fold_ghosts(none);
 }

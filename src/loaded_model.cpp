@@ -107,7 +107,8 @@ std::vector<at::Tensor> LoadedModel::forward(const std::vector<at::Tensor>& inpu
   apply_switches();
   const std::int64_t nodes = inputs[0].numel(), edges = inputs[1].numel();
   if (exchange && nodes == 0) {
-    exchange_without_rows(*exchange, metadata.num_interactions - 1, metadata.ghost_feature_width());
+    exchange_without_rows(*exchange, metadata.num_interactions - 1,
+                          metadata.ghost_exchange_words(precision == Precision::FP64));
     return {at::zeros({0}, inputs[3].options()), at::zeros({0, 3}, inputs[3].options())};
   }
   ExchangeScope scope(exchange);

@@ -33,9 +33,12 @@ struct ModelMetadata {
   static ModelMetadata parse(const std::string& text);
 
   double receptive_field() const { return num_interactions * cutoff; }
-  // Doubles per node in a ghost exchange: the scalar features and the three Cartesian
-  // components of the vector features.
-  int ghost_feature_width() const { return 4 * hidden_dim; }
+  // 8-byte words per node in a ghost exchange: the scalar features and the three Cartesian
+  // components of the vector features, 4 hidden_dim values, one to a word for float64 runs and
+  // two float32 values to a word otherwise (FeatureRows).
+  int ghost_exchange_words(bool float64) const {
+    return float64 ? 4 * hidden_dim : (4 * hidden_dim + 1) / 2;
+  }
 };
 
 }  // namespace mlff

@@ -57,8 +57,9 @@ void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* pro
                       GhostExchange* exchange) {
   if (graph.num_nodes() == 0) {
     if (exchange)
-      exchange_without_rows(*exchange, model_->metadata.num_interactions - 1,
-                            model_->metadata.ghost_feature_width());
+      exchange_without_rows(
+          *exchange, model_->metadata.num_interactions - 1,
+          model_->metadata.ghost_exchange_words(model_->precision == Precision::FP64));
     out = ModelOutput();
     return;
   }

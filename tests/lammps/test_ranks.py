@@ -68,7 +68,7 @@ def test_ranks_and_newton_agree(serial, name, nprocs, newton, ghosts, tmp_path):
 def test_several_ranks_exchange_ghost_features_by_default(tmp_path):
     atoms = SYSTEMS["benzene_box"]
     out = single_point(tmp_path, atoms, elements_of(atoms), model_file("seedarch_77k"), nprocs=2)
-    assert "ghost features exchanged before each of 1 interactions (256 doubles per atom)" in out.log
+    assert "ghost features exchanged before each of 1 interactions (2048 bytes per atom, float64)" in out.log
     # One cutoff (5 A) + skin of ghosts, not two.
     assert "ghost cutoff set" not in out.log
 
