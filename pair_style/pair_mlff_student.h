@@ -94,7 +94,8 @@ class PairMLFFStudent : public Pair {
   double cutoff;
   std::vector<int> type_to_z;  // atomic number per atom type, 0 for NULL
   // How ghosts reach the graph (pair_style keyword ghosts): auto folds them onto their owners on
-  // one rank and exchanges features on several; exchange keeps one cutoff of ghosts as nodes and
+  // one rank and exchanges features on several (deep where a GPU's feature rows would go through
+  // host memory: features_staged_on_host); exchange keeps one cutoff of ghosts as nodes and
   // refreshes their features from their owners before every interaction; deep keeps
   // num_interactions cutoffs of ghosts as nodes with edges of their own, no exchange.
   enum class Ghosts { Auto, Exchange, Deep };
@@ -104,7 +105,7 @@ class PairMLFFStudent : public Pair {
   int reverse_virial_width;  // per-atom virial components that travel in reverse communication
   // What pack/unpack move: node rows of forces and virials, or (while comm_features) the feature
   // rows of an exchange, in host or device memory; LAMMPS sized its buffers for comm_forward =
-  // comm_reverse = feature_width doubles per atom.
+  // comm_reverse = feature_width words (doubles) per atom.
   bool comm_features = false;
   mlff::FeatureRows features;
   int feature_width = 0;
@@ -116,7 +117,8 @@ class PairMLFFStudent : public Pair {
   // LibTorch's, which the rows' copies to the host wait for.
   virtual void finish_device_work() {}
   // Whether the exchange's rows would be copied between a GPU and host memory for LAMMPS's
-  // communication (the plain style's always are; the Kokkos style's where MPI is not GPU-aware).
+  // communication (the plain style's when its model runs on a GPU; the Kokkos style's on a GPU
+  // whose MPI is not GPU-aware).
   virtual bool features_staged_on_host() const;
 
   // What the core's model run calls between interactions (ghosts exchange).

@@ -28,8 +28,8 @@ Rows exchange_rows(const at::Tensor& s, const at::Tensor& v, bool forward) {
   if (!exchange) return {s.clone(), v.clone()};
   const bool single = s.scalar_type() != at::kDouble;
   const at::ScalarType dtype = single ? at::kFloat : at::kDouble;
-  const std::int64_t values = s.numel() / std::max<std::int64_t>(s.size(0), 1) +
-                              v.numel() / std::max<std::int64_t>(v.size(0), 1);
+  const std::int64_t nodes = std::max<std::int64_t>(s.size(0), 1);
+  const std::int64_t s_values = s.numel() / nodes, values = s_values + v.numel() / nodes;
   std::vector<at::Tensor> parts{s.flatten(1).to(dtype), v.flatten(1).to(dtype)};
   if (single && values % 2 == 1) parts.push_back(at::zeros({s.size(0), 1}, parts[0].options()));
   at::Tensor rows = at::cat(parts, 1);
@@ -43,11 +43,10 @@ Rows exchange_rows(const at::Tensor& s, const at::Tensor& v, bool forward) {
     const std::int64_t owned = exchange->owned_rows();
     rows.narrow(0, owned, rows.size(0) - owned).zero_();
   }
-  const std::int64_t s_width = s.numel() / std::max<std::int64_t>(s.size(0), 1);
   auto part = [&](std::int64_t first, std::int64_t count, const at::Tensor& like) {
     return rows.narrow(1, first, count).reshape(like.sizes()).to(like.scalar_type()).contiguous();
   };
-  return {part(0, s_width, s), part(s_width, values - s_width, v)};
+  return {part(0, s_values, s), part(s_values, values - s_values, v)};
 }
 
 Rows ghost_features(const at::Tensor& s, const at::Tensor& v) {
@@ -72,7 +71,7 @@ class GhostFeaturesFunction : public torch::autograd::Function<GhostFeaturesFunc
                                                 const at::Tensor& s, const at::Tensor& v) {
     at::AutoDispatchBelowADInplaceOrView below_autograd;
     auto [s_out, v_out] = call("mlff_student::ghost_features", s, v);
-    ctx->saved_data["s"] = at::zeros({0}, s.options());
+    ctx->saved_data["options"] = at::empty({0}, s.options());  // dtype and device, no data
     ctx->saved_data["s_shape"] = s.sizes().vec();
     ctx->saved_data["v_shape"] = v.sizes().vec();
     return {s_out, v_out};
@@ -81,7 +80,7 @@ class GhostFeaturesFunction : public torch::autograd::Function<GhostFeaturesFunc
                                                  torch::autograd::variable_list grads) {
     // An output the energy does not depend on has no gradient: zeros, so that every rank still
     // takes part in the reverse communication.
-    const at::TensorOptions options = ctx->saved_data["s"].toTensor().options();
+    const at::TensorOptions options = ctx->saved_data["options"].toTensor().options();
     if (!grads[0].defined())
       grads[0] = at::zeros(ctx->saved_data["s_shape"].toIntVector(), options);
     if (!grads[1].defined())
