@@ -53,6 +53,8 @@ run 0
          "cuda_graph must be auto, yes or no, not maybe"),
         ("CUDA graph on the CPU", dict(style="mlff/student device cpu cuda_graph yes"),
          "cuda_graph yes needs device cuda"),
+        ("unknown ghosts value", dict(style="mlff/student ghosts sideways"),
+         "ghosts must be auto, exchange or deep, not sideways"),
         ("package of another precision", dict(model=MODELS / "seedarch_77k_cpu_fp32.pt2",
                                              style="mlff/student precision fp64"),
          "was compiled for precision fp32, not fp64"),
@@ -60,6 +62,27 @@ run 0
 )
 def test_bad_input_is_a_clean_error(tmp_path, case, kwargs, message):
     expect_error(tmp_path, script(**kwargs), message)
+
+
+def without_exchange_entry(tmp_path):
+    """GOOD_MODEL as files made before the exchange entry say of themselves."""
+    extra = {"mlff_student_metadata": ""}
+    module = torch.jit.load(str(GOOD_MODEL), _extra_files=extra)
+    metadata = "".join(line + "\n" for line in extra["mlff_student_metadata"].decode().splitlines()
+                       if not line.startswith("ghost_exchange="))
+    path = tmp_path / "older.pt"
+    torch.jit.save(module, str(path), _extra_files={"mlff_student_metadata": metadata})
+    return path
+
+
+def test_a_file_without_exchange_entry_falls_back_to_the_deep_shell(tmp_path):
+    older = without_exchange_entry(tmp_path)
+    write_lammps_data(BENZENE, tmp_path / "system.data", ["C", "H"])
+    _, output = run_lammps(tmp_path, script(model=older), nprocs=2)
+    assert "has no exchange entry" in output and "ghost cutoff set" in output
+    assert "ghost features exchanged" not in output
+    expect_error(tmp_path, script(model=older, style="mlff/student ghosts exchange"),
+                 "ghosts exchange needs a model file with an exchange entry")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
