@@ -224,8 +224,9 @@ void PairMLFFStudent::init_style() {
                "{} predates: export or compile it again with python -m mlff_student (or use "
                "ghosts deep)",
                model_path);
-  // Where a GPU's feature rows would go through host memory at every exchange (MPI that is not
-  // GPU-aware), the deep shell measured faster (bench/README.md): auto takes it there.
+  // Where a GPU's feature rows would go through host memory at every exchange (the plain style
+  // on a GPU, MPI that is not GPU-aware), the deep shell measured faster (bench/README.md): auto
+  // takes it there.
   const bool auto_on_ranks = ghosts_asked == Ghosts::Auto && comm->nprocs > 1;
   const bool staged = features_staged_on_host();
   exchange_ghosts =
@@ -240,8 +241,9 @@ void PairMLFFStudent::init_style() {
   else if (auto_on_ranks && staged && comm->me == 0)
     utils::logmesg(lmp,
                    "mlff/student: ghost features would travel between GPUs through host memory "
-                   "(MPI here is not GPU-aware), which is slower than a deep ghost shell: ghosts "
-                   "deep ('ghosts exchange' asks for the exchange)\n");
+                   "(the plain style's always do, the Kokkos style's where MPI is not "
+                   "GPU-aware), which is slower than a deep ghost shell: ghosts deep ('ghosts "
+                   "exchange' asks for the exchange)\n");
   const bool float64 = model->precision() == mlff::Precision::FP64;
   feature_width = exchange_ghosts ? meta.ghost_exchange_words(float64) : 0;
   comm_forward = feature_width;

@@ -88,8 +88,8 @@ bool PairMLFFStudentKokkos<DeviceType>::device_comm() const {
          !lmp->kokkos->reverse_pair_comm_legacy;
 }
 
-// The device pack and unpack below serve the features' reverse communication only: node rows of
-// forces (newton off) are summed on the host.
+// LAMMPS reads reverse_comm_device at each call: the device pack and unpack below serve feature
+// rows only, while node rows of forces (newton off) are summed on the host.
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::communicate_features(const mlff::FeatureRows& rows,
                                                              bool forward) {
