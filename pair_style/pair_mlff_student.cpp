@@ -381,9 +381,13 @@ void PairMLFFStudent::communicate_features(const mlff::FeatureRows& rows, bool f
                rows.width, feature_width);
   // A profile splits an exchange into waiting for the other ranks to reach it (their compute
   // takes longer) and the communication itself.
-  const double start = profile ? (finish_device_work(), platform::walltime()) : 0.0;
-  if (profile) MPI_Barrier(world);
-  const double reached = profile ? platform::walltime() : 0.0;
+  double start = 0.0, reached = 0.0;
+  if (profile) {
+    finish_device_work();
+    start = platform::walltime();
+    MPI_Barrier(world);
+    reached = platform::walltime();
+  }
   comm_features = true;
   features = rows;
   if (forward)

@@ -129,10 +129,4 @@ ExchangeScope::~ExchangeScope() {
   active_exchange.store(previous_);
 }
 
-void exchange_without_rows(GhostExchange& exchange, int exchanges, int width) {
-  const FeatureRows none{nullptr, 0, width, false, false};
-  for (int k = 0; k < exchanges; ++k) exchange.refresh_ghosts(none);
-  for (int k = 0; k < exchanges; ++k) exchange.fold_ghosts(none);
-}
-
 }  // namespace mlff

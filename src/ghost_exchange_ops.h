@@ -25,8 +25,4 @@ class ExchangeScope {
   GhostExchange* previous_;
 };
 
-// What a rank without graph nodes does while the others run their models: the same collective
-// calls, with no rows. exchanges: the model's interactions minus one.
-void exchange_without_rows(GhostExchange& exchange, int exchanges, int width);
-
 }  // namespace mlff

@@ -102,13 +102,19 @@ void LoadedModel::apply_switches() const {
     context.setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
 }
 
+void LoadedModel::exchange_without_rows(GhostExchange& exchange) const {
+  const FeatureRows none{nullptr, 0, metadata.ghost_exchange_words(precision == Precision::FP64),
+                         precision != Precision::FP64, false};
+  for (int k = 1; k < metadata.num_interactions; ++k) exchange.refresh_ghosts(none);
+  for (int k = 1; k < metadata.num_interactions; ++k) exchange.fold_ghosts(none);
+}
+
 std::vector<at::Tensor> LoadedModel::forward(const std::vector<at::Tensor>& inputs,
                                              GhostExchange* exchange) const {
   apply_switches();
   const std::int64_t nodes = inputs[0].numel(), edges = inputs[1].numel();
   if (exchange && nodes == 0) {
-    exchange_without_rows(*exchange, metadata.num_interactions - 1,
-                          metadata.ghost_exchange_words(precision == Precision::FP64));
+    exchange_without_rows(*exchange);
     return {at::zeros({0}, inputs[3].options()), at::zeros({0, 3}, inputs[3].options())};
   }
   ExchangeScope scope(exchange);

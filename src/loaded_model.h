@@ -40,6 +40,10 @@ struct LoadedModel {
   // operations; a graph without nodes then only takes part in the exchanges.
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs,
                                   GhostExchange* exchange = nullptr) const;
+
+  // What a rank without graph nodes does while the others run their models: the same collective
+  // exchanges, with no rows.
+  void exchange_without_rows(GhostExchange& exchange) const;
 };
 
 // Loads a TorchScript file or AOTInductor package, told apart by content, for the device and

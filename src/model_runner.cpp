@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include "ghost_exchange_ops.h"
 #include "input_staging.h"
 #include "loaded_model.h"
 #include "mlff_error.h"
@@ -56,10 +55,7 @@ bool ModelRunner::deterministic() const {
 void ModelRunner::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile,
                       GhostExchange* exchange) {
   if (graph.num_nodes() == 0) {
-    if (exchange)
-      exchange_without_rows(
-          *exchange, model_->metadata.num_interactions - 1,
-          model_->metadata.ghost_exchange_words(model_->precision == Precision::FP64));
+    if (exchange) model_->exchange_without_rows(*exchange);
     out = ModelOutput();
     return;
   }

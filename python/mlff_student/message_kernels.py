@@ -95,15 +95,21 @@ def _filter_and_slope(table_ptr, i, t, slope, offset, ch, mask, H: tl.constexpr)
 
 
 @triton.jit
+def _node_row(rowptr_ptr, H: tl.constexpr, HP: tl.constexpr):
+    """This program's node, the first and end of its row of edges, its channels and their mask."""
+    node = tl.program_id(0).to(tl.int64)
+    start = tl.load(rowptr_ptr + node)
+    end = tl.load(rowptr_ptr + node + 1)
+    ch = tl.arange(0, HP)
+    return node, start, end, ch, ch < H
+
+
+@triton.jit
 def _message_forward_kernel(s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, rowptr_ptr,
                             table_ptr, ds_ptr, dv_ptr, KNOTS: tl.constexpr,
                             INV_H: tl.constexpr, H: tl.constexpr, HP: tl.constexpr,
                             BE: tl.constexpr):
-    node = tl.program_id(0).to(tl.int64)  # the destination node: its in-edges are this row
-    start = tl.load(rowptr_ptr + node)
-    end = tl.load(rowptr_ptr + node + 1)
-    ch = tl.arange(0, HP)
-    ch_ok = ch < H
+    node, start, end, ch, ch_ok = _node_row(rowptr_ptr, H, HP)  # the destination: its in-edges
     acc_s = tl.zeros([HP], dtype=tl.float32)
     acc_x = tl.zeros([HP], dtype=tl.float32)
     acc_y = tl.zeros([HP], dtype=tl.float32)
@@ -135,11 +141,7 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
                              rowptr_ptr, table_ptr, grad_s_ptr, grad_v_ptr, grad_dist_ptr,
                              grad_dir_ptr, KNOTS: tl.constexpr, INV_H: tl.constexpr,
                              H: tl.constexpr, HP: tl.constexpr, BE: tl.constexpr):
-    node = tl.program_id(0).to(tl.int64)  # the source node: its out-edges are this row
-    start = tl.load(rowptr_ptr + node)
-    end = tl.load(rowptr_ptr + node + 1)
-    ch = tl.arange(0, HP)
-    ch_ok = ch < H
+    node, start, end, ch, ch_ok = _node_row(rowptr_ptr, H, HP)  # the source: its out-edges
     s_j = tl.load(s_ptr + node * H + ch, mask=ch_ok, other=0.0)[None, :]
     v_j = v_ptr + node * (3 * H) + ch
     vx = tl.load(v_j, mask=ch_ok, other=0.0)[None, :]
