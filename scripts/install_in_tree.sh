@@ -9,7 +9,7 @@
 #
 # The adapters go into src/ and src/KOKKOS/; the core (src/ of this repository) stays here and is
 # built by LAMMPS's CMake as a library that LAMMPS links, with LibTorch. Running it again updates
-# the copies; the lines added to LAMMPS's cmake/CMakeLists.txt are added once.
+# the copies and the block of lines added to LAMMPS's cmake/CMakeLists.txt.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lammps=$(cd "${1:?usage: $0 LAMMPS_SOURCE_DIR}" && pwd)
@@ -22,11 +22,12 @@ if [[ -d $lammps/src/KOKKOS ]]; then
     "$lammps/src/KOKKOS/"
 fi
 
-marker="# mlff-student: pair_style mlff/student"
-if ! grep -qF "$marker" "$lammps/cmake/CMakeLists.txt"; then
-  cat >>"$lammps/cmake/CMakeLists.txt" <<CMAKE
-
-$marker (added by $root/scripts/install_in_tree.sh)
+begin="# mlff-student: pair_style mlff/student"
+end="# mlff-student: end"
+# An earlier block (from an older checkout) is replaced, so that running this again updates it.
+sed -i "\\|^$begin|,\\|^$end|d" "$lammps/cmake/CMakeLists.txt"
+cat >>"$lammps/cmake/CMakeLists.txt" <<CMAKE
+$begin (added by $root/scripts/install_in_tree.sh)
 # LibTorch's targets are found here, so that LAMMPS's target can link them too. LibTorch's CMake
 # would look for MKL with LAMMPS's FindMKL and give its target a NOTFOUND include path; nothing
 # here includes MKL (the wheel's libraries carry what they use), so its target is left empty.
@@ -42,7 +43,25 @@ find_package(Torch REQUIRED)
 set(MLFF_BUILD_PLUGIN OFF CACHE BOOL "" FORCE)
 set(MLFF_BUILD_TESTS OFF CACHE BOOL "" FORCE)
 add_subdirectory("$root" "\${CMAKE_BINARY_DIR}/mlff_student" EXCLUDE_FROM_ALL)
-target_link_libraries(lammps PRIVATE mlff_student_core)
+# Only the link is passed on to LAMMPS, not LibTorch's include paths and flags: the rest of LAMMPS
+# compiles exactly as before, so adding the style to an existing build recompiles only the
+# adapters and the files that include LAMMPS's list of pair styles, which includes their headers:
+# these see the core's LibTorch-free headers.
+add_library(mlff_student_link INTERFACE)
+set_property(TARGET mlff_student_link PROPERTY INTERFACE_LINK_LIBRARIES "\$<LINK_ONLY:mlff_student_core>")
+target_link_libraries(lammps PRIVATE mlff_student_link)
+set(_mlff_sources "\${LAMMPS_SOURCE_DIR}/pair_mlff_student.cpp"
+  "\${LAMMPS_SOURCE_DIR}/KOKKOS/pair_mlff_student_kokkos.cpp")
+file(GLOB _mlff_lammps_sources "\${LAMMPS_SOURCE_DIR}/*.cpp")
+foreach(_mlff_file IN LISTS _mlff_lammps_sources)
+  file(STRINGS "\${_mlff_file}" _mlff_includes REGEX "#include \"style_pair.h\"")
+  if(_mlff_includes)
+    list(APPEND _mlff_sources "\${_mlff_file}")
+  endif()
+endforeach()
+set_property(SOURCE \${_mlff_sources} APPEND PROPERTY INCLUDE_DIRECTORIES "$root/src")
+set_property(SOURCE \${_mlff_sources} APPEND PROPERTY COMPILE_DEFINITIONS
+  "MLFF_STUDENT_VERSION=\"\$<TARGET_PROPERTY:mlff_student_core,VERSION>\"")
+$end
 CMAKE
-fi
 echo "mlff/student is in $lammps: configure LAMMPS with LibTorch on CMAKE_PREFIX_PATH and build it"
