@@ -1,7 +1,8 @@
 """Strong and weak scaling of the liquid-benzene box over MPI ranks (one rank per GPU).
 
     python bench/scaling.py --lmp LMP --plugin mlffstudentplugin.so --model M.pt2 \
-        --ranks 1,2,4 --gpus-per-node 4 [--kokkos] [--ghosts exchange,deep] [--profile] \
+        --ranks 1,2,4 --gpus-per-node 4 [--kokkos] [--ghosts exchange:nccl,exchange:lammps,deep] \
+        [--profile] \
         --out scaling.json
 
 Strong: one box (--strong-atoms) on every rank count. Weak: about --weak-atoms atoms per rank.
@@ -10,8 +11,8 @@ Each point is a whole LAMMPS NVE run (warm-up run, then a timed run). Efficiency
 GPUs, which measures the decomposition's overhead, not the scaling of GPUs.
 
 Several ranks run once per --ghosts variant (pair_style keyword ghosts: features exchanged layer
-by layer, or the deep ghost shell); one rank folds its ghosts either way and is the baseline of
-both. --profile adds a short run of each point with MLFF_STUDENT_PROFILE=1, whose milliseconds
+by layer, or the deep ghost shell; exchange:X adds exchange_comm X, how the rows travel); one rank
+folds its ghosts either way and is the baseline of all. --profile adds a short run of each point with MLFF_STUDENT_PROFILE=1, whose milliseconds
 per step on rank 0 split the step into the graph build, the model's compute, waiting for the
 other ranks at the exchanges and the exchanges' communication, and the scatter.
 """
@@ -75,7 +76,8 @@ def profiled_split(args, workdir: Path, head: str, flags: list[str], nprocs: int
 def run(args, workdir: Path, atoms, nprocs: int, ghosts: str) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
-    options = args.options + (f" ghosts {ghosts}" if nprocs > 1 else "")
+    ghosts_keywords = " exchange_comm ".join(ghosts.split(":"))
+    options = args.options + (f" ghosts {ghosts_keywords}" if nprocs > 1 else "")
     head = header(args, "system.data", args.model, options, ["C", "H"], True)
     flags = []
     if args.kokkos:
@@ -132,7 +134,7 @@ def main() -> int:
                     key = "steps_per_s" if mode == "strong" else "atom_steps_per_s"
                     point["efficiency"] = point[key] / (n / base["ranks"] * base[key])
                 results[mode].append(point)
-                print(f"{mode:6s} ranks {n:3d} {point['ghosts']:8s} atoms {point['atoms']:9d} " + (
+                print(f"{mode:6s} ranks {n:3d} {point['ghosts']:15s} atoms {point['atoms']:9d} " + (
                     f"{point['steps_per_s']:8.2f} steps/s  efficiency "
                     f"{point.get('efficiency', 1.0):.2f}" if "error" not in point
                     else point["error"]), flush=True)

@@ -57,11 +57,12 @@ void PairMLFFStudent::allocate() {
 
 // pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
 //                         [cuda_graph auto|yes|no] [min_distance <A>] [deterministic yes|no]
-//                         [ghosts auto|exchange|deep]
+//                         [ghosts auto|exchange|deep] [exchange_comm auto|lammps|direct|nccl]
 void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::RunnerOptions();
   min_distance = kDefaultMinDistance;
   ghosts_asked = Ghosts::Auto;
+  exchange_comm_asked = ExchangeComm::Auto;
   // One rank per GPU: ranks on a node take its GPUs in turn (more ranks than GPUs share them).
   MPI_Comm node;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
@@ -70,7 +71,7 @@ void PairMLFFStudent::settings(int narg, char** arg) {
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
     if (key != "device" && key != "precision" && key != "cuda_graph" && key != "min_distance" &&
-        key != "deterministic" && key != "ghosts")
+        key != "deterministic" && key != "ghosts" && key != "exchange_comm")
       error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
     const std::string value = arg[iarg + 1];
@@ -98,6 +99,20 @@ void PairMLFFStudent::settings(int narg, char** arg) {
         else
           error->all(FLERR,
                      "pair_style mlff/student: ghosts must be auto, exchange or deep, not {}",
+                     value);
+      } else if (key == "exchange_comm") {
+        if (value == "auto")
+          exchange_comm_asked = ExchangeComm::Auto;
+        else if (value == "lammps")
+          exchange_comm_asked = ExchangeComm::Lammps;
+        else if (value == "direct")
+          exchange_comm_asked = ExchangeComm::Direct;
+        else if (value == "nccl")
+          exchange_comm_asked = ExchangeComm::Nccl;
+        else
+          error->all(FLERR,
+                     "pair_style mlff/student: exchange_comm must be auto, lammps, direct or nccl, "
+                     "not {}",
                      value);
       } else
         options.cuda_graph = mlff::parse_cuda_graph_mode(value);
@@ -228,6 +243,7 @@ void PairMLFFStudent::init_style() {
   // on a GPU, MPI that is not GPU-aware), the deep shell measured faster (bench/README.md): auto
   // takes it there.
   const bool auto_on_ranks = ghosts_asked == Ghosts::Auto && comm->nprocs > 1;
+  exchange_comm = choose_exchange_comm();
   const bool staged = features_staged_on_host();
   exchange_ghosts =
       ghosts_asked == Ghosts::Exchange || (auto_on_ranks && meta.ghost_exchange && !staged);
@@ -241,9 +257,9 @@ void PairMLFFStudent::init_style() {
   else if (auto_on_ranks && staged && comm->me == 0)
     utils::logmesg(lmp,
                    "mlff/student: ghost features would travel between GPUs through host memory "
-                   "(the plain style's always do, the Kokkos style's where MPI is not "
-                   "GPU-aware), which is slower than a deep ghost shell: ghosts deep ('ghosts "
-                   "exchange' asks for the exchange)\n");
+                   "(without NCCL, one GPU per rank, or GPU-aware MPI with the Kokkos style), "
+                   "which is slower than a deep ghost shell: ghosts deep ('ghosts exchange' asks "
+                   "for the exchange)\n");
   const bool float64 = model->precision() == mlff::Precision::FP64;
   feature_width = exchange_ghosts ? meta.ghost_exchange_words(float64) : 0;
   comm_forward = feature_width;
@@ -253,11 +269,32 @@ void PairMLFFStudent::init_style() {
   if (exchange_ghosts) {
     // The pair cutoff gives LAMMPS's default ghost shell: one cutoff + skin.
     neighbor->add_request(this, NeighConst::REQ_FULL);
-    if (comm->me == 0)
+    if (exchange_comm == ExchangeComm::Nccl && !nccl) {
+      std::vector<char> id;
+      try {
+        if (comm->me == 0) id = mlff::NcclExchange::unique_id();
+        int bytes = static_cast<int>(id.size());
+        MPI_Bcast(&bytes, 1, MPI_INT, 0, world);
+        id.resize(bytes);
+        MPI_Bcast(id.data(), bytes, MPI_CHAR, 0, world);
+        nccl =
+            std::make_unique<mlff::NcclExchange>(id, comm->nprocs, comm->me, model->cuda_device());
+      } catch (const std::exception& e) {
+        error->one(FLERR, "mlff/student: exchange_comm nccl: {}", e.what());
+      }
+    }
+    if (comm->me == 0) {
+      const char* via =
+          exchange_comm == ExchangeComm::Nccl
+              ? "directly between GPUs over NCCL"
+              : (exchange_comm == ExchangeComm::Direct ? "directly between ranks over MPI"
+                                                       : "through LAMMPS's communication");
       utils::logmesg(lmp,
                      "mlff/student: ghost features exchanged before each of {} interactions "
-                     "({} bytes per atom, {})\n",
-                     meta.num_interactions - 1, 8 * feature_width, float64 ? "float64" : "float32");
+                     "({} bytes per atom, {}), {}\n",
+                     meta.num_interactions - 1, 8 * feature_width, float64 ? "float64" : "float32",
+                     via);
+    }
   } else if (ghost_nodes) {
     const double need = model->metadata().receptive_field() + neighbor->skin;
     if (comm->style == Comm::TILED)
@@ -329,8 +366,159 @@ void PairMLFFStudent::release_step() {
   step.reset();
 }
 
-bool PairMLFFStudent::features_staged_on_host() const {
+bool PairMLFFStudent::feature_rows_on_gpu() const {
   return model->device() == mlff::Device::CUDA;
+}
+
+bool PairMLFFStudent::features_staged_on_host() const {
+  return feature_rows_on_gpu() && exchange_comm != ExchangeComm::Nccl &&
+         !(exchange_comm == ExchangeComm::Lammps && lammps_comm_on_device());
+}
+
+// NCCL needs a GPU of its own for every rank: the ranks on a node use different GPUs. Collective.
+bool PairMLFFStudent::nccl_usable() {
+  MPI_Comm node;
+  int node_ranks = 0;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &node_ranks);
+  const int mine =
+      mlff::NcclExchange::available() && feature_rows_on_gpu() ? model->cuda_device() : -1;
+  std::vector<int> gpus(node_ranks);
+  MPI_Allgather(&mine, 1, MPI_INT, gpus.data(), 1, MPI_INT, node);
+  MPI_Comm_free(&node);
+  std::sort(gpus.begin(), gpus.end());
+  int ok = gpus.front() >= 0 && std::adjacent_find(gpus.begin(), gpus.end()) == gpus.end();
+  int all = 0;
+  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, world);
+  return all == 1;
+}
+
+PairMLFFStudent::ExchangeComm PairMLFFStudent::choose_exchange_comm() {
+  if (exchange_comm_asked == ExchangeComm::Nccl) {
+    if (!mlff::NcclExchange::available())
+      error->all(FLERR,
+                 "mlff/student: exchange_comm nccl, but this build has no NCCL (it is built in "
+                 "when CMake finds nccl.h and libnccl beside a CUDA LibTorch, or under "
+                 "NCCL_HOME): use exchange_comm lammps or direct");
+    if (!feature_rows_on_gpu())
+      error->all(FLERR,
+                 "mlff/student: exchange_comm nccl moves rows between GPUs, but the model runs "
+                 "on the host: use exchange_comm lammps or direct");
+    return ExchangeComm::Nccl;
+  }
+  if (exchange_comm_asked != ExchangeComm::Auto) return exchange_comm_asked;
+  return comm->nprocs > 1 && nccl_usable() ? ExchangeComm::Nccl : ExchangeComm::Lammps;
+}
+
+// Every ghost learns its owner's rank and index through one forward communication; each rank then
+// asks every owner for the rows its ghosts copy (one all-to-all), at every rebuild of the ghosts.
+void PairMLFFStudent::plan_direct_exchange() {
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost, nprocs = comm->nprocs;
+  ghost_owners.resize(2 * static_cast<std::size_t>(nall));
+  for (int i = 0; i < nlocal; i++) {
+    ghost_owners[2 * i] = comm->me;
+    ghost_owners[2 * i + 1] = i;
+  }
+  find_ghost_owners();
+
+  exchange_plan = mlff::ExchangePlan();
+  std::vector<int> asked_of(nprocs, 0);
+  for (int i = nlocal; i < nall; i++) {
+    const int owner = static_cast<int>(ghost_owners[2 * i]);
+    if (owner == comm->me) {
+      exchange_plan.image_rows.push_back(i);
+      exchange_plan.image_owners.push_back(static_cast<int>(ghost_owners[2 * i + 1]));
+    } else {
+      asked_of[owner]++;
+    }
+  }
+  std::vector<int> ask_start(nprocs + 1, 0);
+  for (int r = 0; r < nprocs; r++) ask_start[r + 1] = ask_start[r] + asked_of[r];
+  std::vector<int> asked_rows(ask_start[nprocs]), ghost_rows(ask_start[nprocs]);
+  std::vector<int> fill(ask_start.begin(), ask_start.end() - 1);
+  for (int i = nlocal; i < nall; i++) {
+    const int owner = static_cast<int>(ghost_owners[2 * i]);
+    if (owner == comm->me) continue;
+    asked_rows[fill[owner]] = static_cast<int>(ghost_owners[2 * i + 1]);
+    ghost_rows[fill[owner]++] = i;
+  }
+  std::vector<int> asked_by(nprocs);
+  MPI_Alltoall(asked_of.data(), 1, MPI_INT, asked_by.data(), 1, MPI_INT, world);
+  std::vector<int> give_start(nprocs + 1, 0);
+  for (int r = 0; r < nprocs; r++) give_start[r + 1] = give_start[r] + asked_by[r];
+  std::vector<int> given_rows(give_start[nprocs]);
+  MPI_Alltoallv(asked_rows.data(), asked_of.data(), ask_start.data(), MPI_INT, given_rows.data(),
+                asked_by.data(), give_start.data(), MPI_INT, world);
+  for (int r = 0; r < nprocs; r++) {
+    if (asked_of[r] == 0 && asked_by[r] == 0) continue;
+    mlff::ExchangePlan::Peer peer;
+    peer.rank = r;
+    peer.send_rows.assign(given_rows.begin() + give_start[r],
+                          given_rows.begin() + give_start[r + 1]);
+    peer.recv_rows.assign(ghost_rows.begin() + ask_start[r], ghost_rows.begin() + ask_start[r + 1]);
+    exchange_plan.peers.push_back(std::move(peer));
+  }
+  if (nccl) nccl->set_plan(exchange_plan);
+}
+
+void PairMLFFStudent::find_ghost_owners() {
+  comm_owners = true;
+  comm->forward_comm(this, 2);
+  comm_owners = false;
+}
+
+// Rows go straight to and come straight from the ranks in the plan, over MPI from host memory
+// (from a GPU only the rows named move).
+void PairMLFFStudent::exchange_directly(const mlff::FeatureRows& rows, bool forward) {
+  const int w = rows.width;
+  std::size_t out_rows = exchange_plan.image_rows.size(), in_rows = 0;
+  for (const auto& peer : exchange_plan.peers) {
+    out_rows += (forward ? peer.send_rows : peer.recv_rows).size();
+    in_rows += (forward ? peer.recv_rows : peer.send_rows).size();
+  }
+  direct_out.resize(out_rows * w);
+  direct_in.resize(in_rows * w);
+  std::vector<MPI_Request> requests;
+  std::size_t out_at = 0, in_at = 0;
+  for (const auto& peer : exchange_plan.peers) {
+    const std::vector<int>& in_list = forward ? peer.recv_rows : peer.send_rows;
+    if (in_list.empty()) continue;
+    requests.emplace_back();
+    MPI_Irecv(&direct_in[in_at * w], static_cast<int>(in_list.size()) * w, MPI_DOUBLE, peer.rank, 0,
+              world, &requests.back());
+    in_at += in_list.size();
+  }
+  for (const auto& peer : exchange_plan.peers) {
+    const std::vector<int>& out_list = forward ? peer.send_rows : peer.recv_rows;
+    if (out_list.empty()) continue;
+    mlff::gather_rows(rows, out_list.data(), static_cast<int>(out_list.size()),
+                      &direct_out[out_at * w]);
+    requests.emplace_back();
+    MPI_Isend(&direct_out[out_at * w], static_cast<int>(out_list.size()) * w, MPI_DOUBLE, peer.rank,
+              0, world, &requests.back());
+    out_at += out_list.size();
+  }
+  // Periodic images of this rank's own atoms, while the messages travel.
+  const auto& images = exchange_plan.image_rows;
+  const auto& owners = exchange_plan.image_owners;
+  const int n_images = static_cast<int>(images.size());
+  double* image_buffer = direct_out.data() + out_at * w;
+  mlff::gather_rows(rows, forward ? owners.data() : images.data(), n_images, image_buffer);
+  if (forward)
+    mlff::scatter_rows(rows, images.data(), n_images, image_buffer);
+  else
+    mlff::add_to_rows(rows, owners.data(), n_images, image_buffer);
+  MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+  in_at = 0;
+  for (const auto& peer : exchange_plan.peers) {
+    const std::vector<int>& in_list = forward ? peer.recv_rows : peer.send_rows;
+    const int n = static_cast<int>(in_list.size());
+    if (forward)
+      mlff::scatter_rows(rows, in_list.data(), n, &direct_in[in_at * w]);
+    else
+      mlff::add_to_rows(rows, in_list.data(), n, &direct_in[in_at * w]);
+    in_at += in_list.size();
+  }
 }
 
 bool PairMLFFStudent::reneighbored() const {
@@ -388,14 +576,23 @@ void PairMLFFStudent::communicate_features(const mlff::FeatureRows& rows, bool f
     MPI_Barrier(world);
     reached = platform::walltime();
   }
-  comm_features = true;
-  features = rows;
-  if (forward)
-    comm->forward_comm(this, rows.width);
-  else
-    comm->reverse_comm(this, rows.width);
-  comm_features = false;
-  features = mlff::FeatureRows();
+  if (exchange_comm == ExchangeComm::Nccl) {
+    if (forward)
+      nccl->refresh_ghosts(rows);
+    else
+      nccl->fold_ghosts(rows);
+  } else if (exchange_comm == ExchangeComm::Direct) {
+    exchange_directly(rows, forward);
+  } else {
+    comm_features = true;
+    features = rows;
+    if (forward)
+      comm->forward_comm(this, rows.width);
+    else
+      comm->reverse_comm(this, rows.width);
+    comm_features = false;
+    features = mlff::FeatureRows();
+  }
   if (profile) {
     finish_device_work();
     profile->add_part("exchange: waiting", reached - start);
@@ -404,11 +601,22 @@ void PairMLFFStudent::communicate_features(const mlff::FeatureRows& rows, bool f
 }
 
 int PairMLFFStudent::pack_forward_comm(int n, int* list, double* buf, int, int*) {
+  if (comm_owners) {
+    for (int k = 0; k < n; k++) {
+      buf[2 * k] = ghost_owners[2 * list[k]];
+      buf[2 * k + 1] = ghost_owners[2 * list[k] + 1];
+    }
+    return 2 * n;
+  }
   mlff::gather_rows(features, list, n, buf);
   return n * features.width;
 }
 
 void PairMLFFStudent::unpack_forward_comm(int n, int first, double* buf) {
+  if (comm_owners) {
+    std::copy(buf, buf + 2 * n, ghost_owners.begin() + 2 * static_cast<std::size_t>(first));
+    return;
+  }
   mlff::copy_rows_in(features, first, n, buf);
 }
 

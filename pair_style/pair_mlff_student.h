@@ -16,6 +16,7 @@ PairStyle(mlff/student,PairMLFFStudent);
 #include <string>
 #include <vector>
 
+#include "direct_exchange.h"
 #include "force_scatter.h"
 #include "ghost_exchange.h"
 #include "host_step.h"
@@ -64,6 +65,8 @@ class PairMLFFStudent : public Pair {
     const int virial_width = cvflag_atom ? 9 : (vflag_atom ? 6 : 0);
     mlff::StepTotals totals;
     try {
+      if (exchange_ghosts && exchange_comm != ExchangeComm::Lammps && reneighbored())
+        plan_direct_exchange();
       totals = step.compute(arrays, ghost_nodes, reneighbored(), virial_width, profile.get(),
                             exchange_ghosts ? &feature_comm : nullptr);
       if (ghost_rows_on_host()) {
@@ -100,8 +103,15 @@ class PairMLFFStudent : public Pair {
   // num_interactions cutoffs of ghosts as nodes with edges of their own, no exchange.
   enum class Ghosts { Auto, Exchange, Deep };
   Ghosts ghosts_asked = Ghosts::Auto;
-  bool ghost_nodes;          // ghosts are graph nodes (exchange or deep), else folded
-  bool exchange_ghosts;      // and their features are exchanged layer by layer
+  bool ghost_nodes;      // ghosts are graph nodes (exchange or deep), else folded
+  bool exchange_ghosts;  // and their features are exchanged layer by layer
+  // How exchanged rows travel (pair_style keyword exchange_comm): lammps goes swap by swap
+  // through LAMMPS's communication (on the device where the Kokkos style's MPI is GPU-aware);
+  // direct sends every ghost's row straight from its owning rank over MPI; nccl does that between
+  // GPUs over NCCL; auto takes nccl where the rows lie on GPUs, one per rank, and lammps elsewhere.
+  enum class ExchangeComm { Auto, Lammps, Direct, Nccl };
+  ExchangeComm exchange_comm_asked = ExchangeComm::Auto;
+  ExchangeComm exchange_comm = ExchangeComm::Lammps;
   int reverse_virial_width;  // per-atom virial components that travel in reverse communication
   // What pack/unpack move: node rows of forces and virials, or (while comm_features) the feature
   // rows of an exchange, in host or device memory; LAMMPS sized its buffers for comm_forward =
@@ -119,7 +129,23 @@ class PairMLFFStudent : public Pair {
   // Whether the exchange's rows would be copied between a GPU and host memory for LAMMPS's
   // communication (the plain style's when its model runs on a GPU; the Kokkos style's on a GPU
   // whose MPI is not GPU-aware).
-  virtual bool features_staged_on_host() const;
+  bool features_staged_on_host() const;
+  virtual bool feature_rows_on_gpu() const;
+  virtual bool lammps_comm_on_device() const { return false; }
+  ExchangeComm choose_exchange_comm();
+  bool nccl_usable();
+
+  // The direct exchange: who owns each ghost (found by a forward communication of owner ranks and
+  // indices, [2 * nall], while comm_owners), which rows go to and come from which rank, and the
+  // buffers of its MPI transport (concatenated over peers, reused).
+  void plan_direct_exchange();
+  virtual void find_ghost_owners();
+  void exchange_directly(const mlff::FeatureRows& rows, bool forward);
+  bool comm_owners = false;
+  std::vector<double> ghost_owners;
+  mlff::ExchangePlan exchange_plan;
+  std::vector<double> direct_out, direct_in;
+  std::unique_ptr<mlff::NcclExchange> nccl;
 
   // What the core's model run calls between interactions (ghosts exchange).
   class FeatureComm : public mlff::GhostExchange {

@@ -99,6 +99,14 @@ void PairMLFFStudentKokkos<DeviceType>::communicate_features(const mlff::Feature
 }
 
 template <class DeviceType>
+void PairMLFFStudentKokkos<DeviceType>::find_ghost_owners() {
+  const ExecutionSpace space = execution_space;
+  execution_space = Host;
+  PairMLFFStudent::find_ghost_owners();
+  execution_space = space;
+}
+
+template <class DeviceType>
 typename PairMLFFStudentKokkos<DeviceType>::FeatureRows
 PairMLFFStudentKokkos<DeviceType>::feature_view() const {
   return FeatureRows(static_cast<double*>(features.data), features.count, features.width);

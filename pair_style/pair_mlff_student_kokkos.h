@@ -45,7 +45,10 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   void release_step() override;
   void communicate_features(const mlff::FeatureRows& rows, bool forward) override;
   void finish_device_work() override { DeviceType().fence(); }
-  bool features_staged_on_host() const override { return on_gpu && !device_comm(); }
+  bool feature_rows_on_gpu() const override { return on_gpu; }
+  bool lammps_comm_on_device() const override { return device_comm(); }
+  // Owners are found through LAMMPS's host communication, whatever it does for features.
+  void find_ghost_owners() override;
 
  private:
   void reallocate_per_atom_arrays();

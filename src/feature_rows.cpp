@@ -93,4 +93,18 @@ void copy_rows_in(const FeatureRows& rows, int first, int n, const double* in) {
   device_words(rows).narrow(0, first, n).copy_(host_words(in, n, rows.width));
 }
 
+void scatter_rows(const FeatureRows& rows, const int* list, int n, const double* in) {
+  if (n == 0) return;
+  const std::int64_t bytes = rows.width * kWordBytes;
+  if (!rows.on_device) {
+    for (int k = 0; k < n; ++k)
+      std::memcpy(row_bytes(rows, list[k]), reinterpret_cast<const std::uint8_t*>(in) + k * bytes,
+                  bytes);
+    return;
+  }
+  at::Tensor all = device_words(rows);
+  all.index_copy_(0, device_index(list, n, all.device()),
+                  host_words(in, n, rows.width).to(all.device()));
+}
+
 }  // namespace mlff

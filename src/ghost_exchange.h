@@ -45,5 +45,7 @@ void copy_rows_out(const FeatureRows& rows, int first, int n,
                    double* out);  // out = rows[first, +n)
 void copy_rows_in(const FeatureRows& rows, int first, int n,
                   const double* in);  // rows[first, +n) = in
+void scatter_rows(const FeatureRows& rows, const int* list, int n,
+                  const double* in);  // rows[list] = in
 
 }  // namespace mlff

@@ -55,6 +55,11 @@ run 0
          "cuda_graph yes needs device cuda"),
         ("unknown ghosts value", dict(style="mlff/student ghosts sideways"),
          "ghosts must be auto, exchange or deep, not sideways"),
+        ("unknown exchange_comm value", dict(style="mlff/student exchange_comm pigeon"),
+         "exchange_comm must be auto, lammps, direct or nccl, not pigeon"),
+        # Without NCCL in the build the message says so instead; both name the keyword.
+        ("NCCL for a model on the host", dict(style="mlff/student device cpu exchange_comm nccl"),
+         "mlff/student: exchange_comm nccl"),
         ("package of another precision", dict(model=MODELS / "seedarch_77k_cpu_fp32.pt2",
                                              style="mlff/student precision fp64"),
          "was compiled for precision fp32, not fp64"),

@@ -1,5 +1,7 @@
 """device cuda against the float64 reference, per precision; skipped where there is no GPU."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -52,16 +54,48 @@ def test_aoti_on_cuda(cases, name, tmp_path):
 
 @pytest.mark.parametrize("ghosts", ["auto", "exchange"])
 def test_two_ranks_share_one_gpu(cases, ghosts, tmp_path):
-    """auto takes the deep shell here (the plain style's rows would go through host memory);
-    exchange moves the rows LAMMPS packs between the GPU and its host buffers."""
+    """auto takes the deep shell here (the plain style's rows would go through host memory; NCCL
+    needs a GPU per rank); exchange moves the rows LAMMPS packs between the GPU and its host
+    buffers. With a GPU per rank auto exchanges over NCCL."""
     atoms, _ = cases["benzene_box"]
     pair = (f"pair_style mlff/student device cuda ghosts {ghosts}\n"
             f"pair_coeff * * {model_file('seedarch_427k', 'float32')} C H")
     one = single_point(tmp_path / "one", atoms, ["C", "H"], None, pair=pair)
     two = single_point(tmp_path / "two", atoms, ["C", "H"], None, pair=pair, nprocs=2)
-    assert ("ghost features exchanged" in two.log) == (ghosts == "exchange")
+    one_gpu = torch.cuda.device_count() == 1
+    assert ("ghost features exchanged" in two.log) == (ghosts == "exchange" or not one_gpu)
     assert two.energy == pytest.approx(one.energy, rel=1e-6)
     np.testing.assert_allclose(two.forces, one.forces, atol=1e-4)
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="NCCL needs a GPU for each of 2 ranks")
+@pytest.mark.parametrize("style", ["plain", "kokkos"])
+@pytest.mark.parametrize("newton", ["on", "off"])
+def test_two_gpus_exchange_over_nccl(cases, style, newton, tmp_path):
+    """With a GPU per rank, auto exchanges ghost features directly between the GPUs over NCCL:
+    float64 on 2 ranks equals 1 rank (energies, forces, global and per-atom virials)."""
+    if style == "kokkos" and os.environ.get("MLFF_KOKKOS_GPU") != "ON":
+        pytest.skip("LAMMPS without Kokkos on the GPU")
+    atoms, _ = cases["benzene_box"]
+    pair = (f"pair_style mlff/student device cuda precision fp64\n"
+            f"pair_coeff * * {model_file('seedarch_427k', 'float64')} C H")
+
+    def args(gpus):
+        if style == "plain":
+            return []
+        return ["-k", "on", "g", str(gpus), "-sf", "kk", "-pk", "kokkos", "newton", newton,
+                "neigh", "half" if newton == "on" else "full"]
+
+    one = single_point(tmp_path / "one", atoms, ["C", "H"], None, pair=pair, newton=newton,
+                       args=args(1))
+    two = single_point(tmp_path / "two", atoms, ["C", "H"], None, pair=pair, newton=newton,
+                       nprocs=2, args=args(2))
+    assert "directly between GPUs over NCCL" in two.log
+    assert two.energy == pytest.approx(one.energy, rel=1e-10)
+    np.testing.assert_allclose(two.forces, one.forces, atol=1e-9)
+    np.testing.assert_allclose(two.virial, one.virial, atol=1e-8)
+    np.testing.assert_allclose(two.atom_energy, one.atom_energy, atol=1e-9)
+    np.testing.assert_allclose(two.atom_virial, one.atom_virial, atol=1e-8)
 
 
 @pytest.mark.parametrize("model, precision", [("seedarch_427k_float32.pt", "fp32"),

@@ -1,5 +1,6 @@
 """1, 2 and 4 MPI ranks and newton on/off give the same energies, forces and virials, with ghost
-features exchanged layer by layer (the default on several ranks) and with the deep ghost shell."""
+features exchanged layer by layer (the default on several ranks), through LAMMPS's communication or
+directly between owner and ghost ranks, and with the deep ghost shell."""
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def pair_for(name: str, atoms, ghosts: str, model=None) -> str:
 
 # On one rank, ghosts exchange and deep make every ghost (all periodic images of the rank's own
 # atoms) a graph node instead of folding it onto its owner.
-@pytest.mark.parametrize("ghosts", ["exchange", "deep"])
+@pytest.mark.parametrize("ghosts", ["exchange", "exchange exchange_comm direct", "deep"])
 @pytest.mark.parametrize("nprocs", [1, 2, 4])
 @pytest.mark.parametrize("newton", ["on", "off"])
 @pytest.mark.parametrize("name", list(SYSTEMS))
@@ -53,7 +54,8 @@ def test_ranks_and_newton_agree(serial, name, nprocs, newton, ghosts, tmp_path):
     out = single_point(tmp_path, atoms, elements_of(atoms), model_file(MODEL[name]),
                        nprocs=nprocs, newton=newton, extra=extra_for(name),
                        pre=pre_for(name, nprocs), pair=pair_for(name, atoms, ghosts))
-    assert ("ghost features exchanged" in out.log) == (ghosts == "exchange")
+    assert ("ghost features exchanged" in out.log) == ghosts.startswith("exchange")
+    assert ("directly between ranks over MPI" in out.log) == ghosts.endswith("direct")
     ref = serial[name]
     assert out.energy == pytest.approx(ref.energy, rel=1e-11)
     np.testing.assert_allclose(out.forces, ref.forces, atol=1e-9)

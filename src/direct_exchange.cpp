@@ -1,0 +1,161 @@
+#include "direct_exchange.h"
+
+#include <stdexcept>
+#include <string>
+
+#ifdef MLFF_NCCL
+#include <ATen/ATen.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <nccl.h>
+#endif
+
+namespace mlff {
+
+#ifdef MLFF_NCCL
+
+namespace {
+
+void check(ncclResult_t result, const char* what) {
+  if (result != ncclSuccess)
+    throw std::runtime_error(std::string("NCCL ") + what +
+                             " failed: " + ncclGetErrorString(result));
+}
+
+}  // namespace
+
+// Index lists live on the GPU as one concatenation per direction; a peer's rows are a slice of it.
+struct NcclExchange::State {
+  ncclComm_t comm = nullptr;
+  int device = 0;
+  std::vector<int> ranks;
+  std::vector<std::int64_t> send_offsets, recv_offsets;  // per peer, and the total at the end
+  at::Tensor send_rows, recv_rows, image_rows, image_owners;
+
+  // Rows as 8-byte words (moved bit for bit) or as their values (floats where single).
+  at::Tensor words(const FeatureRows& rows) const {
+    return at::from_blob(rows.data, {rows.count, rows.width},
+                         at::TensorOptions().dtype(at::kDouble).device(at::kCUDA, device));
+  }
+  at::Tensor values(const FeatureRows& rows) const {
+    return words(rows).view(rows.single ? at::kFloat : at::kDouble);
+  }
+
+  // Each peer's slice of out goes to it, and its slice of in comes from it, as one group.
+  void swap(const at::Tensor& out, const std::vector<std::int64_t>& out_offsets, at::Tensor& in,
+            const std::vector<std::int64_t>& in_offsets) const {
+    const std::int64_t row_bytes = out.size(1) * out.element_size();
+    const cudaStream_t stream = at::cuda::getCurrentCUDAStream(device).stream();
+    auto* out_bytes = static_cast<char*>(out.data_ptr());
+    auto* in_bytes = static_cast<char*>(in.data_ptr());
+    check(ncclGroupStart(), "group start");
+    for (std::size_t p = 0; p < ranks.size(); ++p) {
+      const std::int64_t n_out = out_offsets[p + 1] - out_offsets[p];
+      const std::int64_t n_in = in_offsets[p + 1] - in_offsets[p];
+      if (n_out > 0)
+        check(ncclSend(out_bytes + out_offsets[p] * row_bytes, n_out * row_bytes, ncclChar,
+                       ranks[p], comm, stream),
+              "send");
+      if (n_in > 0)
+        check(ncclRecv(in_bytes + in_offsets[p] * row_bytes, n_in * row_bytes, ncclChar, ranks[p],
+                       comm, stream),
+              "receive");
+    }
+    check(ncclGroupEnd(), "group end");
+  }
+};
+
+bool NcclExchange::available() {
+  return true;
+}
+
+std::vector<char> NcclExchange::unique_id() {
+  ncclUniqueId id;
+  check(ncclGetUniqueId(&id), "unique id");
+  return std::vector<char>(id.internal, id.internal + NCCL_UNIQUE_ID_BYTES);
+}
+
+NcclExchange::NcclExchange(const std::vector<char>& id, int ranks, int rank, int cuda_device)
+    : state_(std::make_unique<State>()) {
+  if (id.size() != NCCL_UNIQUE_ID_BYTES) throw std::invalid_argument("NCCL id of the wrong size");
+  state_->device = cuda_device >= 0 ? cuda_device : at::cuda::current_device();
+  const c10::cuda::CUDAGuard guard(state_->device);
+  ncclUniqueId nccl_id;
+  std::copy(id.begin(), id.end(), nccl_id.internal);
+  check(ncclCommInitRank(&state_->comm, ranks, nccl_id, rank), "communicator set-up");
+}
+
+NcclExchange::~NcclExchange() {
+  if (state_ && state_->comm) ncclCommDestroy(state_->comm);
+}
+
+void NcclExchange::set_plan(const ExchangePlan& plan) {
+  State& s = *state_;
+  std::vector<std::int64_t> send, recv;
+  s.ranks.clear();
+  s.send_offsets.assign(1, 0);
+  s.recv_offsets.assign(1, 0);
+  for (const ExchangePlan::Peer& peer : plan.peers) {
+    s.ranks.push_back(peer.rank);
+    send.insert(send.end(), peer.send_rows.begin(), peer.send_rows.end());
+    recv.insert(recv.end(), peer.recv_rows.begin(), peer.recv_rows.end());
+    s.send_offsets.push_back(static_cast<std::int64_t>(send.size()));
+    s.recv_offsets.push_back(static_cast<std::int64_t>(recv.size()));
+  }
+  const auto to_device = [&](const std::vector<std::int64_t>& rows) {
+    return at::tensor(rows, at::kLong).to(at::Device(at::kCUDA, s.device));
+  };
+  s.send_rows = to_device(send);
+  s.recv_rows = to_device(recv);
+  s.image_rows = to_device({plan.image_rows.begin(), plan.image_rows.end()});
+  s.image_owners = to_device({plan.image_owners.begin(), plan.image_owners.end()});
+}
+
+void NcclExchange::refresh_ghosts(const FeatureRows& rows) {
+  const State& s = *state_;
+  const c10::cuda::CUDAGuard guard(s.device);
+  at::Tensor all = s.words(rows);
+  const at::Tensor out = all.index_select(0, s.send_rows);
+  at::Tensor in = at::empty({s.recv_rows.size(0), all.size(1)}, all.options());
+  s.swap(out, s.send_offsets, in, s.recv_offsets);
+  all.index_copy_(0, s.recv_rows, in);
+  if (s.image_rows.numel() > 0)
+    all.index_copy_(0, s.image_rows, all.index_select(0, s.image_owners));
+}
+
+void NcclExchange::fold_ghosts(const FeatureRows& rows) {
+  const State& s = *state_;
+  const c10::cuda::CUDAGuard guard(s.device);
+  at::Tensor all = s.values(rows);
+  const at::Tensor out = all.index_select(0, s.recv_rows);
+  at::Tensor in = at::empty({s.send_rows.size(0), all.size(1)}, all.options());
+  s.swap(out, s.recv_offsets, in, s.send_offsets);
+  all.index_add_(0, s.send_rows, in);
+  if (s.image_rows.numel() > 0)
+    all.index_add_(0, s.image_owners, all.index_select(0, s.image_rows));
+}
+
+#else
+
+struct NcclExchange::State {};
+
+bool NcclExchange::available() {
+  return false;
+}
+
+std::vector<char> NcclExchange::unique_id() {
+  throw std::runtime_error("this build of mlff-student has no NCCL");
+}
+
+NcclExchange::NcclExchange(const std::vector<char>&, int, int, int) {
+  throw std::runtime_error("this build of mlff-student has no NCCL");
+}
+
+NcclExchange::~NcclExchange() = default;
+void NcclExchange::set_plan(const ExchangePlan&) {}
+void NcclExchange::refresh_ghosts(const FeatureRows&) {}
+void NcclExchange::fold_ghosts(const FeatureRows&) {}
+
+#endif
+
+}  // namespace mlff
