@@ -111,7 +111,9 @@ void NcclExchange::set_plan(const ExchangePlan& plan) {
   s.image_owners = to_device({plan.image_owners.begin(), plan.image_owners.end()});
 }
 
+// A rank that holds no atom (no rows) has no peers: nobody asked it for rows, it asked nobody.
 void NcclExchange::refresh_ghosts(const FeatureRows& rows) {
+  if (rows.count == 0) return;
   const State& s = *state_;
   const c10::cuda::CUDAGuard guard(s.device);
   at::Tensor all = s.words(rows);
@@ -124,6 +126,7 @@ void NcclExchange::refresh_ghosts(const FeatureRows& rows) {
 }
 
 void NcclExchange::fold_ghosts(const FeatureRows& rows) {
+  if (rows.count == 0) return;
   const State& s = *state_;
   const c10::cuda::CUDAGuard guard(s.device);
   at::Tensor all = s.values(rows);
