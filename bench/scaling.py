@@ -128,7 +128,8 @@ def main() -> int:
             atoms = (box_with(args.strong_atoms, seed=1) if mode == "strong"
                      else box_with(args.weak_atoms * n, seed=n))
             for ghosts in (args.ghosts.split(",") if n > 1 else ["folded"]):
-                point = run(args, args.work / f"{mode}_{n}_{ghosts}", atoms, n, ghosts)
+                point = run(args, args.work / f"{mode}_{n}_{ghosts.replace(':', '-')}", atoms, n,
+                            ghosts)
                 base = results[mode][0] if results[mode] else point
                 if "error" not in point and "error" not in base:
                     key = "steps_per_s" if mode == "strong" else "atom_steps_per_s"
