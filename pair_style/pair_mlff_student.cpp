@@ -145,10 +145,15 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
   std::string where = mlff::device_name(model->device());
   if (model->cuda_device() >= 0) where += ":" + std::to_string(model->cuda_device());
   const auto knots = meta.entries.find("filter_knots");
+  const auto reads = meta.entries.find("message_features");
+  const auto tables = meta.entries.find("filter_tables");
   const std::string kernels =
       knots == meta.entries.end()
           ? ""
-          : ", fused message kernels with " + knots->second + "-knot filter tables";
+          : ", fused message kernels with " + knots->second + "-knot filter tables" +
+                (reads == meta.entries.end() || tables == meta.entries.end()
+                     ? ""
+                     : " (" + tables->second + "), reading " + reads->second + " features");
   const auto message = meta.entries.find("message");
   if (model->deterministic() && message != meta.entries.end() && message->second != "fused")
     error->warning(FLERR,

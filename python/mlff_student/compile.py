@@ -68,9 +68,10 @@ def example_graph(device: torch.device):
 
 def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda",
                  precision: str = "fp32", message: str | None = None,
-                 knots: int | None = None) -> dict:
+                 knots: int | None = None, tables: str = "features") -> dict:
     """message: "fused" (default on CUDA) or "torch" (the only choice on CPU); knots: the size
-    of the fused kernels' filter tables."""
+    of the fused kernels' filter tables. In fp16 and bf16 the fused kernels read node features
+    (and their gradients) in that 16-bit type, and the tables too unless tables is "fp32"."""
     message = message or ("fused" if device == "cuda" else "torch")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}")
@@ -82,6 +83,8 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         raise ValueError("fused message kernels need device cuda")
     if knots is not None and (message != "fused" or knots < 1):
         raise ValueError("knots: a positive table size, for fused message kernels only")
+    if tables not in ("features", "fp32"):
+        raise ValueError("tables must be 'features' or 'fp32'")
     from torch.fx.experimental.proxy_tensor import make_fx
 
     dev = torch.device(device)
@@ -95,7 +98,9 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         from .message_kernels import tabulated_copy
 
         knots = knots or DEFAULT_KNOTS
-        model = tabulated_copy(model, knots)
+        feature_dtype = AUTOCAST.get(precision, torch.float32)
+        model = tabulated_copy(model, knots, feature_dtype,
+                               torch.float32 if tables == "fp32" else feature_dtype)
     meta = metadata(model, "float32", fmt="aoti", precision=precision, device=device)
     meta["message"] = message
     if device == "cuda":  # the package's kernels are built for this CUDA and GPU architecture
@@ -104,6 +109,8 @@ def compile_aoti(model: StudentForceField, path: str | Path, device: str = "cuda
         meta["gpu"] = f"{torch.cuda.get_device_name(dev)} (compute capability {major}.{minor})"
     if message == "fused":
         meta["filter_knots"] = str(knots)
+        meta["message_features"] = str(feature_dtype).removeprefix("torch.")
+        meta["filter_tables"] = "float32" if tables == "fp32" else meta["message_features"]
     # Two models in one package: "model" for a whole graph, "exchange" for one rank's graph of
     # several (export.py's forward_exchange).
     from torch._inductor.package import package_aoti

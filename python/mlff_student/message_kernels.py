@@ -12,9 +12,11 @@ Memory per edge is therefore a few scalars, which is what lets a million atoms f
 inputs they share (edge lengths, directions, edges grouped by dst and by src) are made once per
 graph by `TabulatedMessage.edge_inputs`.
 
-The kernels run in float32 whatever the package's precision (reduced precisions then apply to
-the node-level update blocks and readout). They run wherever Triton runs: on CUDA, and on the
-CPU under TRITON_INTERPRET=1, which is how the tests without a GPU check them.
+Their arithmetic is float32 (sums accumulate in registers, messages are written as float32), but
+what they read per edge may be 16-bit: fp16 and bf16 packages hand them node features, their
+gradients and the filter tables in the package's 16-bit type (`feature_dtype`), which halves the
+bytes each edge reads; float32 packages read float32. They run wherever Triton runs: on CUDA, and
+on the CPU under TRITON_INTERPRET=1, which is how the tests without a GPU check them.
 """
 
 from __future__ import annotations
@@ -72,13 +74,19 @@ def _store_node(s_ptr, v_ptr, node, acc_s, acc_x, acc_y, acc_z, ch, ch_ok, H: tl
 
 
 @triton.jit
+def _load(ptr, mask):
+    """Features, their gradients and table entries are stored in 32 or 16 bits, used in 32."""
+    return tl.load(ptr, mask=mask, other=0.0).to(tl.float32)
+
+
+@triton.jit
 def _coefficients(table_ptr, i, offset, ch, mask, H: tl.constexpr):
     """The cubic's coefficients for channels offset + ch of each edge's interval: [BE, HP]."""
     row = table_ptr + i[:, None] * (12 * H) + offset + ch[None, :]
-    a = tl.load(row, mask=mask, other=0.0)
-    b = tl.load(row + 3 * H, mask=mask, other=0.0)
-    c = tl.load(row + 6 * H, mask=mask, other=0.0)
-    e = tl.load(row + 9 * H, mask=mask, other=0.0)
+    a = _load(row, mask)
+    b = _load(row + 3 * H, mask)
+    c = _load(row + 6 * H, mask)
+    e = _load(row + 9 * H, mask)
     return a, b, c, e
 
 
@@ -121,18 +129,15 @@ def _message_forward_kernel(s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, 
         k0 += BE
 
         phi_s = _filter(table_ptr, i, t, 0, ch, mask, H)
-        s_j = tl.load(s_ptr + j[:, None] * H + ch[None, :], mask=mask, other=0.0)
+        s_j = _load(s_ptr + j[:, None] * H + ch[None, :], mask)
         acc_s += tl.sum(phi_s * s_j, axis=0)
 
         phi_v1 = _filter(table_ptr, i, t, H, ch, mask, H)
         phi_v2 = _filter(table_ptr, i, t, 2 * H, ch, mask, H)
         v_j = v_ptr + j[:, None] * (3 * H) + ch[None, :]
-        acc_x += tl.sum(phi_v1 * tl.load(v_j, mask=mask, other=0.0) + dx[:, None] * phi_v2,
-                        axis=0)
-        acc_y += tl.sum(phi_v1 * tl.load(v_j + H, mask=mask, other=0.0) + dy[:, None] * phi_v2,
-                        axis=0)
-        acc_z += tl.sum(
-            phi_v1 * tl.load(v_j + 2 * H, mask=mask, other=0.0) + dz[:, None] * phi_v2, axis=0)
+        acc_x += tl.sum(phi_v1 * _load(v_j, mask) + dx[:, None] * phi_v2, axis=0)
+        acc_y += tl.sum(phi_v1 * _load(v_j + H, mask) + dy[:, None] * phi_v2, axis=0)
+        acc_z += tl.sum(phi_v1 * _load(v_j + 2 * H, mask) + dz[:, None] * phi_v2, axis=0)
     _store_node(ds_ptr, dv_ptr, node, acc_s, acc_x, acc_y, acc_z, ch, ch_ok, H)
 
 
@@ -142,11 +147,11 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
                              grad_dir_ptr, KNOTS: tl.constexpr, INV_H: tl.constexpr,
                              H: tl.constexpr, HP: tl.constexpr, BE: tl.constexpr):
     node, start, end, ch, ch_ok = _node_row(rowptr_ptr, H, HP)  # the source: its out-edges
-    s_j = tl.load(s_ptr + node * H + ch, mask=ch_ok, other=0.0)[None, :]
+    s_j = _load(s_ptr + node * H + ch, ch_ok)[None, :]
     v_j = v_ptr + node * (3 * H) + ch
-    vx = tl.load(v_j, mask=ch_ok, other=0.0)[None, :]
-    vy = tl.load(v_j + H, mask=ch_ok, other=0.0)[None, :]
-    vz = tl.load(v_j + 2 * H, mask=ch_ok, other=0.0)[None, :]
+    vx = _load(v_j, ch_ok)[None, :]
+    vy = _load(v_j + H, ch_ok)[None, :]
+    vz = _load(v_j + 2 * H, ch_ok)[None, :]
     acc_s = tl.zeros([HP], dtype=tl.float32)
     acc_x = tl.zeros([HP], dtype=tl.float32)
     acc_y = tl.zeros([HP], dtype=tl.float32)
@@ -158,7 +163,7 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
         k0 += BE
 
         phi_s, dphi_s = _filter_and_slope(table_ptr, i, t, slope, 0, ch, mask, H)
-        gs = tl.load(gs_ptr + i_dst[:, None] * H + ch[None, :], mask=mask, other=0.0)
+        gs = _load(gs_ptr + i_dst[:, None] * H + ch[None, :], mask)
         acc_s += tl.sum(gs * phi_s, axis=0)
         g_dist = tl.sum(gs * s_j * dphi_s, axis=1)
 
@@ -166,15 +171,15 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
         phi_v2, dphi_v2 = _filter_and_slope(table_ptr, i, t, slope, 2 * H, ch, mask, H)
         gv = gv_ptr + i_dst[:, None] * (3 * H) + ch[None, :]
 
-        g = tl.load(gv, mask=mask, other=0.0)
+        g = _load(gv, mask)
         acc_x += tl.sum(g * phi_v1, axis=0)
         g_dist += tl.sum(g * (vx * dphi_v1 + dx[:, None] * dphi_v2), axis=1)
         tl.store(grad_dir_ptr + e * 3, tl.sum(g * phi_v2, axis=1), mask=valid)
-        g = tl.load(gv + H, mask=mask, other=0.0)
+        g = _load(gv + H, mask)
         acc_y += tl.sum(g * phi_v1, axis=0)
         g_dist += tl.sum(g * (vy * dphi_v1 + dy[:, None] * dphi_v2), axis=1)
         tl.store(grad_dir_ptr + e * 3 + 1, tl.sum(g * phi_v2, axis=1), mask=valid)
-        g = tl.load(gv + 2 * H, mask=mask, other=0.0)
+        g = _load(gv + 2 * H, mask)
         acc_z += tl.sum(g * phi_v1, axis=0)
         g_dist += tl.sum(g * (vz * dphi_v1 + dz[:, None] * dphi_v2), axis=1)
         tl.store(grad_dir_ptr + e * 3 + 2, tl.sum(g * phi_v2, axis=1), mask=valid)
@@ -188,11 +193,19 @@ def _launcher(kernel):
     return kernel if INTERPRETED else wrap_triton(kernel)
 
 
-def _check_inputs(*tensors: torch.Tensor):
-    """The kernels index raw memory: every float input must be contiguous float32."""
+FEATURE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def _check_inputs(features, *tensors: torch.Tensor):
+    """The kernels index raw memory: every input must be contiguous; features (and their
+    gradients) and the table float32 or 16-bit, the edge inputs float32."""
+    for x in features:
+        if not x.is_contiguous() or x.dtype not in FEATURE_DTYPES:
+            raise ValueError("fused message kernels take contiguous float32, float16 or "
+                             "bfloat16 features and tables")
     for x in tensors:
         if not x.is_contiguous() or (x.is_floating_point() and x.dtype != torch.float32):
-            raise ValueError("fused message kernels take contiguous float32 tensors")
+            raise ValueError("fused message kernels take contiguous float32 edge tensors")
 
 
 def _launch_sizes(table: torch.Tensor, cutoff: float):
@@ -206,11 +219,11 @@ def message(s: torch.Tensor, v: torch.Tensor, dist: torch.Tensor, direction: tor
             src: torch.Tensor, dst: torch.Tensor, perm_dst: torch.Tensor, rowptr_dst: torch.Tensor,
             perm_src: torch.Tensor, rowptr_src: torch.Tensor, table: torch.Tensor,
             cutoff: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ds, dv): the summed messages into every node, [N, H] and [N, 3, H]."""
-    _check_inputs(s, v, dist, direction, src, dst, perm_dst, rowptr_dst, table)
+    """(ds, dv): the summed messages into every node, [N, H] and [N, 3, H], in float32."""
+    _check_inputs((s, v, table), dist, direction, src, dst, perm_dst, rowptr_dst)
     knots, hidden, hp, inv_h = _launch_sizes(table, cutoff)
-    ds = torch.empty_like(s)
-    dv = torch.empty_like(v)
+    ds = torch.empty_like(s, dtype=torch.float32)
+    dv = torch.empty_like(v, dtype=torch.float32)
     _launcher(_message_forward_kernel)[(s.shape[0],)](
         s, v, dist, direction, src, perm_dst, rowptr_dst, table, ds, dv, KNOTS=knots,
         INV_H=inv_h, H=hidden, HP=hp, BE=EDGE_BLOCK, num_warps=WARPS)
@@ -223,7 +236,7 @@ def message_backward(grad_ds: torch.Tensor, grad_dv: torch.Tensor, s: torch.Tens
                      dst: torch.Tensor, perm_src: torch.Tensor, rowptr_src: torch.Tensor,
                      table: torch.Tensor, cutoff: float
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    _check_inputs(grad_ds, grad_dv, s, v, dist, direction, dst, perm_src, rowptr_src, table)
+    _check_inputs((grad_ds, grad_dv, s, v, table), dist, direction, dst, perm_src, rowptr_src)
     knots, hidden, hp, inv_h = _launch_sizes(table, cutoff)
     grad_s = torch.empty_like(s)
     grad_v = torch.empty_like(v)
@@ -245,9 +258,10 @@ def _setup_context(ctx, inputs, output):
 
 def _backward(ctx, grad_ds, grad_dv):
     s, v, dist, direction, dst, perm_src, rowptr_src, table = ctx.saved_tensors
+    # The gradients are read per edge like the features, so in the features' type.
     grad_s, grad_v, grad_dist, grad_dir = message_backward(
-        grad_ds.contiguous(), grad_dv.contiguous(), s, v, dist, direction, dst, perm_src,
-        rowptr_src, table, ctx.cutoff)
+        grad_ds.to(s.dtype).contiguous(), grad_dv.to(s.dtype).contiguous(), s, v, dist,
+        direction, dst, perm_src, rowptr_src, table, ctx.cutoff)
     return grad_s, grad_v, grad_dist, grad_dir, None, None, None, None, None, None, None, None
 
 
@@ -264,12 +278,14 @@ def csr(index: torch.Tensor, num_nodes: int):
 
 class TabulatedMessage(nn.Module):
     """An interaction's MessageBlock with its filter read from `table` (filter_tables.tabulate)
-    by the fused kernels."""
+    by the fused kernels, which read node features in feature_dtype."""
 
-    def __init__(self, table: torch.Tensor, cutoff: float):
+    def __init__(self, table: torch.Tensor, cutoff: float,
+                 feature_dtype: torch.dtype = torch.float32):
         super().__init__()
         self.register_buffer("table", table)
         self.cutoff = cutoff
+        self.feature_dtype = feature_dtype
 
     def edge_inputs(self, d: torch.Tensor, direction: torch.Tensor, src: torch.Tensor,
                     dst: torch.Tensor, num_nodes: int, rbf: GaussianRBF) -> Dict[str, torch.Tensor]:
@@ -282,18 +298,23 @@ class TabulatedMessage(nn.Module):
                 "perm_src": perm_src, "rowptr_src": rowptr_src}
 
     def forward(self, s, v, edges: Dict[str, torch.Tensor]):
-        ds, dv = message(s.float().contiguous(), v.float().contiguous(), edges["dist"],
+        fd = self.feature_dtype
+        ds, dv = message(s.to(fd).contiguous(), v.to(fd).contiguous(), edges["dist"],
                          edges["direction"], edges["src"], edges["dst"], edges["perm_dst"],
                          edges["rowptr_dst"], edges["perm_src"], edges["rowptr_src"], self.table,
                          self.cutoff)
         return s + ds, v + dv
 
 
-def tabulated_copy(model: StudentForceField, knots: int = DEFAULT_KNOTS) -> StudentForceField:
+def tabulated_copy(model: StudentForceField, knots: int = DEFAULT_KNOTS,
+                   feature_dtype: torch.dtype = torch.float32,
+                   table_dtype: torch.dtype | None = None) -> StudentForceField:
     """A copy of model, on its device, whose message steps are the fused kernels with
-    `knots`-interval filter tables."""
+    `knots`-interval filter tables (in table_dtype, by default feature_dtype), reading node
+    features in feature_dtype."""
     device = model.atom_reference.device
     tabulated = copy.deepcopy(model)
     for block, table in zip(tabulated.interactions, tabulate(model, knots)):
-        block.message = TabulatedMessage(table.to(device), model.cutoff)
+        table = table.to(device, table_dtype or feature_dtype)
+        block.message = TabulatedMessage(table, model.cutoff, feature_dtype)
     return tabulated
