@@ -54,19 +54,29 @@ def systems(names: list[str]) -> dict:
 
 
 def variants(models: Path, model: str, device: str, names: list[str], threads: int) -> dict:
-    """[kk-]<format>-<precision>[-eager] -> (file of the model, pair_style options, LAMMPS flags).
+    """[kk-]<format>-<precision>[-eager] -> (file of the model, pair style, its options, LAMMPS
+    flags).
 
     format: ts (TorchScript), aoti (AOTInductor package; on CUDA with the fused message kernels)
     or aotitorch (AOTInductor package of the model's own message ops, as TorchScript runs them).
 
     kk-: pair_style mlff/student/kk through LAMMPS's KOKKOS package (-sf kk), the whole step on
     the device; -eager launches every kernel each step (cuda_graph no); -det runs with
-    deterministic yes."""
+    deterministic yes.
+
+    mliap-<precision>: the same model through LAMMPS's pair_style mliap unified with Kokkos
+    (python -m mlff_student mliap; a LAMMPS built with MLFF_MLIAP=1), the model run eagerly by
+    PyTorch in the embedded Python, as the peer ML potentials run there."""
     out = {}
     for name in names:
         kokkos = name.startswith("kk-")
         fmt, precision, *mode = name.removeprefix("kk-").split("-")
-        if fmt == "ts":
+        style = "mlff/student"
+        if fmt == "mliap":
+            path, style = models / f"{model}_mliap_{precision}.pt", "mliap"
+            options = f"unified {path} 0"
+            kokkos = True
+        elif fmt == "ts":
             path, options = models / f"{model}.pt", f"device {device} precision {precision}"
         elif fmt == "aoti":
             path, options = models / f"{model}_{device}_{precision}.pt2", f"device {device}"
@@ -85,8 +95,10 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
         flags = []
         if kokkos:
             flags = (["-k", "on", "g", "1"] if device == "cuda" else ["-k", "on", "t", str(threads)])
-            flags += ["-sf", "kk", "-pk", "kokkos", "newton", "off", "neigh", "full"]
-        out[name] = (path, options, flags)
+            flags += ["-sf", "kk", "-pk", "kokkos"] + (
+                ["newton", "on", "neigh", "half"] if style == "mliap" else
+                ["newton", "off", "neigh", "full"])
+        out[name] = (path, style, options, flags)
     return {k: v for k, v in out.items() if v[0].exists()}
 
 
@@ -123,7 +135,10 @@ def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str],
     cmd = [args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", *flags]
     if nprocs > 1:
         cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe", *cmd]
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    # LAMMPS's embedded Python (pair_style mliap unified) finds torch and mlff_student where this
+    # Python does.
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
     if proc.returncode != 0:
@@ -131,14 +146,24 @@ def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str],
     return log
 
 
-def header(args, data: str, model: Path, options: str, elements: list[str], periodic: bool) -> str:
+def header(args, data: str, model: Path, options: str, elements: list[str], periodic: bool,
+           style: str = "mlff/student") -> str:
+    # pair_coeff of mlff/student names the model file; mliap's names only the elements, and
+    # needs LAMMPS's communication buffers sized for its feature exchanges (mliap.py says why).
+    coeff = f"{model} " if style == "mlff/student" else ""
+    if style == "mliap":
+        import torch
+
+        width = torch.load(model, weights_only=False).exchange_values
+        coeff = ""
+        options = f"{options}\nfix mliap_comm all property/atom d2_mliap_comm {width} ghost yes"
     return f"""plugin load {args.plugin}
 units metal
 boundary {'p p p' if periodic else 'm m m'}
 atom_style atomic
 read_data {data}
-pair_style mlff/student {options}
-pair_coeff * * {model} {' '.join(elements)}
+pair_style {style} {options}
+pair_coeff * * {coeff}{' '.join(elements)}
 neighbor 1.0 bin
 """
 
@@ -238,11 +263,11 @@ def main() -> int:
         entry = {"atoms": natoms, "molecules": natoms // 12 if name.startswith(("ensemble", "box", "benzene")) else 1,
                  "model": model_name}
         reference = {}
-        for vname, (model, options, flags) in chosen[model_name].items():
+        for vname, (model, style, options, flags) in chosen[model_name].items():
             vdir = sysdir / vname
             vdir.mkdir(exist_ok=True)
             head = header(args, str((sysdir / "system.data").resolve()), model, options, elements,
-                          bool(atoms.pbc.any()))
+                          bool(atoms.pbc.any()), style)
             try:
                 entry[vname] = time_variant(args, vdir, natoms, head, flags)
             except Exception as exc:  # an out-of-memory or failed variant is a result too

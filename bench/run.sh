@@ -42,14 +42,22 @@ prepare() { # source: NAME.pt and NAME_<device>_<precision>[_torch].pt2, NAME th
     "$py" -m mlff_student export "$1" -o "$models/$name.pt" >/dev/null
   fi
   for p in $precisions; do compile "$1" "$name" "$p" --precision "$p"; done
+  # pair_style mliap unified, where LAMMPS has ML-IAP (MLFF_MLIAP=1): the same model for the
+  # peer interface, with every element the benchmark's systems hold.
+  if [[ $mliap == 1 ]] && outdated "$models/${name}_mliap_fp32.pt" "$1"; then
+    "$py" -m mlff_student mliap "$1" -o "$models/${name}_mliap_fp32.pt" --dtype float32 \
+      --elements H C N O F S Cl >/dev/null
+  fi
   # On CUDA, the fused message kernels against the model's own ops, both compiled.
   if [[ $device == cuda ]]; then compile "$1" "$name" fp32_torch --precision fp32 --message torch; fi
 }
+lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
+mliap=0
+grep -qw mliap <("$lmp" -h 2>/dev/null) && mliap=1
 prepare "$molecule_model"
 [[ $liquid_model == "$molecule_model" ]] || prepare "$liquid_model"
 wait
 
-lmp=$(sed -n 's/^LAMMPS_EXECUTABLE:FILEPATH=//p' "$MLFF_BUILD/CMakeCache.txt")
 variants="ts-fp32,aoti-fp32"
 [[ $device == cuda ]] &&
   variants="ts-fp32,ts-fp32-eager,aoti-fp32,aoti-fp32-eager,aotitorch-fp32,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
@@ -58,6 +66,7 @@ if grep -q "mlff/student/kk" "$MLFF_BUILD/mlffstudentplugin.so"; then
   variants="$variants,kk-ts-fp32,kk-aoti-fp32"
   [[ $device == cuda ]] && variants="$variants,kk-aoti-fp16"
 fi
+[[ $mliap == 1 ]] && variants="$variants,mliap-fp32"
 "$py" "$MLFF_ROOT/bench/bench.py" --lmp "$lmp" --plugin "$MLFF_BUILD/mlffstudentplugin.so" \
   --models "$models" --model "$(basename "${molecule_model%.*}")" \
   --liquid-model "$(basename "${liquid_model%.*}")" --device "$device" --variants "$variants" \

@@ -26,6 +26,12 @@ MLFF_LAMMPS_TOP=$MLFF_CACHE/lammps-$LAMMPS_VERSION-kokkos-$MLFF_KOKKOS
 # (atom_style full, bond) of organic systems with topology. A cached build with other packages
 # is reconfigured and rebuilt in place (only what changed is compiled).
 MLFF_LAMMPS_PACKAGES="PLUGIN MOLECULE"
+# MLFF_MLIAP=1 adds ML-IAP and PYTHON (pair_style mliap unified, the interface other ML potentials
+# use, which bench/run.sh compares with this style) in a LAMMPS build of its own.
+if [[ ${MLFF_MLIAP:-0} == 1 ]]; then
+  MLFF_LAMMPS_PACKAGES+=" ML-IAP PYTHON"
+  MLFF_LAMMPS_TOP+=-mliap
+fi
 
 # A user's own LAMMPS (a build or install tree holding LAMMPSConfig.cmake) replaces ours. The
 # Kokkos style is built when MLFF_LAMMPS_BUILD_DIR is a build tree of LAMMPS with KOKKOS.

@@ -14,6 +14,8 @@
 #                    Kokkos sources are taken from it instead of the Debian archive
 #   MLFF_SKIP_APT=1  do not call apt-get (the packages are already there)
 #   MLFF_PYTHON      a Python with torch, numpy and ase to use instead of our own venv
+#   MLFF_MLIAP=1     also LAMMPS's ML-IAP and PYTHON packages (pair_style mliap unified), in a
+#                    LAMMPS build of its own (Cython comes into the venv for it)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -34,6 +36,7 @@ install_apt_packages() {
 setup_venv() {
   [[ $MLFF_OWN_VENV == 1 ]] || return 0
   local want="torch==2.11.0 numpy ase onnx pytest tblite==0.8.0 sphinx setuptools>=70.1"
+  [[ ${MLFF_MLIAP:-0} == 1 ]] && want+=" cython>=3.0"
   local stamp=$MLFF_VENV/.mlff-requirements
   if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     log "python: creating $MLFF_VENV ($want; about 1 GB to download the first time)"
@@ -123,6 +126,10 @@ set_lammps_options() {
     none) kokkos=(-DPKG_KOKKOS=OFF -DBUILD_OMP=OFF) ;;
     *) echo "MLFF_KOKKOS must be openmp, cuda or none, not '$MLFF_KOKKOS'" >&2; exit 1 ;;
   esac
+  # ML-IAP's Python models (unified) are compiled with Cython against the venv's Python.
+  if [[ " $MLFF_LAMMPS_PACKAGES " == *" ML-IAP "* ]]; then
+    packages+=(-DMLIAP_ENABLE_PYTHON=ON "-DPython_EXECUTABLE=$(command -v "$MLFF_PYTHON")")
+  fi
   lammps_options=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DBUILD_MPI=ON
     "${packages[@]}" -DBUILD_TOOLS=OFF -DWITH_JPEG=OFF -DWITH_PNG=OFF -DWITH_FFMPEG=OFF
     -DWITH_CURL=OFF -DDOWNLOAD_POTENTIALS=OFF "${kokkos[@]}")

@@ -1,7 +1,8 @@
 """Command line (`mlff-student` once the package is installed, or python -m mlff_student):
     python -m mlff_student export SOURCE -o OUT.pt [--dtype float32|float64]
     python -m mlff_student compile SOURCE -o OUT.pt2 [--device cuda|cpu] [--precision fp32|tf32|fp16|bf16]
-        [--message fused|torch] [--knots N]
+        [--message fused|torch] [--knots N] [--tables fp32|features]
+    python -m mlff_student mliap SOURCE -o OUT.pt --elements C H ... [--dtype float64|float32]
     python -m mlff_student nve-report LOG [--json OUT.json] [--png OUT.png]
     python -m mlff_student distill --out STEM --dataset DATA.npz [--device cuda] [--epochs N] ...
     python -m mlff_student molecules [--out DIR] [--names caffeine,...]   (needs RDKit)
@@ -42,6 +43,15 @@ def main(argv=None) -> int:
                       help="fused Triton kernels with tabulated filters (default on cuda) or the "
                            "model's torch ops (the only choice on cpu)")
     comp.add_argument("--knots", type=int, help="filter table size of the fused kernels")
+    comp.add_argument("--tables", choices=["features", "fp32"], default="features",
+                      help="the fused kernels' filter tables in the type they read features in "
+                           "(16-bit in fp16 and bf16 packages; the default) or in fp32")
+    mli = sub.add_parser("mliap", help="write the model for LAMMPS's pair_style mliap unified")
+    mli.add_argument("source", help="MLFF-Distiller checkpoint (.pt/.pth) or seed ONNX file (.onnx)")
+    mli.add_argument("-o", "--output", required=True, help="output file (.pt)")
+    mli.add_argument("--elements", nargs="+", required=True,
+                     help="the element of each ML-IAP element type, in pair_coeff's order")
+    mli.add_argument("--dtype", choices=sorted(DTYPES), default="float64")
     rep = sub.add_parser("nve-report", help="energy conservation and temperature of an NVE LAMMPS log")
     rep.add_argument("log", help="LAMMPS log with thermo columns step time temp pe ke etotal")
     rep.add_argument("--json", help="write the metrics here")
@@ -93,6 +103,16 @@ def run(parser, args) -> int:
         print(summary_line(args.title or args.log, metrics))
         return 0
 
+    if args.command == "mliap":
+        from .mliap import write
+
+        if not args.output.endswith(".pt"):
+            parser.error("pair_style mliap unified loads files ending in .pt with torch.load")
+        write(load_model(args.source), args.output, args.elements, DTYPES[args.dtype])
+        print(f"wrote {args.output}: pair_style mliap unified {args.output} 0, "
+              f"pair_coeff * * {' '.join(args.elements)}")
+        return 0
+
     if args.command == "export":
         if args.output.endswith(".pt2"):
             parser.error("export writes TorchScript (.pt); AOTInductor packages (.pt2) are made "
@@ -105,7 +125,8 @@ def run(parser, args) -> int:
             parser.error("AOTInductor packages must end in .pt2")
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = load_model(args.source)
-        meta = compile_aoti(model, args.output, device, args.precision, args.message, args.knots)
+        meta = compile_aoti(model, args.output, device, args.precision, args.message, args.knots,
+                            args.tables)
         n = sum(p.numel() for p in model.parameters())
     print(f"wrote {args.output}: {n} parameters, " + ", ".join(f"{k}={v}" for k, v in meta.items()))
     return 0

@@ -9,18 +9,25 @@ row and zeroes the ghost rows (reverse communication), so that the backward pass
 interaction sees the gradient of the total energy of all ranks.
 
 The model files call these operations by name; the LAMMPS plugin defines them again in C++ with
-its communication behind them. Defined here, they leave the rows as they are: the right answer
-for a graph without ghosts, and what tracing and the tests need.
+its communication behind them. Defined here, they leave the rows as they are (the right answer
+for a graph without ghosts, and what tracing and the tests need), unless an engine that runs the
+model from Python (LAMMPS's ML-IAP, mliap.py) has put its own communication behind them for the
+duration of a call (`engine_exchange`).
 """
 
 from __future__ import annotations
 
-from typing import Tuple
+from contextlib import contextmanager
+from typing import Callable, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 NAMESPACE = "mlff_student"
+
+# (refresh, fold): each takes and returns the (s, v) rows, like the two operations.
+Rows = Tuple[Tensor, Tensor]
+_engine: Optional[Tuple[Callable[[Tensor, Tensor], Rows], Callable[[Tensor, Tensor], Rows]]] = None
 
 
 def _defined(name: str) -> bool:
@@ -31,6 +38,14 @@ def _copy_rows(s: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
     return s.clone(), v.clone()
 
 
+def _refresh(s: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
+    return _engine[0](s, v) if _engine else _copy_rows(s, v)
+
+
+def _fold(s: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
+    return _engine[1](s, v) if _engine else _copy_rows(s, v)
+
+
 def _same_rows(s: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
     return torch.empty_like(s), torch.empty_like(v)
 
@@ -38,10 +53,32 @@ def _same_rows(s: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
 # A process that has loaded the LAMMPS plugin (the lammps Python module) has them already.
 if not _defined("ghost_features"):
     ghost_gradients = torch.library.custom_op(
-        f"{NAMESPACE}::ghost_gradients", _copy_rows, mutates_args=())
+        f"{NAMESPACE}::ghost_gradients", _fold, mutates_args=())
     ghost_gradients.register_fake(_same_rows)
     ghost_features = torch.library.custom_op(
-        f"{NAMESPACE}::ghost_features", _copy_rows, mutates_args=())
+        f"{NAMESPACE}::ghost_features", _refresh, mutates_args=())
     ghost_features.register_fake(_same_rows)
     ghost_features.register_autograd(
         lambda ctx, grad_s, grad_v: torch.ops.mlff_student.ghost_gradients(grad_s, grad_v))
+
+
+def defined_here() -> bool:
+    """Whether the operations are these Python ones (not the plugin's, loaded first)."""
+    return "ghost_features" in globals()
+
+
+@contextmanager
+def engine_exchange(refresh: Callable[[Tensor, Tensor], Rows],
+                    fold: Callable[[Tensor, Tensor], Rows]):
+    """Within the block the two operations run refresh and fold: new (s, v) rows whose ghost rows
+    are their owners' (refresh), or whose owner rows hold the ghosts' sums and ghost rows zero
+    (fold)."""
+    global _engine
+    if not defined_here():
+        raise RuntimeError("the mlff_student ghost operations are the LAMMPS plugin's in this "
+                           "process: an engine's exchange cannot be put behind them")
+    _engine = (refresh, fold)
+    try:
+        yield
+    finally:
+        _engine = None

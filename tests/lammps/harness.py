@@ -41,11 +41,11 @@ def reference_model(name: str):
 
 
 def run_lammps(workdir: Path, script: str, nprocs: int = 1, check: bool = True, timeout: int = 600,
-               env: dict | None = None, args: list[str] = ()):
-    """args: extra LAMMPS command-line flags, e.g. -k on t 2 -sf kk."""
+               env: dict | None = None, args: list[str] = (), lmp: str = LMP):
+    """args: extra LAMMPS command-line flags, e.g. -k on t 2 -sf kk; lmp: another executable."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "in.lmp").write_text(script)
-    cmd = [LMP, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", *args]
+    cmd = [lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", *args]
     if nprocs > 1:
         cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe"] + cmd
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
@@ -58,10 +58,11 @@ def run_lammps(workdir: Path, script: str, nprocs: int = 1, check: bool = True, 
 
 
 def header(data: str, elements: list[str], model: Path, periodic: bool, newton: str = "on",
-           pair: str | None = None, pre: str = "") -> str:
+           pair: str | None = None, pre: str = "", load_plugin: bool = True) -> str:
     boundary = "p p p" if periodic else "f f f"
     pair = pair or f"pair_style mlff/student\npair_coeff * * {model} {' '.join(elements)}"
-    return f"""plugin load {PLUGIN}
+    load = f"plugin load {PLUGIN}" if load_plugin else ""
+    return f"""{load}
 units metal
 boundary {boundary}
 atom_style atomic
@@ -75,12 +76,14 @@ neighbor 1.0 bin
 
 def single_point(workdir: Path, atoms, elements: list[str], model: Path, nprocs: int = 1,
                  newton: str = "on", extra: str = "", pair: str | None = None, pre: str = "",
-                 args: list[str] = ()) -> Result:
-    """run 0 with energies, forces, global and per-atom virials written out."""
+                 args: list[str] = (), lmp: str | None = None) -> Result:
+    """run 0 with energies, forces, global and per-atom virials written out; lmp: another LAMMPS
+    executable, which runs without the plugin."""
     workdir.mkdir(parents=True, exist_ok=True)
     periodic = bool(atoms.pbc.any())
     write_lammps_data(atoms, workdir / "system.data", elements)
-    script = header("system.data", elements, model, periodic, newton, pair, pre) + extra + """
+    script = header("system.data", elements, model, periodic, newton, pair, pre,
+                    load_plugin=lmp is None) + extra + """
 compute vir all pressure NULL virial
 compute pe_atom all pe/atom
 compute stress_atom all stress/atom NULL virial
@@ -91,7 +94,7 @@ dump_modify forces sort id format float %.16g
 run 0
 print "RESULT $(pe:%.16g) $(vol:%.16g) $(c_vir[1]:%.16g) $(c_vir[2]:%.16g) $(c_vir[3]:%.16g) $(c_vir[4]:%.16g) $(c_vir[5]:%.16g) $(c_vir[6]:%.16g)"
 """
-    _, log = run_lammps(workdir, script, nprocs, args=args)
+    _, log = run_lammps(workdir, script, nprocs, args=args, lmp=lmp or LMP)
     line = next(l for l in log.splitlines() if l.startswith("RESULT"))
     values = [float(v) for v in line.split()[1:]]
     energy, volume, pressure = values[0], values[1], np.array(values[2:8])
