@@ -107,7 +107,9 @@ lammps_built() { [[ -f $MLFF_LAMMPS_TOP/install/.built && $(cat "$MLFF_LAMMPS_TO
 # Ninja's [done/total] lines, shown every tenth of the way.
 build_progress() {
   awk -v start="$(date +%s)" '/^\[[0-9]+\/[0-9]+\]/ {
-    split(substr($1, 2), n, "/"); p = int(100 * n[1] / n[2])
+    split(substr($1, 2), n, "/")
+    if (n[2] + 0 < 10) next  # a step with its own tiny count (Cython, a regeneration), not the build
+    p = int(100 * n[1] / n[2])
     if (p >= shown + 10) { shown = p - p % 10
       "date +%s" | getline now; close("date +%s")
       printf "[setup]   %3d %% (%d of %d files, %d min)\n", p, n[1], n[2], (now - start) / 60; fflush() }
