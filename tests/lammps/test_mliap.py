@@ -15,7 +15,10 @@ from mlff_student.export import export_torchscript
 from mlff_student.mliap import write
 from mlff_student.systems import molecular_box, molecules
 
-MLIAP_LMP = Path(os.environ.get("MLFF_MLIAP_LMP") or str(Path(LMP).parents[2]) + "-mliap/install/bin/lmp")
+# The set-up's LAMMPS lives in <cache>/lammps-<version>-kokkos-<backend>/install/bin; the ML-IAP
+# one beside it, its directory name ending in -mliap.
+_beside = Path(LMP).resolve().parents[2] if len(Path(LMP).resolve().parents) > 2 else Path("/")
+MLIAP_LMP = Path(os.environ.get("MLFF_MLIAP_LMP") or f"{_beside}-mliap/install/bin/lmp")
 pytestmark = pytest.mark.skipif(not MLIAP_LMP.exists(), reason="no LAMMPS with ML-IAP (MLFF_MLIAP=1)")
 
 ATOMS = molecular_box(molecules()["benzene"], 2, 0.87, seed=5, tilt=(0.1, 0.0, -0.05))
