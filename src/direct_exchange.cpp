@@ -8,6 +8,8 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <nccl.h>
+
+#include "feature_tensors.h"
 #endif
 
 namespace mlff {
@@ -31,15 +33,6 @@ struct NcclExchange::State {
   std::vector<int> ranks;
   std::vector<std::int64_t> send_offsets, recv_offsets;  // per peer, and the total at the end
   at::Tensor send_rows, recv_rows, image_rows, image_owners;
-
-  // Rows as 8-byte words (moved bit for bit) or as their values (floats where single).
-  at::Tensor words(const FeatureRows& rows) const {
-    return at::from_blob(rows.data, {rows.count, rows.width},
-                         at::TensorOptions().dtype(at::kDouble).device(at::kCUDA, device));
-  }
-  at::Tensor values(const FeatureRows& rows) const {
-    return words(rows).view(rows.single ? at::kFloat : at::kDouble);
-  }
 
   // Each peer's slice of out goes to it, and its slice of in comes from it, as one group.
   void swap(const at::Tensor& out, const std::vector<std::int64_t>& out_offsets, at::Tensor& in,
@@ -116,7 +109,7 @@ void NcclExchange::refresh_ghosts(const FeatureRows& rows) {
   if (rows.count == 0) return;
   const State& s = *state_;
   const c10::cuda::CUDAGuard guard(s.device);
-  at::Tensor all = s.words(rows);
+  at::Tensor all = device_words(rows, s.device);
   const at::Tensor out = all.index_select(0, s.send_rows);
   at::Tensor in = at::empty({s.recv_rows.size(0), all.size(1)}, all.options());
   s.swap(out, s.send_offsets, in, s.recv_offsets);
@@ -129,7 +122,7 @@ void NcclExchange::fold_ghosts(const FeatureRows& rows) {
   if (rows.count == 0) return;
   const State& s = *state_;
   const c10::cuda::CUDAGuard guard(s.device);
-  at::Tensor all = s.values(rows);
+  at::Tensor all = device_values(rows, s.device);
   const at::Tensor out = all.index_select(0, s.recv_rows);
   at::Tensor in = at::empty({s.send_rows.size(0), all.size(1)}, all.options());
   s.swap(out, s.recv_offsets, in, s.send_offsets);

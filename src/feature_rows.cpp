@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "feature_tensors.h"
 #include "ghost_exchange.h"
 
 namespace mlff {
@@ -10,17 +11,6 @@ namespace mlff {
 namespace {
 
 constexpr std::int64_t kWordBytes = 8;
-
-// Rows in device memory as words ([count][width] doubles, moved bit for bit) or as the values
-// they hold (floats where single).
-at::Tensor device_words(const FeatureRows& rows) {
-  return at::from_blob(rows.data, {rows.count, rows.width},
-                       at::TensorOptions().dtype(at::kDouble).device(at::kCUDA));
-}
-
-at::Tensor device_values(const FeatureRows& rows) {
-  return device_words(rows).view(rows.single ? at::kFloat : at::kDouble);
-}
 
 at::Tensor host_words(const double* data, int n, int width) {
   return at::from_blob(const_cast<double*>(data), {n, width}, at::kDouble);

@@ -46,11 +46,12 @@ class StudentMLIAP(MLIAPUnified):
 
     def __init__(self, model: StudentForceField, element_types: list[str],
                  dtype: torch.dtype = torch.float64):
-        if MLIAPUnified is not object:
-            # interface, element types, ndescriptors, nparams; ML-IAP's pair cutoff is twice rcutfac
-            super().__init__(None, list(element_types), 1, 1, model.cutoff / 2)
-        else:
-            self.element_types, self.rcutfac = list(element_types), model.cutoff / 2
+        # What MLIAPUnified's constructor sets, set here so the class is made without LAMMPS too:
+        # one dummy descriptor and parameter; ML-IAP's pair cutoff is twice rcutfac.
+        self.interface = None
+        self.element_types = list(element_types)
+        self.ndescriptors = self.nparams = 1
+        self.rcutfac = model.cutoff / 2
         self.model = model.to(dtype).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
