@@ -53,9 +53,11 @@ void PairMLFFStudentKokkos<DeviceType>::settle_options() {
                mlff::device_name(*options.device));
   options.device = here;
   options.cuda_device = -1;  // the GPU Kokkos chose (-k on g N) is the current one
-  if (options.cuda_graph == mlff::CudaGraphMode::On)
-    error->all(FLERR, "pair_style mlff/student/kk does not use cuda_graph (it is mlff/student's)");
-  options.cuda_graph = mlff::CudaGraphMode::Off;
+  if (options.cuda_graph == mlff::CudaGraphMode::On && !on_gpu)
+    error->all(FLERR,
+               "pair_style mlff/student/kk: cuda_graph yes needs Kokkos on a GPU (-k on g 1 -sf "
+               "kk); leave it out on the host");
+  if (!on_gpu) options.cuda_graph = mlff::CudaGraphMode::Off;
 }
 
 // The device step holds the model it runs: a model loaded again needs a new one. (The plain

@@ -17,15 +17,7 @@ void check_cuda(cudaError_t status, const char* what) {
     throw Error(std::string(what) + " failed: " + cudaGetErrorString(status));
 }
 
-// Launches cost about 0.5 ms a step; beyond this size the padding costs more than that (H100).
-constexpr std::int64_t kGraphAutoMaxNodes = 5000;
-
 }  // namespace
-
-bool CudaGraphStep::graphed(std::int64_t nodes) const {
-  return model_.cuda_graph == CudaGraphMode::On ||
-         (model_.cuda_graph == CudaGraphMode::Auto && nodes <= kGraphAutoMaxNodes);
-}
 
 // Upload, model and download on the current stream, with no host synchronization unless a
 // profile asks for per-stage times; the buffers must already fit `in`.
@@ -83,7 +75,7 @@ void CudaGraphStep::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* p
   StageClock clock(profile);
   const std::int64_t n = graph.num_nodes(), e = graph.num_edges();
   const std::size_t fsize = model_.input_dtype() == at::kDouble ? 8 : 4;
-  const bool use_graph = !exchange && graphed(n);
+  const bool use_graph = !exchange && model_.graphed(n);
   bool recapture = false;
   if (use_graph) {
     // Room for at least one padding node and for the padding edges on the padding nodes.

@@ -32,7 +32,6 @@ class CudaGraphStep {
            GhostExchange* exchange = nullptr);
 
  private:
-  bool graphed(std::int64_t nodes) const;
   void enqueue(const InputLayout& in, StageClock* clock, GhostExchange* exchange = nullptr);
   void capture(const InputLayout& in);
 

@@ -61,6 +61,12 @@ at::ScalarType LoadedModel::input_dtype() const {
   return precision == Precision::FP64 ? at::kDouble : at::kFloat;
 }
 
+bool LoadedModel::graphed(std::int64_t nodes) const {
+  return device == Device::CUDA &&
+         (cuda_graph == CudaGraphMode::On ||
+          (cuda_graph == CudaGraphMode::Auto && nodes <= kGraphAutoMaxNodes));
+}
+
 at::Device LoadedModel::torch_device() const {
   return device == Device::CUDA ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(cuda_index))
                                 : at::Device(at::kCPU);

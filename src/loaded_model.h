@@ -4,6 +4,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ struct LoadedModel {
   // precisions apply inside the model).
   at::ScalarType input_dtype() const;
   at::Device torch_device() const;
+
+  // Whether a step of this many graph nodes on the GPU runs as a replayed CUDA graph: always with
+  // cuda_graph yes, up to kGraphAutoMaxNodes with auto. Kernel launches cost about 0.5 ms a step;
+  // beyond that size the padding of a captured graph costs more (H100).
+  static constexpr std::int64_t kGraphAutoMaxNodes = 5000;
+  bool graphed(std::int64_t nodes) const;
 
   // LibTorch's process-wide switches this model runs with: TF32 matrix products (CUDA) and
   // deterministic algorithms. Set as the model loads; set again by forward only where another

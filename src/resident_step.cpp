@@ -5,6 +5,8 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
+
+#include "resident_graph.h"
 #endif
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include "ghost_fold.h"
 #include "loaded_model.h"
 #include "mlff_error.h"
+#include "node_sums.h"
 
 namespace mlff {
 
@@ -82,7 +85,17 @@ at::Tensor canonical_edge_order(const ResidentArrays& a, const at::Tensor& x,
   return order;
 }
 
+// The neighbor list's pairs (center, neighbor) between atoms of non-NULL types, grouped by center
+// in row order, with edge vectors x[neighbor] - x[center] and their squared lengths.
+struct NeighborPairs {
+  at::Tensor src_atom, dst_atom, edge_vec, length2, centers;
+};
+
 }  // namespace
+
+#ifndef MLFF_CUDA
+class ResidentGraph {};  // a LibTorch without CUDA has no graphs; the pointer stays empty
+#endif
 
 struct ResidentStep::Impl {
   Impl(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff, double min_distance)
@@ -92,19 +105,78 @@ struct ResidentStep::Impl {
         on(at::TensorOptions().device(model.device() == Device::CUDA ? at::kCUDA : at::kCPU)) {
     z_of_type =
         at::tensor(std::vector<std::int64_t>(type_to_z.begin(), type_to_z.end())).to(on.device());
-    // Edge virial components xx yy zz xy xz yz, then yx zx zy, as products r[a] * g[b].
-    virial_a = at::tensor(std::vector<std::int64_t>{0, 1, 2, 0, 0, 1, 1, 2, 2}).to(on.device());
-    virial_b = at::tensor(std::vector<std::int64_t>{0, 1, 2, 1, 2, 2, 0, 0, 1}).to(on.device());
   }
+
+  // Pairs within the cutoff only, or (for the graph) all of them. Throws on non-finite positions
+  // of centers.
+  NeighborPairs list_pairs(const ResidentArrays& a, const at::Tensor& x, const at::Tensor& z_atom,
+                           bool within_cutoff) const;
 
   ModelRunner& model;
   double cutoff, min_distance;
   at::TensorOptions on;  // the model's device
-  at::Tensor z_of_type, virial_a, virial_b;
+  at::Tensor z_of_type;
   at::Tensor node_of;  // [nall] owned atom of each atom, when ghosts are folded
-  // This step's graph and results, all on the device; node energies are those that count.
-  at::Tensor src, dst, node_energy, node_force, node_virial;
+  // This step's results, all on the device; node energies are those that count.
+  std::int64_t num_edges = 0;
+  at::Tensor node_energy, node_force, node_virial;
+  std::unique_ptr<ResidentGraph> graph;
+  bool graph_has_pairs = false;  // of the last reneighboring, for graph_pairs_nall atoms
+  std::int64_t graph_pairs_nall = 0;
+  bool graph_ghost_nodes = false;
 };
+
+NeighborPairs ResidentStep::Impl::list_pairs(const ResidentArrays& a, const at::Tensor& x,
+                                             const at::Tensor& z_atom, bool within_cutoff) const {
+  const at::TensorOptions as_long = on.dtype(at::kLong);
+  NeighborPairs p;
+  p.centers = view(a.centers, {a.num_centers}, at::kInt, on).to(at::kLong);
+  const at::Tensor x_center = x.index_select(0, p.centers);
+  // Centers of NULL types get no edges.
+  const at::Tensor counts = view(a.num_neighbors, {a.neighbor_rows}, at::kInt, on)
+                                .index_select(0, p.centers)
+                                .to(at::kLong) *
+                            (z_atom.index_select(0, p.centers) > 0);
+
+  // The widest row and the non-finite positions reach the host together.
+  const at::Tensor bad = at::isfinite(x_center).logical_not().any(1);
+  const at::Tensor sizes =
+      a.num_centers > 0 ? at::stack({counts.max(), bad.sum()}).cpu() : at::zeros({2}, at::kLong);
+  const std::int64_t width = sizes[0].item<std::int64_t>();
+  if (sizes[1].item<std::int64_t>() > 0) {
+    const std::int64_t first = p.centers[bad.nonzero()[0][0]].item<std::int64_t>();
+    throw Error("non-finite position of atom index " + std::to_string(first));
+  }
+  if (width == 0) {
+    p.src_atom = p.dst_atom = at::empty({0}, as_long);
+    p.edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
+    p.length2 = at::empty({0}, on.dtype(at::kDouble));
+    return p;
+  }
+  // Candidates [centers, width]: padding slots (and pairs beyond the cutoff) are masked out, and
+  // the kept ones, in row order, are grouped by center as in the neighbor list.
+  const at::Tensor rows =
+      at::from_blob(const_cast<int*>(a.neighbors), {a.neighbor_rows, a.neighbor_cols},
+                    {a.row_stride, a.col_stride}, on.dtype(at::kInt))
+          .narrow(1, 0, width)
+          .index_select(0, p.centers);
+  const at::Tensor slot = at::arange(width, as_long).unsqueeze(0) < counts.unsqueeze(1);
+  const at::Tensor j = at::bitwise_and(rows, a.index_mask)
+                           .to(at::kLong)
+                           .masked_fill_(slot.logical_not(), 0)
+                           .flatten();
+  const at::Tensor d =
+      (x.index_select(0, j).view({a.num_centers, width, 3}) - x_center.unsqueeze(1)).view({-1, 3});
+  const at::Tensor d2 = d.square().sum(1);
+  at::Tensor keep = slot.flatten() & (z_atom.index_select(0, j) > 0);
+  if (within_cutoff) keep &= d2 <= cutoff * cutoff;
+  const at::Tensor kept = keep.nonzero().squeeze(1);
+  p.src_atom = j.index_select(0, kept);
+  p.dst_atom = p.centers.index_select(0, at::div(kept, width, "floor"));
+  p.length2 = d2.index_select(0, kept);
+  p.edge_vec = d.index_select(0, kept);
+  return p;
+}
 
 ResidentStep::ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff,
                            double min_distance)
@@ -113,7 +185,7 @@ ResidentStep::ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z
 ResidentStep::~ResidentStep() = default;
 
 std::int64_t ResidentStep::num_edges() const {
-  return impl_->src.defined() ? impl_->src.numel() : 0;
+  return impl_->num_edges;
 }
 
 StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool refresh_owners,
@@ -131,105 +203,89 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   const std::int64_t num_nodes = ghost_nodes ? a.nall : a.nlocal;
   if (!ghost_nodes && (refresh_owners || !m.node_of.defined() || m.node_of.size(0) != a.nall))
     m.node_of = owned_image_of(id_tensor(a.tag, a.nall, on), a.nlocal);
+  auto node_index = [&](const at::Tensor& atom) {
+    return ghost_nodes ? atom : m.node_of.index_select(0, atom);
+  };
 
   const at::Tensor x = view(a.x, {a.nall, 3}, at::kDouble, on);
   const at::Tensor z_atom =
       m.z_of_type.index_select(0, view(a.type, {a.nall}, at::kInt, on).to(at::kLong));
-  const at::Tensor centers = view(a.centers, {a.num_centers}, at::kInt, on).to(at::kLong);
-  const at::Tensor x_center = x.index_select(0, centers);
-  // Centers of NULL types get no edges.
-  const at::Tensor counts = view(a.num_neighbors, {a.neighbor_rows}, at::kInt, on)
-                                .index_select(0, centers)
-                                .to(at::kLong) *
-                            (z_atom.index_select(0, centers) > 0);
-
-  // The widest row and the non-finite positions reach the host together.
-  const at::Tensor bad = at::isfinite(x_center).logical_not().any(1);
-  const at::Tensor sizes =
-      a.num_centers > 0 ? at::stack({counts.max(), bad.sum()}).cpu() : at::zeros({2}, at::kLong);
-  const std::int64_t width = sizes[0].item<std::int64_t>();
-  if (sizes[1].item<std::int64_t>() > 0) {
-    const std::int64_t first = centers[bad.nonzero()[0][0]].item<std::int64_t>();
-    throw Error("non-finite position of atom index " + std::to_string(first));
-  }
-
-  // Candidates [centers, width]: padding slots and pairs beyond the cutoff are masked out, and
-  // the kept ones, in row order, are the edges grouped by center as in the neighbor list.
-  // Edges as atom pairs (before ghosts are folded onto owners) and their squared lengths.
-  at::Tensor edge_vec, src_atom, dst_atom, length2;
-  if (width > 0) {
-    const at::Tensor rows =
-        at::from_blob(const_cast<int*>(a.neighbors), {a.neighbor_rows, a.neighbor_cols},
-                      {a.row_stride, a.col_stride}, on.dtype(at::kInt))
-            .narrow(1, 0, width)
-            .index_select(0, centers);
-    const at::Tensor slot = at::arange(width, as_long).unsqueeze(0) < counts.unsqueeze(1);
-    const at::Tensor j = at::bitwise_and(rows, a.index_mask)
-                             .to(at::kLong)
-                             .masked_fill_(slot.logical_not(), 0)
-                             .flatten();
-    const at::Tensor d =
-        (x.index_select(0, j).view({a.num_centers, width, 3}) - x_center.unsqueeze(1))
-            .view({-1, 3});
-    const at::Tensor d2 = d.square().sum(1);
-    const at::Tensor keep =
-        slot.flatten() & (z_atom.index_select(0, j) > 0) & (d2 <= m.cutoff * m.cutoff);
-    const at::Tensor kept = keep.nonzero().squeeze(1);
-    src_atom = j.index_select(0, kept);
-    dst_atom = centers.index_select(0, at::div(kept, width, "floor"));
-    length2 = d2.index_select(0, kept);
-    edge_vec = d.index_select(0, kept);
-    if (m.model.deterministic()) {
-      const at::Tensor order =
-          canonical_edge_order(a, x, src_atom, dst_atom, edge_vec, ghost_nodes, on);
-      src_atom = src_atom.index_select(0, order);
-      dst_atom = dst_atom.index_select(0, order);
-      length2 = length2.index_select(0, order);
-      edge_vec = edge_vec.index_select(0, order);
-    }
-    m.src = ghost_nodes ? src_atom : m.node_of.index_select(0, src_atom);
-    m.dst = ghost_nodes ? dst_atom : m.node_of.index_select(0, dst_atom);
-  } else {
-    m.src = m.dst = src_atom = dst_atom = at::empty({0}, as_long);
-    edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
-    length2 = at::empty({0}, on.dtype(at::kDouble));
-  }
-
-  lap("graph build (device)");
   const at::Tensor z = z_atom.narrow(0, 0, num_nodes);
   const at::Tensor energy_mask =
       ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
-  const at::ScalarType dtype = m.model.loaded().input_dtype();
-  const std::vector<at::Tensor> result =
-      num_nodes > 0 || exchange
-          ? m.model.loaded().forward({z, m.src, m.dst, edge_vec.to(dtype), energy_mask.to(dtype)},
-                                     exchange)
-          : std::vector<at::Tensor>{at::zeros({0}, on), at::zeros({0, 3}, on)};
-  m.node_energy = result[0].reshape({num_nodes}).to(at::kDouble) * energy_mask;
-  const at::Tensor grad = result[1].reshape({-1, 3}).to(at::kDouble);
-  lap("model");
 
-  // edge_vec = x[src] - x[dst]: a gradient g pushes src by -g and dst by +g, and adds
-  // -edge_vec (x) g to the virial.
-  m.node_force = at::zeros({num_nodes, 3}, on.dtype(at::kDouble))
-                     .index_add_(0, m.src, grad.neg())
-                     .index_add_(0, m.dst, grad);
-  const int components = std::max(virial_width, 6);
-  const at::Tensor w = (edge_vec.index_select(1, m.virial_a.narrow(0, 0, components)) *
-                        grad.index_select(1, m.virial_b.narrow(0, 0, components)))
-                           .neg_();
-  if (virial_width > 0) {
-    const at::Tensor half = 0.5 * w.narrow(1, 0, virial_width);
-    m.node_virial = at::zeros({num_nodes, virial_width}, on.dtype(at::kDouble))
-                        .index_add_(0, m.src, half)
-                        .index_add_(0, m.dst, half);
+#ifdef MLFF_CUDA
+  // Small graphs replay a captured CUDA graph; the pairs it chooses edges from change only at
+  // reneighboring. Exchanges call the engine between kernels, and deterministic runs sort edges
+  // by their vectors: both run eagerly.
+  if (m.model.device() == Device::CUDA && !exchange && !m.model.deterministic() &&
+      m.model.loaded().graphed(num_nodes)) {
+    if (!m.graph) {
+      m.graph = std::make_unique<ResidentGraph>(m.model.loaded(), m.cutoff);
+      m.graph_has_pairs = false;
+    }
+    if (refresh_owners || !m.graph_has_pairs || m.graph_pairs_nall != a.nall ||
+        m.graph_ghost_nodes != ghost_nodes) {
+      const NeighborPairs p = m.list_pairs(a, x, z_atom, false);
+      CandidatePairs pairs;
+      pairs.src_atom = p.src_atom;
+      pairs.dst_atom = p.dst_atom;
+      pairs.src_node = node_index(p.src_atom);
+      pairs.dst_node = node_index(p.dst_atom);
+      pairs.z = z;
+      pairs.energy_mask = energy_mask;
+      pairs.centers = p.centers;
+      pairs.nall = a.nall;
+      pairs.edges = (p.length2 <= m.cutoff * m.cutoff).sum().item<std::int64_t>();
+      m.graph->set_pairs(pairs);
+      m.graph_has_pairs = true;
+      m.graph_pairs_nall = a.nall;
+      m.graph_ghost_nodes = ghost_nodes;
+    }
+    const GraphTotals t = m.graph->run(a.x, static_cast<cudaStream_t>(a.cuda_stream));
+    lap("device step (CUDA graph)");
+    // Non-finite positions and overlapping atoms: the eager step below names the atoms.
+    if (t.non_finite == 0 && t.shortest2 >= m.min_distance * m.min_distance) {
+      const NodeSums rows = m.graph->sums(virial_width);
+      m.node_energy = rows.energy;
+      m.node_force = rows.force;
+      m.node_virial = rows.virial;
+      m.num_edges = t.edges;
+      StepTotals out;
+      out.energy = t.energy;
+      std::copy(t.virial, t.virial + 6, out.virial.begin());
+      if (!ForceScatter::finite(out.energy, out.virial))
+        throw Error("the model returned non-finite energies or forces");
+      return out;
+    }
   } else {
-    m.node_virial = at::Tensor();
+    m.graph.reset();
   }
+#endif
+
+  NeighborPairs p = m.list_pairs(a, x, z_atom, true);
+  if (m.model.deterministic() && p.src_atom.numel() > 0) {
+    const at::Tensor order =
+        canonical_edge_order(a, x, p.src_atom, p.dst_atom, p.edge_vec, ghost_nodes, on);
+    p.src_atom = p.src_atom.index_select(0, order);
+    p.dst_atom = p.dst_atom.index_select(0, order);
+    p.length2 = p.length2.index_select(0, order);
+    p.edge_vec = p.edge_vec.index_select(0, order);
+  }
+  const at::Tensor src = node_index(p.src_atom), dst = node_index(p.dst_atom);
+  m.num_edges = src.numel();
+  lap("graph build (device)");
+
+  const NodeSums sums = sum_onto_nodes(m.model.loaded(), z, src, dst, p.edge_vec, energy_mask,
+                                       virial_width, exchange);
+  m.node_energy = sums.energy;
+  m.node_force = sums.force;
+  m.node_virial = sums.virial;
+  lap("model and sums");
   // The shortest edge comes back with the totals: overlapping atoms cost no extra wait.
-  const at::Tensor shortest2 = length2.numel() > 0
-                                   ? length2.min().view({1})
-                                   : at::full({1}, m.cutoff * m.cutoff, length2.options());
+  const at::Tensor shortest2 = p.length2.numel() > 0
+                                   ? p.length2.min().view({1})
+                                   : at::full({1}, m.cutoff * m.cutoff, p.length2.options());
   // Deterministic runs sum energies by atom ID: Kokkos may store owned atoms in another order.
   const at::Tensor energy_total =
       m.model.deterministic() && a.nlocal > 0
@@ -238,13 +294,13 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
                 .sum()
           : m.node_energy.sum();
   const at::Tensor totals =
-      at::cat({energy_total.view({1}), w.narrow(1, 0, 6).sum(0), shortest2}).cpu();
-  lap("scatter (device)");
+      at::cat({energy_total.view({1}), sums.edge_virial.narrow(1, 0, 6).sum(0), shortest2}).cpu();
+  lap("totals");
   if (totals[7].item<double>() < m.min_distance * m.min_distance) {
-    const std::int64_t e = length2.argmin().item<std::int64_t>();
+    const std::int64_t e = p.length2.argmin().item<std::int64_t>();
     const at::Tensor tag = id_tensor(a.tag, a.nall, on);
     // Edges run between atoms (ghost images included) before folding: name their IDs.
-    const at::Tensor ids = tag.index_select(0, at::stack({src_atom[e], dst_atom[e]})).cpu();
+    const at::Tensor ids = tag.index_select(0, at::stack({p.src_atom[e], p.dst_atom[e]})).cpu();
     throw CloseAtoms(ids[0].item<std::int64_t>(), ids[1].item<std::int64_t>(),
                      std::sqrt(totals[7].item<double>()), m.min_distance);
   }

@@ -163,10 +163,47 @@ def test_kokkos_style_needs_kokkos_enabled(tmp_path):
     assert "needs the KOKKOS package enabled: run LAMMPS with -k on" in log
 
 
-def test_cuda_graph_is_refused(tmp_path):
+@pytest.mark.skipif(GPU, reason="on a GPU the Kokkos step replays CUDA graphs")
+def test_cuda_graph_is_refused_on_the_host(tmp_path):
     log = run_error(tmp_path, f"pair_style mlff/student/kk cuda_graph yes\npair_coeff * * "
                               f"{model_file('seedarch_77k')} C H", kk("on"))
-    assert "does not use cuda_graph" in log
+    assert "cuda_graph yes needs Kokkos on a GPU" in log
+
+
+def graph_thermo(workdir, mode: str) -> np.ndarray:
+    """NVE of a liquid box, reneighbored every 10 steps (new pairs for the graph), then squeezed
+    by fix deform with 40 steps between reneighborings: more pairs come within the cutoff than
+    the graph was captured for, and it grows within the run."""
+    atoms = molecular_box(BENZENE, 2, 0.87, seed=8)
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
+    pair = f"pair_style mlff/student cuda_graph {mode}\npair_coeff * * {model_file('student_gfn2')} C H"
+    script = header("system.data", ["C", "H"], None, True, "off", pair=pair) + """
+velocity all create 300 4 loop geom
+fix nve all nve
+timestep 0.0005
+neigh_modify every 10 delay 0 check no
+thermo 10
+thermo_style custom step pe ke etotal press
+thermo_modify format float %.15g
+run 60
+fix squeeze all deform 1 x scale 0.93 y scale 0.93 z scale 0.93 remap x
+neigh_modify every 40 delay 0 check no
+run 40
+"""
+    _, log = run_lammps(workdir, script, args=kk("off"))
+    rows = [l.split() for l in log.splitlines()]
+    return np.array([[float(v) for v in r] for r in rows if len(r) == 5 and r[0].isdigit()])
+
+
+@pytest.mark.skipif(not GPU, reason="the Kokkos step's CUDA graphs need Kokkos on a GPU")
+def test_cuda_graph_replays_equal_eager_steps(tmp_path):
+    """Small systems replay the Kokkos step as a captured CUDA graph (cuda_graph auto or yes):
+    the same edges in the same order as the eager step, only atomics may add in another order."""
+    graphed = graph_thermo(tmp_path / "yes", "yes")
+    eager = graph_thermo(tmp_path / "no", "no")
+    assert len(graphed) == 12 and graphed.shape == eager.shape
+    np.testing.assert_allclose(graphed, eager, rtol=1e-9, atol=1e-9)
 
 
 def liquid_thermo(workdir, options: str) -> list[str]:

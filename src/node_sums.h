@@ -1,0 +1,30 @@
+#pragma once
+
+// The model on an edge graph that lies on its device, and its edge gradients summed onto nodes:
+// shared by the resident step's eager and captured paths. Internal to the core: it includes
+// LibTorch.
+
+#include <ATen/core/Tensor.h>
+
+#include "ghost_exchange.h"
+#include "loaded_model.h"
+
+namespace mlff {
+
+struct NodeSums {
+  at::Tensor energy;       // [nodes] float64, masked by energy_mask
+  at::Tensor force;        // [nodes, 3] float64
+  at::Tensor virial;       // [nodes, virial_width] float64; undefined for width 0
+  at::Tensor edge_virial;  // [edges, max(6, virial_width)] float64, -edge_vec (x) gradient
+};
+
+// z [nodes] int64, src and dst [edges] int64 node indices, edge_vec [edges, 3] float64 with
+// edge_vec = x[src] - x[dst], energy_mask [nodes] float64 (1 for the energies that count).
+// virial_width: 0, 6 (xx yy zz xy xz yz) or 9 (also yx zx zy); each edge's virial goes half to
+// either end. Creates no tensor from host memory, so a CUDA graph can capture it.
+NodeSums sum_onto_nodes(const LoadedModel& model, const at::Tensor& z, const at::Tensor& src,
+                        const at::Tensor& dst, const at::Tensor& edge_vec,
+                        const at::Tensor& energy_mask, int virial_width,
+                        GhostExchange* exchange = nullptr);
+
+}  // namespace mlff

@@ -1,0 +1,80 @@
+#pragma once
+
+// The resident step's device work for small graphs, captured once as a CUDA graph and replayed
+// (pair_style mlff/student/kk ... cuda_graph auto|yes). Internal to the core: it includes LibTorch.
+
+#include <ATen/core/Tensor.h>
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "loaded_model.h"
+#include "node_sums.h"
+
+namespace mlff {
+
+// The pairs of a neighbor list that can become edges (both atoms of non-NULL types), fixed from
+// one reneighboring to the next; which of them are edges is decided at every step.
+struct CandidatePairs {
+  at::Tensor src_atom, dst_atom;  // [pairs] int64 atom indices: edge_vec = x[src] - x[dst]
+  at::Tensor src_node, dst_node;  // [pairs] int64 graph nodes (the owners where ghosts fold)
+  at::Tensor z;                   // [nodes] int64 atomic numbers
+  at::Tensor energy_mask;         // [nodes] float64: 1 for energies that count
+  at::Tensor centers;             // int64 atoms with a neighbor row: their positions are checked
+  std::int64_t nall = 0;          // atoms whose positions the step reads
+  std::int64_t edges = 0;         // pairs within the cutoff now, to size the graph
+};
+
+struct GraphTotals {
+  double energy = 0.0;
+  double virial[6] = {0, 0, 0, 0, 0, 0};
+  double shortest2 = 0.0;  // squared length of the shortest edge
+  std::int64_t edges = 0;
+  std::int64_t non_finite = 0;  // centers with a non-finite position
+};
+
+// Buffers of fixed capacity hold the pairs, node types and positions; the graph gathers the edges
+// within the cutoff in neighbor-list order (a stable compaction, so that they come in the eager
+// step's order), pads them to the capacity with edges between padding nodes, runs the model and
+// sums forces, virials and totals onto the padded nodes. Only the positions are copied in each
+// step. The graph is captured again when the pairs, nodes or edges outgrow the capacities, which
+// grow by 1/16.
+class ResidentGraph {
+ public:
+  ResidentGraph(const LoadedModel& model, double cutoff);
+  ~ResidentGraph();
+
+  bool has_pairs() const { return pairs_ > 0 || nodes_ > 0 || nall_ > 0; }
+  void set_pairs(const CandidatePairs& pairs);
+
+  // x: [nall][3] float64 in device memory, written by work queued on `engine`; the graph runs
+  // after it and is finished on return.
+  GraphTotals run(const double* x, cudaStream_t engine);
+
+  // The last run's node rows [0, nodes), views into the graph's outputs.
+  NodeSums sums(int virial_width) const;
+
+ private:
+  void fit(std::int64_t nall, std::int64_t pairs, std::int64_t nodes, std::int64_t edges);
+  void enqueue();
+  void capture();
+  GraphTotals replay();
+
+  const LoadedModel& model_;
+  const double cutoff_;
+  c10::cuda::CUDAStream stream_;
+  at::cuda::CUDAEvent positions_in_;
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;
+  std::int64_t nall_ = 0, pairs_ = 0, nodes_ = 0;
+  std::int64_t cap_atoms_ = 0, cap_pairs_ = 0, cap_nodes_ = 0, cap_edges_ = 0;
+  // Inputs (filled outside the graph) and outputs (the captured run's own tensors).
+  at::Tensor x_, src_atom_, dst_atom_, src_node_, dst_node_, pair_ok_, center_, z_, energy_mask_,
+      node_count_, slots_, far_, host_totals_;
+  NodeSums sums_;
+};
+
+}  // namespace mlff
