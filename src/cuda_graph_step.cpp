@@ -19,6 +19,30 @@ void check_cuda(cudaError_t status, const char* what) {
 
 }  // namespace
 
+std::unique_ptr<at::cuda::CUDAGraph> capture_cuda_graph(const std::function<void()>& enqueue,
+                                                        const std::string& what) {
+  enqueue();
+  c10::cuda::getCurrentCUDAStream().synchronize();
+  auto graph = std::make_unique<at::cuda::CUDAGraph>();
+  graph->capture_begin();
+  try {
+    enqueue();
+  } catch (...) {
+    try {
+      graph->capture_end();
+    } catch (...) {
+    }
+    throw;
+  }
+  try {
+    graph->capture_end();
+  } catch (const std::exception& ex) {
+    throw Error("CUDA graph capture of " + what + " failed (" + first_line(ex) +
+                "): run it with cuda_graph no");
+  }
+  return graph;
+}
+
 // Upload, model and download on the current stream, with no host synchronization unless a
 // profile asks for per-stage times; the buffers must already fit `in`.
 void CudaGraphStep::enqueue(const InputLayout& in, StageClock* clock, GhostExchange* exchange) {
@@ -46,28 +70,7 @@ void CudaGraphStep::enqueue(const InputLayout& in, StageClock* clock, GhostExcha
 
 void CudaGraphStep::capture(const InputLayout& in) {
   graph_.reset();
-  // A first run outside the capture loads kernels and fills the allocator's caches.
-  enqueue(in, nullptr);
-  stream_->synchronize();
-  graph_ = std::make_unique<at::cuda::CUDAGraph>();
-  graph_->capture_begin();
-  try {
-    enqueue(in, nullptr);
-  } catch (...) {
-    try {
-      graph_->capture_end();
-    } catch (...) {
-    }
-    graph_.reset();
-    throw;
-  }
-  try {
-    graph_->capture_end();
-  } catch (const std::exception& ex) {
-    graph_.reset();
-    throw Error("CUDA graph capture of the model failed (" + first_line(ex) +
-                "): run it with cuda_graph no");
-  }
+  graph_ = capture_cuda_graph([&] { enqueue(in, nullptr); }, "the model");
 }
 
 void CudaGraphStep::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* profile,

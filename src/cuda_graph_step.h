@@ -7,8 +7,10 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "edge_graph.h"
 #include "input_staging.h"
@@ -17,6 +19,12 @@
 #include "step_profile.h"
 
 namespace mlff {
+
+// Runs enqueue once on the current stream (it loads the kernels and fills the allocator's caches),
+// then captures a second run as a CUDA graph. Throws mlff::Error naming `what` when the capture
+// fails.
+std::unique_ptr<at::cuda::CUDAGraph> capture_cuda_graph(const std::function<void()>& enqueue,
+                                                        const std::string& what);
 
 // Inputs go up in one transfer and results come down in one, on a stream of its own. Up to a
 // size (cuda_graph auto), or always (yes), the whole step (upload, model, download) is captured

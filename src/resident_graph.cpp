@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_graph_step.h"
 #include "input_staging.h"
 #include "mlff_error.h"
 
@@ -132,28 +133,7 @@ void ResidentGraph::enqueue() {
 void ResidentGraph::capture() {
   graph_.reset();
   sums_ = NodeSums();
-  // A first run outside the capture loads the model's kernels and fills the allocator's caches.
-  enqueue();
-  stream_.synchronize();
-  graph_ = std::make_unique<at::cuda::CUDAGraph>();
-  graph_->capture_begin();
-  try {
-    enqueue();
-  } catch (...) {
-    try {
-      graph_->capture_end();
-    } catch (...) {
-    }
-    graph_.reset();
-    throw;
-  }
-  try {
-    graph_->capture_end();
-  } catch (const std::exception& ex) {
-    graph_.reset();
-    throw Error("CUDA graph capture of the Kokkos step failed (" + first_line(ex) +
-                "): run it with cuda_graph no");
-  }
+  graph_ = capture_cuda_graph([this] { enqueue(); }, "the Kokkos step");
 }
 
 GraphTotals ResidentGraph::replay() {

@@ -48,7 +48,6 @@ class ResidentGraph {
   ResidentGraph(const LoadedModel& model, double cutoff);
   ~ResidentGraph();
 
-  bool has_pairs() const { return pairs_ > 0 || nodes_ > 0 || nall_ > 0; }
   void set_pairs(const CandidatePairs& pairs);
 
   // x: [nall][3] float64 in device memory, written by work queued on `engine`; the graph runs

@@ -208,11 +208,18 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   };
 
   const at::Tensor x = view(a.x, {a.nall, 3}, at::kDouble, on);
-  const at::Tensor z_atom =
-      m.z_of_type.index_select(0, view(a.type, {a.nall}, at::kInt, on).to(at::kLong));
-  const at::Tensor z = z_atom.narrow(0, 0, num_nodes);
-  const at::Tensor energy_mask =
-      ((at::arange(num_nodes, as_long) < a.nlocal) & (z > 0)).to(at::kDouble);
+  // Atomic numbers of all atoms and the mask of the node energies that count; a replayed graph
+  // reads them only when it takes new pairs.
+  struct AtomTypes {
+    at::Tensor z_atom, z, energy_mask;
+  };
+  auto atom_types = [&] {
+    AtomTypes t;
+    t.z_atom = m.z_of_type.index_select(0, view(a.type, {a.nall}, at::kInt, on).to(at::kLong));
+    t.z = t.z_atom.narrow(0, 0, num_nodes);
+    t.energy_mask = ((at::arange(num_nodes, as_long) < a.nlocal) & (t.z > 0)).to(at::kDouble);
+    return t;
+  };
 
 #ifdef MLFF_CUDA
   // Small graphs replay a captured CUDA graph; the pairs it chooses edges from change only at
@@ -226,14 +233,15 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     }
     if (refresh_owners || !m.graph_has_pairs || m.graph_pairs_nall != a.nall ||
         m.graph_ghost_nodes != ghost_nodes) {
-      const NeighborPairs p = m.list_pairs(a, x, z_atom, false);
+      const AtomTypes types = atom_types();
+      const NeighborPairs p = m.list_pairs(a, x, types.z_atom, false);
       CandidatePairs pairs;
       pairs.src_atom = p.src_atom;
       pairs.dst_atom = p.dst_atom;
       pairs.src_node = node_index(p.src_atom);
       pairs.dst_node = node_index(p.dst_atom);
-      pairs.z = z;
-      pairs.energy_mask = energy_mask;
+      pairs.z = types.z;
+      pairs.energy_mask = types.energy_mask;
       pairs.centers = p.centers;
       pairs.nall = a.nall;
       pairs.edges = (p.length2 <= m.cutoff * m.cutoff).sum().item<std::int64_t>();
@@ -263,7 +271,8 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   }
 #endif
 
-  NeighborPairs p = m.list_pairs(a, x, z_atom, true);
+  const AtomTypes types = atom_types();
+  NeighborPairs p = m.list_pairs(a, x, types.z_atom, true);
   if (m.model.deterministic() && p.src_atom.numel() > 0) {
     const at::Tensor order =
         canonical_edge_order(a, x, p.src_atom, p.dst_atom, p.edge_vec, ghost_nodes, on);
@@ -276,8 +285,8 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
   m.num_edges = src.numel();
   lap("graph build (device)");
 
-  const NodeSums sums = sum_onto_nodes(m.model.loaded(), z, src, dst, p.edge_vec, energy_mask,
-                                       virial_width, exchange);
+  const NodeSums sums = sum_onto_nodes(m.model.loaded(), types.z, src, dst, p.edge_vec,
+                                       types.energy_mask, virial_width, exchange);
   m.node_energy = sums.energy;
   m.node_force = sums.force;
   m.node_virial = sums.virial;
