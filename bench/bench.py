@@ -66,13 +66,27 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
 
     mliap-<precision>: the same model through LAMMPS's pair_style mliap unified with Kokkos
     (python -m mlff_student mliap; a LAMMPS built with MLFF_MLIAP=1), the model run eagerly by
-    PyTorch in the embedded Python, as the peer ML potentials run there."""
+    PyTorch in the embedded Python, as the peer ML potentials run there.
+
+    ase-fp32[-compile]: no LAMMPS; ASE's velocity Verlet calling the model in PyTorch each step
+    (bench/ase_loop.py), eager or under torch.compile, from NAME.ckpt or NAME.onnx; molecules only.
+
+    lj, kk-lj: LAMMPS's own step with pair_style lj/cut (epsilon 0) at the model's 5 Å cutoff,
+    plain and Kokkos: the time the engine takes per step around any pair style."""
     out = {}
     for name in names:
         kokkos = name.startswith("kk-")
-        fmt, precision, *mode = name.removeprefix("kk-").split("-")
+        fmt, *rest = name.removeprefix("kk-").split("-")
+        precision, *mode = rest or ["fp64"]
         style = "mlff/student"
-        if fmt == "mliap":
+        if fmt == "ase":
+            path = next((p for p in (models / f"{model}.ckpt", models / f"{model}.onnx")
+                         if p.exists()), models / f"{model}.ckpt")
+            out[name] = (path, "ase", "compile" if "compile" in mode else "eager", [])
+            continue
+        if fmt == "lj":
+            path, style, options = models, "lj/cut", "5.0"
+        elif fmt == "mliap":
             path, style = models / f"{model}_mliap_{precision}.pt", "mliap"
             options = f"unified {path} 0"
             kokkos = True
@@ -151,6 +165,15 @@ def header(args, data: str, model: Path, options: str, elements: list[str], peri
     # pair_coeff of mlff/student names the model file; mliap's names only the elements, and
     # needs LAMMPS's communication buffers sized for its feature exchanges (mliap.py says why).
     coeff = f"{model} " if style == "mlff/student" else ""
+    if style == "lj/cut":  # no forces: the atoms move as the thermal velocities take them
+        return f"""units metal
+boundary {'p p p' if periodic else 'm m m'}
+atom_style atomic
+read_data {data}
+pair_style lj/cut {options}
+pair_coeff * * 0.0 1.0
+neighbor 1.0 bin
+"""
     if style == "mliap":
         import torch
 
@@ -195,16 +218,37 @@ run {steps}
 """
     log = run_lammps(args, workdir, script, args.timeout, flags, nprocs)
     loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log)
-    return float(loops[-1][0]), int(loops[-1][1])
+    return float(loops[-1][0]), int(loops[-1][1]), timer_breakdown(log)
+
+
+def timer_breakdown(log: str) -> dict:
+    """Seconds per LAMMPS timer section (Pair, Neigh, Comm, Modify, Other, ...) of the last run."""
+    table = log.rsplit("MPI task timing breakdown:", 1)[-1].split("\n\n", 1)[0]
+    rows = re.findall(r"^(\w+)\s+\|\s*[0-9.eE+-]*\s+\|\s*([0-9.eE+-]+)\s+\|", table, re.M)
+    return {section: float(avg) for section, avg in rows}
 
 
 def time_variant(args, workdir: Path, natoms: int, head: str, flags: list[str]) -> dict:
     with GpuMemory() as mem:
-        seconds, nsteps = timed_nve(args, workdir, head, natoms, flags, device=args.device)
+        seconds, nsteps, sections = timed_nve(args, workdir, head, natoms, flags,
+                                              device=args.device)
+    return rates(seconds, nsteps, natoms) | {"peak_gpu_mib": mem.peak,
+                                             "seconds_per_section": sections}
+
+
+def rates(seconds: float, nsteps: int, natoms: int) -> dict:
     sps = nsteps / seconds
     return {"steps": nsteps, "seconds": seconds, "steps_per_s": sps,
-            "ns_per_day": sps * 0.0005 * 1e-3 * 86400, "us_per_atom_step": 1e6 / (sps * natoms),
-            "peak_gpu_mib": mem.peak}
+            "ns_per_day": sps * 0.0005 * 1e-3 * 86400, "us_per_atom_step": 1e6 / (sps * natoms)}
+
+
+def time_python_loop(args, atoms, model: Path, mode: str) -> dict:
+    from ase_loop import steps_per_second
+
+    warm, steps = steps_for(len(atoms), args.device)
+    with GpuMemory() as mem:
+        run = steps_per_second(atoms, model, args.device, mode == "compile", warm, steps)
+    return rates(run["seconds"], run["steps"], len(atoms)) | {"peak_gpu_mib": mem.peak}
 
 
 def single_point(args, workdir: Path, head: str, flags: list[str]):
@@ -264,18 +308,21 @@ def main() -> int:
                  "model": model_name}
         reference = {}
         for vname, (model, style, options, flags) in chosen[model_name].items():
+            if style == "ase" and (atoms.pbc.any() or natoms > 200):
+                continue  # the model's own graph has no periodic images; molecules only
             vdir = sysdir / vname
             vdir.mkdir(exist_ok=True)
             head = header(args, str((sysdir / "system.data").resolve()), model, options, elements,
                           bool(atoms.pbc.any()), style)
             try:
-                entry[vname] = time_variant(args, vdir, natoms, head, flags)
+                entry[vname] = (time_python_loop(args, atoms, model, options) if style == "ase"
+                                else time_variant(args, vdir, natoms, head, flags))
             except Exception as exc:  # an out-of-memory or failed variant is a result too
                 entry[vname] = {"error": str(exc).strip().splitlines()[-1][:300]}
             print(f"{name:14s} {natoms:8d} {vname:10s} " + (
                 f"{entry[vname]['steps_per_s']:10.1f} steps/s  {entry[vname]['us_per_atom_step']:.4f} us/atom-step"
                 if "steps_per_s" in entry[vname] else entry[vname]["error"]), flush=True)
-            if name in args.accuracy_systems.split(","):
+            if name in args.accuracy_systems.split(",") and style not in ("ase", "lj/cut"):
                 try:
                     reference[vname] = single_point(args, vdir, head, flags)
                 except Exception:

@@ -42,6 +42,8 @@ prepare() { # source: NAME.pt and NAME_<device>_<precision>[_torch].pt2, NAME th
     "$py" -m mlff_student export "$1" -o "$models/$name.pt" >/dev/null
   fi
   for p in $precisions; do compile "$1" "$name" "$p" --precision "$p"; done
+  # The Python loop (ase-* variants) reads the checkpoint itself.
+  ln -sfn "$1" "$models/$name.${1##*.}"
   # pair_style mliap unified, where LAMMPS has ML-IAP (MLFF_MLIAP=1): the same model for the
   # peer interface, with every element the benchmark's systems hold.
   if [[ $mliap == 1 ]] && outdated "$models/${name}_mliap_fp32.pt" "$1"; then
@@ -58,13 +60,14 @@ prepare "$molecule_model"
 [[ $liquid_model == "$molecule_model" ]] || prepare "$liquid_model"
 wait
 
-variants="ts-fp32,aoti-fp32"
+# lj: LAMMPS's own step around a pair style that costs nothing; ase-*: the Python loop.
+variants="lj,ase-fp32,ts-fp32,aoti-fp32"
 [[ $device == cuda ]] &&
-  variants="ts-fp32,ts-fp32-eager,aoti-fp32,aoti-fp32-eager,aotitorch-fp32,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
+  variants="lj,ase-fp32,ase-fp32-compile,ts-fp32,ts-fp32-eager,aoti-fp32,aoti-fp32-eager,aotitorch-fp32,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16"
 # The Kokkos style, where the plugin has it: the same model files through -sf kk.
 if grep -q "mlff/student/kk" "$MLFF_BUILD/mlffstudentplugin.so"; then
-  variants="$variants,kk-ts-fp32,kk-aoti-fp32"
-  [[ $device == cuda ]] && variants="$variants,kk-aoti-fp16"
+  variants="$variants,kk-lj,kk-ts-fp32,kk-aoti-fp32"
+  [[ $device == cuda ]] && variants="$variants,kk-aoti-fp16,kk-aoti-bf16"
 fi
 [[ $mliap == 1 ]] && variants="$variants,mliap-fp32"
 "$py" "$MLFF_ROOT/bench/bench.py" --lmp "$lmp" --plugin "$MLFF_BUILD/mlffstudentplugin.so" \

@@ -85,8 +85,8 @@ def run(args, workdir: Path, atoms, nprocs: int, ghosts: str) -> dict:
                              args.package)
     point = {"atoms": len(atoms), "ranks": nprocs, "ghosts": ghosts if nprocs > 1 else "folded"}
     try:
-        seconds, nsteps = timed_nve(args, workdir, head, len(atoms) // nprocs, flags, nprocs,
-                                    "cpu" if "cpu" in args.options else "cuda")
+        seconds, nsteps, _ = timed_nve(args, workdir, head, len(atoms) // nprocs, flags, nprocs,
+                                       "cpu" if "cpu" in args.options else "cuda")
         point.update(steps_per_s=nsteps / seconds, atom_steps_per_s=len(atoms) * nsteps / seconds)
         if args.profile:
             point["ms_per_step_rank0"] = profiled_split(args, workdir, head, flags, nprocs)
