@@ -1,4 +1,4 @@
-"""Plots bench.py's JSON: steps/s per system and variant, and time per molecule-step against B."""
+"""Plots bench.py's JSON: steps/s per system and variant, and µs per atom-step against atoms."""
 
 import json
 import sys
@@ -14,7 +14,7 @@ def main(src: str, dst: str) -> None:
     variants = results["variants"]
     timings = results["timings"]
     systems = [s for s in timings if not s.startswith("ensemble")]
-    ensembles = [s for s in timings if s.startswith("ensemble")]
+    by_size = sorted(timings, key=lambda s: timings[s]["atoms"])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5))
     width = 0.8 / max(len(variants), 1)
     for k, v in enumerate(variants):
@@ -24,13 +24,11 @@ def main(src: str, dst: str) -> None:
                 xs.append(i + k * width)
                 ys.append(timings[s][v]["steps_per_s"])
         ax1.bar(xs, ys, width, label=v)
-        bs, ts = [], []
-        for s in ensembles:
-            if "steps_per_s" in timings[s].get(v, {}):
-                bs.append(timings[s]["molecules"])
-                ts.append(1e6 / (timings[s][v]["steps_per_s"] * timings[s]["molecules"]))
-        if bs:
-            ax2.plot(bs, ts, "o-", label=v)
+        atoms = [timings[s]["atoms"] for s in by_size if "steps_per_s" in timings[s].get(v, {})]
+        cost = [timings[s][v]["us_per_atom_step"] for s in by_size
+                if "steps_per_s" in timings[s].get(v, {})]
+        if atoms:
+            ax2.plot(atoms, cost, "o-", label=v)
     ax1.set_xticks([i + 0.4 - width / 2 for i in range(len(systems))])
     ax1.set_xticklabels([f"{s}\n{timings[s]['atoms']} atoms\n{timings[s].get('model', '')}"
                          for s in systems], fontsize=8)
@@ -40,8 +38,8 @@ def main(src: str, dst: str) -> None:
     ax1.set_title(f"{results.get('gpu') or results['device']}")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
-    ax2.set_xlabel("independent benzene molecules B in one run")
-    ax2.set_ylabel("µs per molecule-step")
+    ax2.set_xlabel("atoms")
+    ax2.set_ylabel("µs per atom-step (lower is better)")
     ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(dst, dpi=120)
