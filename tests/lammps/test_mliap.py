@@ -22,7 +22,9 @@ MLIAP_LMP = Path(os.environ.get("MLFF_MLIAP_LMP") or f"{_beside}-mliap/install/b
 pytestmark = pytest.mark.skipif(not MLIAP_LMP.exists(), reason="no LAMMPS with ML-IAP (MLFF_MLIAP=1)")
 
 ATOMS = molecular_box(molecules()["benzene"], 2, 0.87, seed=5, tilt=(0.1, 0.0, -0.05))
-KOKKOS = ["-k", "on", "t", "1", "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+# A LAMMPS whose Kokkos was built for CUDA refuses to start without a GPU asked for.
+WHERE = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
+KOKKOS = ["-k", "on", *WHERE, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
 
 
 @pytest.mark.parametrize("nprocs", [1, 2])
