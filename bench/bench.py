@@ -150,9 +150,10 @@ def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str],
     if nprocs > 1:
         cmd = ["mpirun", "-np", str(nprocs), "--oversubscribe", *cmd]
     # LAMMPS's embedded Python (pair_style mliap unified) finds torch and mlff_student where this
-    # Python does.
+    # Python does; not this directory, whose scripts would stand in for modules of the same names.
+    here = Path(__file__).resolve().parent
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and Path(p).resolve() != here)}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
     if proc.returncode != 0:
