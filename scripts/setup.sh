@@ -44,6 +44,15 @@ setup_venv() {
     "$MLFF_VENV/bin/pip" install -q $want
     echo "$want" >"$stamp"
   fi
+  # ML-IAP's Kokkos coupling hands Python models CuPy views of LAMMPS's device arrays: a CUDA
+  # build needs the CuPy of torch's CUDA major version.
+  if [[ ${MLFF_MLIAP:-0} == 1 && $MLFF_KOKKOS == cuda ]] && ! "$MLFF_VENV/bin/python" -c 'import cupy' 2>/dev/null; then
+    local cuda_major
+    cuda_major=$("$MLFF_VENV/bin/python" -c 'import torch; print((torch.version.cuda or "").split(".")[0])')
+    [[ -n $cuda_major ]] || { echo "MLFF_MLIAP=1 with MLFF_KOKKOS=cuda needs a CUDA build of torch" >&2; exit 1; }
+    log "python: installing cupy-cuda${cuda_major}x for ML-IAP's Kokkos GPU coupling"
+    "$MLFF_VENV/bin/pip" install -q "cupy-cuda${cuda_major}x"
+  fi
   # The project's own package, editable, so that mlff-student and import mlff_student follow this
   # checkout (tests put the checkout's python/ first on PYTHONPATH in any case).
   local package_stamp=$MLFF_VENV/.mlff-package

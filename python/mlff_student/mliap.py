@@ -67,7 +67,15 @@ class StudentMLIAP(MLIAPUnified):
         pass
 
     def compute_forces(self, data):
-        rij = torch.as_tensor(data.rij)
+        try:
+            rij = torch.as_tensor(data.rij)
+        except NameError as exc:  # ML-IAP's Kokkos module imports cupy only where it can
+            if "cupy" not in str(exc):
+                raise
+            raise RuntimeError(
+                "pair_style mliap unified with Kokkos on a GPU hands the model CuPy arrays, and "
+                "the Python LAMMPS embeds has no CuPy: pip install cupy-cuda13x (or cupy-cuda12x, "
+                "to match torch.version.cuda) into that Python") from exc
         device = rij.device
         if next(self.model.parameters()).device != device:
             self.model.to(device)

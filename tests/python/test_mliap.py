@@ -81,3 +81,24 @@ def test_mliap_model_gives_the_periodic_box():
     np.testing.assert_allclose(data.owner_forces(), ref["forces"], atol=1e-10)
     assert data.exchanges == 2 * (len(model.interactions) - 1)
     assert ghost_exchange._engine is None  # the model's ghost operations are plain again
+
+
+class DataWithoutCupy(FakeData):
+    """What ML-IAP's Kokkos coupling gives on a GPU when the embedded Python has no CuPy: its
+    device arrays are made with cupy, which its module imported only if it could."""
+
+    @property
+    def rij(self):
+        raise NameError("name 'cupy' is not defined")
+
+    @rij.setter
+    def rij(self, value):
+        pass
+
+
+def test_mliap_model_says_to_install_cupy_where_kokkos_needs_it():
+    model = load_checkpoint(SHIPPED)
+    atoms = molecules()["benzene"]
+    data = DataWithoutCupy(atoms, model.cutoff, ["C", "H"])
+    with pytest.raises(RuntimeError, match="pip install cupy-cuda"):
+        StudentMLIAP(model, ["C", "H"]).compute_forces(data)
