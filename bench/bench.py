@@ -84,7 +84,7 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
                          if p.exists()), models / f"{model}.ckpt")
             out[name] = (path, "ase", "compile" if "compile" in mode else "eager", [])
             continue
-        if fmt == "lj":
+        if fmt == "lj":  # no model file: the folder stands in, so the variant is kept
             path, style, options = models, "lj/cut", "5.0"
         elif fmt == "mliap":
             path, style = models / f"{model}_mliap_{precision}.pt", "mliap"
