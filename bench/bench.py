@@ -72,11 +72,14 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
     (bench/ase_loop.py), eager or under torch.compile, from NAME.ckpt or NAME.onnx; molecules only.
 
     lj, kk-lj: LAMMPS's own step with pair_style lj/cut (epsilon 0) at the model's 5 Å cutoff,
-    plain and Kokkos: the time the engine takes per step around any pair style."""
+    plain and Kokkos: the time the engine takes per step around any pair style.
+
+    <variant>@baseline: the variant through --baseline-plugin, a build of the code before a
+    change, so that a change is measured against its baseline in the same invocation."""
     out = {}
     for name in names:
         kokkos = name.startswith("kk-")
-        fmt, *rest = name.removeprefix("kk-").split("-")
+        fmt, *rest = name.removeprefix("kk-").removesuffix("@baseline").split("-")
         precision, *mode = rest or ["fp64"]
         style = "mlff/student"
         if fmt == "ase":
@@ -162,7 +165,7 @@ def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str],
 
 
 def header(args, data: str, model: Path, options: str, elements: list[str], periodic: bool,
-           style: str = "mlff/student") -> str:
+           style: str = "mlff/student", plugin: str | None = None) -> str:
     # pair_coeff of mlff/student names the model file; mliap's names only the elements, and
     # needs LAMMPS's communication buffers sized for its feature exchanges (mliap.py says why).
     coeff = f"{model} " if style == "mlff/student" else ""
@@ -181,7 +184,7 @@ neighbor 1.0 bin
         width = torch.load(model, weights_only=False).exchange_values
         coeff = ""
         options = f"{options}\nfix mliap_comm all property/atom d2_mliap_comm {width} ghost yes"
-    return f"""plugin load {args.plugin}
+    return f"""plugin load {plugin or args.plugin}
 units metal
 boundary {'p p p' if periodic else 'm m m'}
 atom_style atomic
@@ -267,6 +270,7 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--lmp", required=True)
     p.add_argument("--plugin", required=True)
+    p.add_argument("--baseline-plugin", help="the plugin that <variant>@baseline variants load")
     p.add_argument("--models", required=True, type=Path)
     p.add_argument("--model", required=True, help="name of the molecules' model files in --models")
     p.add_argument("--liquid-model", required=True, help="name of the liquid boxes' model files")
@@ -283,6 +287,10 @@ def main() -> int:
                    help="OMP_NUM_THREADS of each LAMMPS run (graph build and staging threads)")
     args = p.parse_args()
     args.plugin = str(Path(args.plugin).resolve())
+    if args.baseline_plugin:
+        args.baseline_plugin = str(Path(args.baseline_plugin).resolve())
+    elif "@baseline" in args.variants:
+        p.error("@baseline variants need --baseline-plugin")
 
     chosen = {model: variants(args.models.resolve(), model, args.device, args.variants.split(","),
                               args.threads) for model in (args.model, args.liquid_model)}
@@ -313,8 +321,9 @@ def main() -> int:
                 continue  # the model's own graph has no periodic images; molecules only
             vdir = sysdir / vname
             vdir.mkdir(exist_ok=True)
+            plugin = args.baseline_plugin if vname.endswith("@baseline") else args.plugin
             head = header(args, str((sysdir / "system.data").resolve()), model, options, elements,
-                          bool(atoms.pbc.any()), style)
+                          bool(atoms.pbc.any()), style, plugin)
             try:
                 entry[vname] = (time_python_loop(args, atoms, model, options) if style == "ase"
                                 else time_variant(args, vdir, natoms, head, flags))

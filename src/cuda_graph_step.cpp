@@ -1,5 +1,6 @@
 #include "cuda_graph_step.h"
 
+#include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
 
@@ -41,6 +42,21 @@ std::unique_ptr<at::cuda::CUDAGraph> capture_cuda_graph(const std::function<void
                 "): run it with cuda_graph no");
   }
   return graph;
+}
+
+void replay_and_wait(at::cuda::CUDAGraph& graph, c10::cuda::CUDAStream stream,
+                     StepProfile* profile) {
+  if (!profile) {
+    graph.replay();
+    stream.synchronize();
+    return;
+  }
+  at::cuda::CUDAEvent start(cudaEventDefault), end(cudaEventDefault);
+  start.record(stream);
+  graph.replay();
+  end.record(stream);
+  end.synchronize();
+  profile->add_part("CUDA graph on the GPU", 1e-3 * start.elapsed_time(end));
 }
 
 // Upload, model and download on the current stream, with no host synchronization unless a
@@ -109,8 +125,7 @@ void CudaGraphStep::run(const EdgeGraph& graph, ModelOutput& out, StepProfile* p
   clock.lap("stage inputs");
   if (use_graph) {
     if (recapture) capture(in);
-    graph_->replay();
-    stream_->synchronize();
+    replay_and_wait(*graph_, *stream_, profile);
     clock.lap("device step (CUDA graph)");
   } else {
     enqueue(in, profile ? &clock : nullptr, exchange);

@@ -26,6 +26,12 @@ namespace mlff {
 std::unique_ptr<at::cuda::CUDAGraph> capture_cuda_graph(const std::function<void()>& enqueue,
                                                         const std::string& what);
 
+// Replays a captured graph on `stream` and waits for it. With a profile, its time on the GPU
+// (CUDA events around the replay) becomes the part "CUDA graph on the GPU": the rest of the stage
+// it lies in is host work and waiting.
+void replay_and_wait(at::cuda::CUDAGraph& graph, c10::cuda::CUDAStream stream,
+                     StepProfile* profile);
+
 // Inputs go up in one transfer and results come down in one, on a stream of its own. Up to a
 // size (cuda_graph auto), or always (yes), the whole step (upload, model, download) is captured
 // once as a CUDA graph for inputs padded to a capacity and replayed; it is captured again only

@@ -14,6 +14,7 @@
 
 #include "loaded_model.h"
 #include "node_sums.h"
+#include "step_profile.h"
 
 namespace mlff {
 
@@ -32,17 +33,23 @@ struct CandidatePairs {
 struct GraphTotals {
   double energy = 0.0;
   double virial[6] = {0, 0, 0, 0, 0, 0};
-  double shortest2 = 0.0;  // squared length of the shortest edge
+  double shortest2 = 0.0;  // squared length of the shortest edge (or a pair beyond the cutoff)
   std::int64_t edges = 0;
-  std::int64_t non_finite = 0;  // centers with a non-finite position
+  bool centers_finite = true;  // false when a center has a non-finite position
 };
 
 // Buffers of fixed capacity hold the pairs, node types and positions; the graph gathers the edges
-// within the cutoff in neighbor-list order (a stable compaction, so that they come in the eager
-// step's order), pads them to the capacity with edges between padding nodes, runs the model and
-// sums forces, virials and totals onto the padded nodes. Only the positions are copied in each
-// step. The graph is captured again when the pairs, nodes or edges outgrow the capacities, which
-// grow by 1/16.
+// within the cutoff in neighbor-list order (a stable sort, so that they come in the eager step's
+// order), fills the capacity with edges between padding nodes, runs the model and sums forces and
+// totals onto the padded nodes. Only the positions are copied in each step. The graph is captured
+// again when the pairs, nodes or edges outgrow the capacities, which grow by 1/16. The captured
+// work is kept to few kernels, since each costs some microseconds however small the system: per-
+// node virials, rarely asked for, are summed after the replay.
+//
+// The pair table holds the pairs, then unused rows, then one padding edge for each edge slot; its
+// unused and padding rows join two extra rows of the positions that lie farther apart than the
+// cutoff. Sorting the table by (0 within the cutoff, 1 padding, 2 other) puts the edges first and
+// fills the remaining slots with padding edges, in one sort.
 class ResidentGraph {
  public:
   ResidentGraph(const LoadedModel& model, double cutoff);
@@ -52,16 +59,18 @@ class ResidentGraph {
 
   // x: [nall][3] float64 in device memory, written by work queued on `engine`; the graph runs
   // after it and is finished on return.
-  GraphTotals run(const double* x, cudaStream_t engine);
+  GraphTotals run(const double* x, cudaStream_t engine, StepProfile* profile = nullptr);
 
-  // The last run's node rows [0, nodes), views into the graph's outputs.
+  // The last run's node rows [0, nodes): energies and forces are views into the graph's outputs;
+  // per-node virials are summed now, on the current stream.
   NodeSums sums(int virial_width) const;
 
  private:
   void fit(std::int64_t nall, std::int64_t pairs, std::int64_t nodes, std::int64_t edges);
+  void fill_table_tail();
   void enqueue();
   void capture();
-  GraphTotals replay();
+  GraphTotals replay(StepProfile* profile);
 
   const LoadedModel& model_;
   const double cutoff_;
@@ -70,9 +79,12 @@ class ResidentGraph {
   std::unique_ptr<at::cuda::CUDAGraph> graph_;
   std::int64_t nall_ = 0, pairs_ = 0, nodes_ = 0;
   std::int64_t cap_atoms_ = 0, cap_pairs_ = 0, cap_nodes_ = 0, cap_edges_ = 0;
-  // Inputs (filled outside the graph) and outputs (the captured run's own tensors).
-  at::Tensor x_, src_atom_, dst_atom_, src_node_, dst_node_, pair_ok_, center_, z_, energy_mask_,
-      node_count_, slots_, far_, host_totals_;
+  // Inputs (filled outside the graph): positions [cap_atoms_ + 2, 3]; the pair table's atoms and
+  // nodes [2, cap_pairs_ + cap_edges_] (src, dst) and sort groups; centers to check, padded with
+  // a finite row; node types and energy mask (in the model's input type).
+  at::Tensor x_, table_atoms_, table_nodes_, table_group_, centers_, z_, energy_mask_, host_totals_;
+  // Outputs: the captured run's own tensors.
+  at::Tensor src_, dst_, edge_vec_;
   NodeSums sums_;
 };
 

@@ -250,10 +250,10 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
       m.graph_pairs_nall = a.nall;
       m.graph_ghost_nodes = ghost_nodes;
     }
-    const GraphTotals t = m.graph->run(a.x, static_cast<cudaStream_t>(a.cuda_stream));
+    const GraphTotals t = m.graph->run(a.x, static_cast<cudaStream_t>(a.cuda_stream), profile);
     lap("device step (CUDA graph)");
     // Non-finite positions and overlapping atoms: the eager step below names the atoms.
-    if (t.non_finite == 0 && t.shortest2 >= m.min_distance * m.min_distance) {
+    if (t.centers_finite && t.shortest2 >= m.min_distance * m.min_distance) {
       const NodeSums rows = m.graph->sums(virial_width);
       m.node_energy = rows.energy;
       m.node_force = rows.force;
@@ -303,19 +303,20 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
                 .sum()
           : m.node_energy.sum();
   const at::Tensor totals =
-      at::cat({energy_total.view({1}), sums.edge_virial.narrow(1, 0, 6).sum(0), shortest2}).cpu();
+      at::cat({energy_total.view({1}), sums.virial_sum.view({9}), shortest2}).cpu().contiguous();
   lap("totals");
-  if (totals[7].item<double>() < m.min_distance * m.min_distance) {
+  const double* total = totals.data_ptr<double>();
+  if (total[10] < m.min_distance * m.min_distance) {
     const std::int64_t e = p.length2.argmin().item<std::int64_t>();
     const at::Tensor tag = id_tensor(a.tag, a.nall, on);
     // Edges run between atoms (ghost images included) before folding: name their IDs.
     const at::Tensor ids = tag.index_select(0, at::stack({p.src_atom[e], p.dst_atom[e]})).cpu();
-    throw CloseAtoms(ids[0].item<std::int64_t>(), ids[1].item<std::int64_t>(),
-                     std::sqrt(totals[7].item<double>()), m.min_distance);
+    throw CloseAtoms(ids[0].item<std::int64_t>(), ids[1].item<std::int64_t>(), std::sqrt(total[10]),
+                     m.min_distance);
   }
   StepTotals out;
-  out.energy = totals[0].item<double>();
-  for (int k = 0; k < 6; ++k) out.virial[k] = totals[k + 1].item<double>();
+  out.energy = total[0];
+  virial_from_sum(total + 1, out.virial.data());
   if (!ForceScatter::finite(out.energy, out.virial))
     throw Error("the model returned non-finite energies or forces");
   return out;
