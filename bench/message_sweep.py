@@ -5,10 +5,10 @@
 
 For every feature type (fp32, fp16, bf16) and filter table size, the forward and backward
 kernels of message_kernels.py run on the box's edges with random node features, each launch
-shape BExW[sS] meaning BE edges per step of a node's loop on W warps, the loop software-
-pipelined over S stages (the packages use EDGE_BLOCK x WARPS and PIPELINE_STAGES). Every shape's
-outputs are checked against the packages' shape before it is timed (triton.testing.do_bench,
-GPU time per call). The graph is built once with ASE.
+shape BExW meaning BE edges per step of a node's loop on W warps (the packages use
+LAUNCH_SHAPES[table type]). Every shape's outputs are checked against the packaged shape's
+before it is timed (triton.testing.do_bench, GPU time per call). The graph is built once with
+ASE.
 """
 
 from __future__ import annotations
@@ -30,19 +30,12 @@ from mlff_student.reference import edges_of  # noqa: E402
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-def parse_shape(text: str) -> tuple[int, int, int]:
-    """BExW or BExWsS: edges per step, warps, software-pipeline stages (0 without)."""
-    shape, _, stages = text.partition("s")
-    block, warps = shape.split("x")
-    return int(block), int(warps), int(stages or 0)
+def shape_name(shape: tuple[int, int]) -> str:
+    return f"{shape[0]}x{shape[1]}"
 
 
-def shape_name(shape: tuple[int, int, int]) -> str:
-    return f"{shape[0]}x{shape[1]}" + (f"s{shape[2]}" if shape[2] else "")
-
-
-def run_kernels(shape: tuple[int, int, int], inputs: dict, table: torch.Tensor, cutoff: float):
-    mk.EDGE_BLOCK, mk.WARPS, mk.PIPELINE_STAGES = shape
+def run_kernels(shape: tuple[int, int], inputs: dict, table: torch.Tensor, cutoff: float):
+    mk.LAUNCH_SHAPES[table.dtype] = shape
     e = inputs
 
     def forward():
@@ -89,19 +82,20 @@ def main() -> int:
     features = {name: torch.randn(shape, generator=g, device=device)
                 for name, shape in (("s", (n, hidden)), ("v", (n, 3, hidden)),
                                     ("gs", (n, hidden)), ("gv", (n, 3, hidden)))}
-    shapes = [parse_shape(s) for s in args.shapes.split(",")]
-    packaged = (mk.EDGE_BLOCK, mk.WARPS, mk.PIPELINE_STAGES)
+    shapes = [tuple(int(x) for x in s.split("x")) for s in args.shapes.split(",")]
+    packaged = dict(mk.LAUNCH_SHAPES)
     results = {"system": args.system, "atoms": n, "edges": len(src),
                "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
-               "packaged_shape": list(packaged), "ms": {}}
-    print(f"{args.system}: {n} atoms, {len(src)} edges; packaged shape "
-          f"{shape_name(packaged)}", flush=True)
+               "packaged_shapes": {str(k)[6:]: shape_name(v) for k, v in packaged.items()},
+               "ms": {}}
+    print(f"{args.system}: {n} atoms, {len(src)} edges; packaged shapes "
+          f"{results['packaged_shapes']}", flush=True)
     for knots, per_interaction in tables.items():
         for dname in args.dtypes.split(","):
             dtype = DTYPES[dname]
             inputs = base | {k: v.to(dtype) for k, v in features.items()}
             table = per_interaction[0].to(device, dtype).contiguous()
-            fwd, bwd = run_kernels(packaged, inputs, table, model.cutoff)
+            fwd, bwd = run_kernels(packaged[dtype], inputs, table, model.cutoff)
             expected = [t.clone() for t in fwd() + bwd()]
             if device.type == "cpu":  # the interpreter: one small check per dtype
                 shapes = shapes[:2]
@@ -127,7 +121,7 @@ def main() -> int:
                                       "ns_per_edge": 1e6 * (fwd_ms + bwd_ms) / len(src)}
                 print(f"{key:28s} forward {fwd_ms:7.3f} ms  backward {bwd_ms:7.3f} ms", flush=True)
             args.out.write_text(json.dumps(results, indent=1))
-    mk.EDGE_BLOCK, mk.WARPS, mk.PIPELINE_STAGES = packaged
+    mk.LAUNCH_SHAPES.update(packaged)
     return 0
 
 

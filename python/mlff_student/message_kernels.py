@@ -34,12 +34,11 @@ from torch.library import triton_op, wrap_triton
 from .filter_tables import DEFAULT_KNOTS, tabulate
 from .model import GaussianRBF, StudentForceField
 
-EDGE_BLOCK = 8  # edges per step of a node's loop; 8 edges on 2 warps measured fastest on an H100
-WARPS = 2
+# Edges per step of a node's loop and warps per node, by the type of the filter tables: measured
+# fastest on an H200 (bench/message_sweep.py, the 96,000-atom box): 8 edges on 2 warps for
+# float32; for 16-bit tables 16 edges, whose rows then load in wider pieces (5 % faster than 8).
+LAUNCH_SHAPES = {torch.float32: (8, 2), torch.float16: (16, 2), torch.bfloat16: (16, 2)}
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
-# Stages of Triton's software pipelining of a node's loop (0: a plain loop, as the interpreter
-# runs it).
-PIPELINE_STAGES = 0
 
 
 @triton.jit
@@ -116,90 +115,39 @@ def _node_row(rowptr_ptr, H: tl.constexpr, HP: tl.constexpr):
 
 
 @triton.jit
-def _forward_edges(k0, end, s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, table_ptr, ch,
-                   ch_ok, acc_s, acc_x, acc_y, acc_z, KNOTS: tl.constexpr, INV_H: tl.constexpr,
-                   H: tl.constexpr, BE: tl.constexpr):
-    """The messages of edges k0 .. k0 + BE of the node's row, added to its sums."""
-    _, _, j, dx, dy, dz, i, t, _, mask = _edge_block(k0, end, perm_ptr, dist_ptr, src_ptr,
-                                                     dir_ptr, ch_ok, KNOTS, INV_H, BE)
-    phi_s = _filter(table_ptr, i, t, 0, ch, mask, H)
-    s_j = _load(s_ptr + j[:, None] * H + ch[None, :], mask)
-    acc_s += tl.sum(phi_s * s_j, axis=0)
-
-    phi_v1 = _filter(table_ptr, i, t, H, ch, mask, H)
-    phi_v2 = _filter(table_ptr, i, t, 2 * H, ch, mask, H)
-    v_j = v_ptr + j[:, None] * (3 * H) + ch[None, :]
-    acc_x += tl.sum(phi_v1 * _load(v_j, mask) + dx[:, None] * phi_v2, axis=0)
-    acc_y += tl.sum(phi_v1 * _load(v_j + H, mask) + dy[:, None] * phi_v2, axis=0)
-    acc_z += tl.sum(phi_v1 * _load(v_j + 2 * H, mask) + dz[:, None] * phi_v2, axis=0)
-    return acc_s, acc_x, acc_y, acc_z
-
-
-@triton.jit
 def _message_forward_kernel(s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, rowptr_ptr,
                             table_ptr, ds_ptr, dv_ptr, KNOTS: tl.constexpr,
                             INV_H: tl.constexpr, H: tl.constexpr, HP: tl.constexpr,
-                            BE: tl.constexpr, STAGES: tl.constexpr):
+                            BE: tl.constexpr):
     node, start, end, ch, ch_ok = _node_row(rowptr_ptr, H, HP)  # the destination: its in-edges
     acc_s = tl.zeros([HP], dtype=tl.float32)
     acc_x = tl.zeros([HP], dtype=tl.float32)
     acc_y = tl.zeros([HP], dtype=tl.float32)
     acc_z = tl.zeros([HP], dtype=tl.float32)
-    if STAGES > 0:  # software-pipelined: the next blocks' loads are issued ahead
-        for k0 in tl.range(start, end, BE, num_stages=STAGES):
-            acc_s, acc_x, acc_y, acc_z = _forward_edges(
-                k0, end, s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, table_ptr, ch, ch_ok,
-                acc_s, acc_x, acc_y, acc_z, KNOTS, INV_H, H, BE)
-    else:
-        k0 = start
-        while k0 < end:  # the interpreter cannot take loaded bounds in range()
-            acc_s, acc_x, acc_y, acc_z = _forward_edges(
-                k0, end, s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, table_ptr, ch, ch_ok,
-                acc_s, acc_x, acc_y, acc_z, KNOTS, INV_H, H, BE)
-            k0 += BE
+    k0 = start
+    while k0 < end:  # a while loop: the interpreter cannot take loaded bounds in range()
+        _, _, j, dx, dy, dz, i, t, _, mask = _edge_block(k0, end, perm_ptr, dist_ptr, src_ptr,
+                                                         dir_ptr, ch_ok, KNOTS, INV_H, BE)
+        k0 += BE
+
+        phi_s = _filter(table_ptr, i, t, 0, ch, mask, H)
+        s_j = _load(s_ptr + j[:, None] * H + ch[None, :], mask)
+        acc_s += tl.sum(phi_s * s_j, axis=0)
+
+        phi_v1 = _filter(table_ptr, i, t, H, ch, mask, H)
+        phi_v2 = _filter(table_ptr, i, t, 2 * H, ch, mask, H)
+        v_j = v_ptr + j[:, None] * (3 * H) + ch[None, :]
+        acc_x += tl.sum(phi_v1 * _load(v_j, mask) + dx[:, None] * phi_v2, axis=0)
+        acc_y += tl.sum(phi_v1 * _load(v_j + H, mask) + dy[:, None] * phi_v2, axis=0)
+        acc_z += tl.sum(phi_v1 * _load(v_j + 2 * H, mask) + dz[:, None] * phi_v2, axis=0)
     _store_node(ds_ptr, dv_ptr, node, acc_s, acc_x, acc_y, acc_z, ch, ch_ok, H)
-
-
-@triton.jit
-def _backward_edges(k0, end, gs_ptr, gv_ptr, dist_ptr, dir_ptr, dst_ptr, perm_ptr, table_ptr,
-                    grad_dist_ptr, grad_dir_ptr, s_j, vx, vy, vz, ch, ch_ok, acc_s, acc_x, acc_y,
-                    acc_z, KNOTS: tl.constexpr, INV_H: tl.constexpr, H: tl.constexpr,
-                    BE: tl.constexpr):
-    """Edges k0 .. k0 + BE of the node's out-edges: the gradients of its features added to its
-    sums, each edge's dE/dd and dE/d(direction) written."""
-    e, valid, i_dst, dx, dy, dz, i, t, slope, mask = _edge_block(
-        k0, end, perm_ptr, dist_ptr, dst_ptr, dir_ptr, ch_ok, KNOTS, INV_H, BE)
-    phi_s, dphi_s = _filter_and_slope(table_ptr, i, t, slope, 0, ch, mask, H)
-    gs = _load(gs_ptr + i_dst[:, None] * H + ch[None, :], mask)
-    acc_s += tl.sum(gs * phi_s, axis=0)
-    g_dist = tl.sum(gs * s_j * dphi_s, axis=1)
-
-    phi_v1, dphi_v1 = _filter_and_slope(table_ptr, i, t, slope, H, ch, mask, H)
-    phi_v2, dphi_v2 = _filter_and_slope(table_ptr, i, t, slope, 2 * H, ch, mask, H)
-    gv = gv_ptr + i_dst[:, None] * (3 * H) + ch[None, :]
-
-    g = _load(gv, mask)
-    acc_x += tl.sum(g * phi_v1, axis=0)
-    g_dist += tl.sum(g * (vx * dphi_v1 + dx[:, None] * dphi_v2), axis=1)
-    tl.store(grad_dir_ptr + e * 3, tl.sum(g * phi_v2, axis=1), mask=valid)
-    g = _load(gv + H, mask)
-    acc_y += tl.sum(g * phi_v1, axis=0)
-    g_dist += tl.sum(g * (vy * dphi_v1 + dy[:, None] * dphi_v2), axis=1)
-    tl.store(grad_dir_ptr + e * 3 + 1, tl.sum(g * phi_v2, axis=1), mask=valid)
-    g = _load(gv + 2 * H, mask)
-    acc_z += tl.sum(g * phi_v1, axis=0)
-    g_dist += tl.sum(g * (vz * dphi_v1 + dz[:, None] * dphi_v2), axis=1)
-    tl.store(grad_dir_ptr + e * 3 + 2, tl.sum(g * phi_v2, axis=1), mask=valid)
-    tl.store(grad_dist_ptr + e, g_dist, mask=valid)
-    return acc_s, acc_x, acc_y, acc_z
 
 
 @triton.jit
 def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, dst_ptr, perm_ptr,
                              rowptr_ptr, table_ptr, grad_s_ptr, grad_v_ptr, grad_dist_ptr,
                              grad_dir_ptr, KNOTS: tl.constexpr, INV_H: tl.constexpr,
-                             H: tl.constexpr, HP: tl.constexpr, BE: tl.constexpr,
-                             STAGES: tl.constexpr):
+                             H: tl.constexpr, HP: tl.constexpr, BE: tl.constexpr):
     node, start, end, ch, ch_ok = _node_row(rowptr_ptr, H, HP)  # the source: its out-edges
     s_j = _load(s_ptr + node * H + ch, ch_ok)[None, :]
     v_j = v_ptr + node * (3 * H) + ch
@@ -210,25 +158,35 @@ def _message_backward_kernel(gs_ptr, gv_ptr, s_ptr, v_ptr, dist_ptr, dir_ptr, ds
     acc_x = tl.zeros([HP], dtype=tl.float32)
     acc_y = tl.zeros([HP], dtype=tl.float32)
     acc_z = tl.zeros([HP], dtype=tl.float32)
-    if STAGES > 0:  # software-pipelined: the next blocks' loads are issued ahead
-        for k0 in tl.range(start, end, BE, num_stages=STAGES):
-            acc_s, acc_x, acc_y, acc_z = _backward_edges(
-                k0, end, gs_ptr, gv_ptr, dist_ptr, dir_ptr, dst_ptr, perm_ptr, table_ptr,
-                grad_dist_ptr, grad_dir_ptr, s_j, vx, vy, vz, ch, ch_ok, acc_s, acc_x, acc_y,
-                acc_z, KNOTS, INV_H, H, BE)
-    else:
-        k0 = start
-        while k0 < end:  # the interpreter cannot take loaded bounds in range()
-            acc_s, acc_x, acc_y, acc_z = _backward_edges(
-                k0, end, gs_ptr, gv_ptr, dist_ptr, dir_ptr, dst_ptr, perm_ptr, table_ptr,
-                grad_dist_ptr, grad_dir_ptr, s_j, vx, vy, vz, ch, ch_ok, acc_s, acc_x, acc_y,
-                acc_z, KNOTS, INV_H, H, BE)
-            k0 += BE
+    k0 = start
+    while k0 < end:  # a while loop: the interpreter cannot take loaded bounds in range()
+        e, valid, i_dst, dx, dy, dz, i, t, slope, mask = _edge_block(
+            k0, end, perm_ptr, dist_ptr, dst_ptr, dir_ptr, ch_ok, KNOTS, INV_H, BE)
+        k0 += BE
+
+        phi_s, dphi_s = _filter_and_slope(table_ptr, i, t, slope, 0, ch, mask, H)
+        gs = _load(gs_ptr + i_dst[:, None] * H + ch[None, :], mask)
+        acc_s += tl.sum(gs * phi_s, axis=0)
+        g_dist = tl.sum(gs * s_j * dphi_s, axis=1)
+
+        phi_v1, dphi_v1 = _filter_and_slope(table_ptr, i, t, slope, H, ch, mask, H)
+        phi_v2, dphi_v2 = _filter_and_slope(table_ptr, i, t, slope, 2 * H, ch, mask, H)
+        gv = gv_ptr + i_dst[:, None] * (3 * H) + ch[None, :]
+
+        g = _load(gv, mask)
+        acc_x += tl.sum(g * phi_v1, axis=0)
+        g_dist += tl.sum(g * (vx * dphi_v1 + dx[:, None] * dphi_v2), axis=1)
+        tl.store(grad_dir_ptr + e * 3, tl.sum(g * phi_v2, axis=1), mask=valid)
+        g = _load(gv + H, mask)
+        acc_y += tl.sum(g * phi_v1, axis=0)
+        g_dist += tl.sum(g * (vy * dphi_v1 + dy[:, None] * dphi_v2), axis=1)
+        tl.store(grad_dir_ptr + e * 3 + 1, tl.sum(g * phi_v2, axis=1), mask=valid)
+        g = _load(gv + 2 * H, mask)
+        acc_z += tl.sum(g * phi_v1, axis=0)
+        g_dist += tl.sum(g * (vz * dphi_v1 + dz[:, None] * dphi_v2), axis=1)
+        tl.store(grad_dir_ptr + e * 3 + 2, tl.sum(g * phi_v2, axis=1), mask=valid)
+        tl.store(grad_dist_ptr + e, g_dist, mask=valid)
     _store_node(grad_s_ptr, grad_v_ptr, node, acc_s, acc_x, acc_y, acc_z, ch, ch_ok, H)
-
-
-def _stages() -> int:
-    return 0 if INTERPRETED else PIPELINE_STAGES
 
 
 def _launcher(kernel):
@@ -266,11 +224,12 @@ def message(s: torch.Tensor, v: torch.Tensor, dist: torch.Tensor, direction: tor
     """(ds, dv): the summed messages into every node, [N, H] and [N, 3, H], in float32."""
     _check_inputs((s, v, table), dist, direction, src, dst, perm_dst, rowptr_dst)
     knots, hidden, hp, inv_h = _launch_sizes(table, cutoff)
+    block, warps = LAUNCH_SHAPES[table.dtype]
     ds = torch.empty_like(s, dtype=torch.float32)
     dv = torch.empty_like(v, dtype=torch.float32)
     _launcher(_message_forward_kernel)[(s.shape[0],)](
         s, v, dist, direction, src, perm_dst, rowptr_dst, table, ds, dv, KNOTS=knots,
-        INV_H=inv_h, H=hidden, HP=hp, BE=EDGE_BLOCK, STAGES=_stages(), num_warps=WARPS)
+        INV_H=inv_h, H=hidden, HP=hp, BE=block, num_warps=warps)
     return ds, dv
 
 
@@ -282,6 +241,7 @@ def message_backward(grad_ds: torch.Tensor, grad_dv: torch.Tensor, s: torch.Tens
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     _check_inputs((grad_ds, grad_dv, s, v, table), dist, direction, dst, perm_src, rowptr_src)
     knots, hidden, hp, inv_h = _launch_sizes(table, cutoff)
+    block, warps = LAUNCH_SHAPES[table.dtype]
     grad_s = torch.empty_like(s)
     grad_v = torch.empty_like(v)
     grad_dist = torch.empty_like(dist)
@@ -289,7 +249,7 @@ def message_backward(grad_ds: torch.Tensor, grad_dv: torch.Tensor, s: torch.Tens
     _launcher(_message_backward_kernel)[(s.shape[0],)](
         grad_ds, grad_dv, s, v, dist, direction, dst, perm_src, rowptr_src, table,
         grad_s, grad_v, grad_dist, grad_dir, KNOTS=knots, INV_H=inv_h, H=hidden, HP=hp,
-        BE=EDGE_BLOCK, STAGES=_stages(), num_warps=WARPS)
+        BE=block, num_warps=warps)
     return grad_s, grad_v, grad_dist, grad_dir
 
 
