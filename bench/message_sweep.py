@@ -30,6 +30,28 @@ from mlff_student.reference import edges_of  # noqa: E402
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
+def box_graph(system: str, cutoff: float, hidden: int, device) -> tuple[dict, dict]:
+    """The message kernels' edge inputs for one of bench.py's systems, and random node features
+    and feature gradients (float32) for them."""
+    atoms = systems([system])[system]()
+    src, dst, shift = edges_of(atoms, cutoff)
+    pos = torch.tensor(atoms.positions, dtype=torch.float64)
+    vec = (pos[torch.as_tensor(src)] + torch.as_tensor(shift) - pos[torch.as_tensor(dst)]).float()
+    dist = vec.norm(dim=1)
+    n = len(atoms)
+    src_t, dst_t = torch.as_tensor(src).to(device), torch.as_tensor(dst).to(device)
+    perm_dst, rowptr_dst = mk.csr(dst_t, n)
+    perm_src, rowptr_src = mk.csr(src_t, n)
+    g = torch.Generator(device=device).manual_seed(0)
+    edges = {"dist": dist.to(device), "direction": (vec / dist[:, None]).to(device).contiguous(),
+             "src": src_t, "dst": dst_t, "perm_dst": perm_dst, "rowptr_dst": rowptr_dst,
+             "perm_src": perm_src, "rowptr_src": rowptr_src}
+    features = {name: torch.randn(shape, generator=g, device=device)
+                for name, shape in (("s", (n, hidden)), ("v", (n, 3, hidden)),
+                                    ("gs", (n, hidden)), ("gv", (n, 3, hidden)))}
+    return edges, features
+
+
 def shape_name(shape: tuple[int, int]) -> str:
     return f"{shape[0]}x{shape[1]}"
 
@@ -65,30 +87,17 @@ def main() -> int:
 
     device = torch.device(args.device)
     model = load_model(args.model).float().eval()
-    atoms = systems([args.system])[args.system]()
-    src, dst, shift = edges_of(atoms, model.cutoff)
-    pos = torch.tensor(atoms.positions, dtype=torch.float64)
-    vec = (pos[torch.as_tensor(src)] + torch.as_tensor(shift) - pos[torch.as_tensor(dst)]).float()
-    dist = vec.norm(dim=1)
     tables = {int(k): tabulate(model, int(k)) for k in args.knots.split(",")}
-    n, hidden = len(atoms), next(iter(tables.values()))[0].shape[2] // 3
-    src_t, dst_t = torch.as_tensor(src).to(device), torch.as_tensor(dst).to(device)
-    perm_dst, rowptr_dst = mk.csr(dst_t, n)
-    perm_src, rowptr_src = mk.csr(src_t, n)
-    g = torch.Generator(device=device).manual_seed(0)
-    base = {"dist": dist.to(device), "direction": (vec / dist[:, None]).to(device).contiguous(),
-            "src": src_t, "dst": dst_t, "perm_dst": perm_dst, "rowptr_dst": rowptr_dst,
-            "perm_src": perm_src, "rowptr_src": rowptr_src}
-    features = {name: torch.randn(shape, generator=g, device=device)
-                for name, shape in (("s", (n, hidden)), ("v", (n, 3, hidden)),
-                                    ("gs", (n, hidden)), ("gv", (n, 3, hidden)))}
+    hidden = next(iter(tables.values()))[0].shape[2] // 3
+    base, features = box_graph(args.system, model.cutoff, hidden, device)
+    n, edges = features["s"].shape[0], base["dist"].numel()
     shapes = [tuple(int(x) for x in s.split("x")) for s in args.shapes.split(",")]
     packaged = dict(mk.LAUNCH_SHAPES)
-    results = {"system": args.system, "atoms": n, "edges": len(src),
+    results = {"system": args.system, "atoms": n, "edges": edges,
                "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
                "packaged_shapes": {str(k)[6:]: shape_name(v) for k, v in packaged.items()},
                "ms": {}}
-    print(f"{args.system}: {n} atoms, {len(src)} edges; packaged shapes "
+    print(f"{args.system}: {n} atoms, {edges} edges; packaged shapes "
           f"{results['packaged_shapes']}", flush=True)
     for knots, per_interaction in tables.items():
         for dname in args.dtypes.split(","):
@@ -118,7 +127,7 @@ def main() -> int:
                 fwd_ms, bwd_ms = do_bench(fwd, warmup=10, rep=100), do_bench(bwd, warmup=10, rep=100)
                 key = f"{dname} knots {knots} shape {shape_name(shape)}"
                 results["ms"][key] = {"forward": fwd_ms, "backward": bwd_ms,
-                                      "ns_per_edge": 1e6 * (fwd_ms + bwd_ms) / len(src)}
+                                      "ns_per_edge": 1e6 * (fwd_ms + bwd_ms) / edges}
                 print(f"{key:28s} forward {fwd_ms:7.3f} ms  backward {bwd_ms:7.3f} ms", flush=True)
             args.out.write_text(json.dumps(results, indent=1))
     mk.LAUNCH_SHAPES.update(packaged)
