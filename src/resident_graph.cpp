@@ -9,16 +9,13 @@
 #include <vector>
 
 #include "cuda_graph_step.h"
+#include "graph_kernels.h"
 #include "input_staging.h"
 #include "mlff_error.h"
 
 namespace mlff {
 
 namespace {
-
-// Slots of the totals the graph copies to the host: energy, the virial sum (9), shortest squared
-// pair length, edge count, sum of the centers' coordinates (finite when they all are).
-constexpr int kTotals = 13;
 
 std::int64_t grown(std::int64_t needed, std::int64_t minimum_margin) {
   return needed + std::max(minimum_margin, needed / 16);
@@ -34,13 +31,19 @@ void regrow(at::Tensor& buffer, std::int64_t rows, const at::TensorOptions& opti
   buffer = grown_buffer;
 }
 
+void check_cuda(cudaError_t status, const char* what) {
+  if (status != cudaSuccess)
+    throw Error(std::string(what) + " failed: " + cudaGetErrorString(status));
+}
+
 }  // namespace
 
 ResidentGraph::ResidentGraph(const LoadedModel& model, double cutoff)
     : model_(model),
       cutoff_(cutoff),
       stream_(c10::cuda::getStreamFromPool(false, model.torch_device().index())) {
-  host_totals_ = at::empty({kTotals}, at::TensorOptions().dtype(at::kDouble).pinned_memory(true));
+  host_totals_ = at::empty({graph_kernels::kTotals},
+                           at::TensorOptions().dtype(at::kDouble).pinned_memory(true));
 }
 
 ResidentGraph::~ResidentGraph() = default;
@@ -52,6 +55,7 @@ ResidentGraph::~ResidentGraph() = default;
 void ResidentGraph::fit(std::int64_t nall, std::int64_t pairs, std::int64_t nodes,
                         std::int64_t edges) {
   const auto on = at::TensorOptions().device(model_.torch_device());
+  const at::ScalarType input = model_.input_dtype();
   bool regrown = false;
   if (nall > cap_atoms_ || !x_.defined()) {
     cap_atoms_ = grown(std::max<std::int64_t>(nall, 1), 16);
@@ -61,8 +65,12 @@ void ResidentGraph::fit(std::int64_t nall, std::int64_t pairs, std::int64_t node
     centers_ = at::full({cap_atoms_}, cap_atoms_ + 1, on.dtype(at::kLong));
     regrown = true;
   }
-  if (edges > cap_edges_ || !table_atoms_.defined()) {
+  if (edges > cap_edges_ || !src_.defined()) {
     cap_edges_ = grown(edges, 64);
+    src_ = at::zeros({cap_edges_}, on.dtype(at::kLong));
+    dst_ = at::zeros({cap_edges_}, on.dtype(at::kLong));
+    edge_vec_ = at::zeros({cap_edges_, 3}, on.dtype(at::kDouble));
+    model_vec_ = input == at::kDouble ? edge_vec_ : at::zeros({cap_edges_, 3}, on.dtype(input));
     regrown = true;
   }
   if (pairs > cap_pairs_ || !table_atoms_.defined()) {
@@ -72,7 +80,10 @@ void ResidentGraph::fit(std::int64_t nall, std::int64_t pairs, std::int64_t node
   if (nodes + 1 + cap_edges_ / kPadEdgesPerNode > cap_nodes_ || !z_.defined()) {
     cap_nodes_ = grown(nodes, 16) + cap_edges_ / kPadEdgesPerNode + 1;
     regrow(z_, cap_nodes_, on.dtype(at::kLong));
-    regrow(energy_mask_, cap_nodes_, on.dtype(model_.input_dtype()));
+    regrow(energy_mask_, cap_nodes_, on.dtype(at::kDouble));
+    model_energy_mask_ = input == at::kDouble ? energy_mask_ : energy_mask_.to(input);
+    force_ = at::zeros({cap_nodes_, 3}, on.dtype(at::kDouble));
+    energy_ = at::zeros({cap_nodes_}, on.dtype(at::kDouble));
     regrown = true;
   }
   const std::int64_t rows = cap_pairs_ + cap_edges_;
@@ -85,12 +96,18 @@ void ResidentGraph::fit(std::int64_t nall, std::int64_t pairs, std::int64_t node
     }
     table_atoms_ = atoms;
     table_nodes_ = nodes_of_pairs;
-    table_group_ = at::empty({rows}, on.dtype(at::kByte));
+    table_rows_ = at::arange(rows, on.dtype(at::kLong));
+    d_ = at::empty({rows, 3}, on.dtype(at::kDouble));
+    within_ = at::empty({rows}, on.dtype(at::kByte));
+    selected_ = at::empty({rows}, on.dtype(at::kLong));
+    count_ = at::zeros({1}, on.dtype(at::kLong));
+    totals_ = at::zeros({graph_kernels::kTotals}, on.dtype(at::kDouble));
+    scratch_ = at::empty({static_cast<std::int64_t>(graph_kernels::selection_scratch_bytes(rows))},
+                         on.dtype(at::kByte));
   }
   if (regrown) {
     graph_.reset();
-    sums_ = NodeSums();
-    src_ = dst_ = edge_vec_ = at::Tensor();
+    edge_grad_ = at::Tensor();
   }
 }
 
@@ -103,49 +120,77 @@ void ResidentGraph::fill_table_tail() {
   const at::Tensor pad =
       at::remainder(at::arange(cap_edges_, table_nodes_.options()), cap_nodes_ - nodes_) + nodes_;
   table_nodes_.narrow(1, cap_pairs_, cap_edges_).copy_(pad.expand({2, cap_edges_}));
-  table_group_.fill_(2).narrow(0, cap_pairs_, cap_edges_).fill_(1);
 }
 
 void ResidentGraph::set_pairs(const CandidatePairs& p) {
   c10::cuda::CUDAStreamGuard guard(stream_);
   const std::int64_t pairs = p.src_atom.numel(), nodes = p.z.numel();
   fit(p.nall, pairs, nodes, p.edges);
-  nall_ = p.nall, pairs_ = pairs, nodes_ = nodes;
+  nall_ = p.nall, pairs_ = pairs, nodes_ = nodes, centers_in_use_ = p.centers.numel();
   table_atoms_.select(0, 0).narrow(0, 0, pairs).copy_(p.src_atom);
   table_atoms_.select(0, 1).narrow(0, 0, pairs).copy_(p.dst_atom);
   table_nodes_.select(0, 0).narrow(0, 0, pairs).copy_(p.src_node);
   table_nodes_.select(0, 1).narrow(0, 0, pairs).copy_(p.dst_node);
   fill_table_tail();
-  centers_.fill_(cap_atoms_ + 1).narrow(0, 0, p.centers.numel()).copy_(p.centers);
+  centers_.fill_(cap_atoms_ + 1).narrow(0, 0, centers_in_use_).copy_(p.centers);
   z_.fill_(0).narrow(0, 0, nodes).copy_(p.z);
   energy_mask_.fill_(0).narrow(0, 0, nodes).copy_(p.energy_mask);
+  if (!model_energy_mask_.is_same(energy_mask_)) model_energy_mask_.copy_(energy_mask_);
   // The pairs' tensors belong to the engine's stream, which may reuse their memory at once.
   stream_.synchronize();
 }
 
 // The captured work: edges from the pair table, the model, the sums, the totals to the host.
 void ResidentGraph::enqueue() {
-  const std::int64_t rows = table_atoms_.size(1);
-  const at::Tensor ends = x_.index_select(0, table_atoms_.view({-1})).view({2, rows, 3});
-  const at::Tensor d = ends.select(0, 0) - ends.select(0, 1);
-  const at::Tensor d2 = d.square().sum(1);
-  const at::Tensor within = d2 <= cutoff_ * cutoff_;
-  const at::Tensor order =
-      std::get<1>(at::where(within, 0, table_group_).sort(true, 0, false)).narrow(0, 0, cap_edges_);
-  const at::Tensor edge_nodes = table_nodes_.index_select(1, order);
-  src_ = edge_nodes.select(0, 0);
-  dst_ = edge_nodes.select(0, 1);
-  edge_vec_ = d.index_select(0, order);
-  sums_ = sum_onto_nodes(model_, z_, src_, dst_, edge_vec_, energy_mask_, 0);
-  const at::Tensor totals = at::cat({sums_.energy.sum().view({1}), sums_.virial_sum.view({9}),
-                                     d2.min().view({1}), within.sum().to(at::kDouble).view({1}),
-                                     x_.index_select(0, centers_).sum().view({1})});
-  host_totals_.copy_(totals, /*non_blocking=*/true);
+  const cudaStream_t s = stream_.stream();
+  graph_kernels::PairTable table;
+  table.atoms = table_atoms_.data_ptr<std::int64_t>();
+  table.nodes = table_nodes_.data_ptr<std::int64_t>();
+  table.row_index = table_rows_.data_ptr<std::int64_t>();
+  table.rows = table_atoms_.size(1);
+  table.pad_first = cap_pairs_;
+  graph_kernels::select_edges(table, x_.data_ptr<double>(), cutoff_, d_.data_ptr<double>(),
+                              within_.data_ptr<std::uint8_t>(), selected_.data_ptr<std::int64_t>(),
+                              count_.data_ptr<std::int64_t>(), totals_.data_ptr<double>(),
+                              scratch_.data_ptr(), scratch_.numel(), s);
+  // Models take float32 or float64 inputs (LoadedModel::input_dtype).
+  const bool single = model_vec_.scalar_type() == at::kFloat;
+  auto fill = [&](auto* model_vec) {
+    graph_kernels::fill_edges(table, selected_.data_ptr<std::int64_t>(),
+                              count_.data_ptr<std::int64_t>(), d_.data_ptr<double>(), cap_edges_,
+                              src_.data_ptr<std::int64_t>(), dst_.data_ptr<std::int64_t>(),
+                              edge_vec_.data_ptr<double>(), model_vec, force_.data_ptr<double>(),
+                              cap_nodes_, s);
+  };
+  if (single)
+    fill(model_vec_.data_ptr<float>());
+  else
+    fill(model_vec_.data_ptr<double>());
+  const std::vector<at::Tensor> result =
+      model_.forward({z_, src_, dst_, model_vec_, model_energy_mask_}, nullptr);
+  // Outputs in the model's input type, as the kernel reads them.
+  const at::Tensor node_energy =
+      result[0].reshape({cap_nodes_}).to(model_vec_.scalar_type()).contiguous();
+  edge_grad_ = result[1].reshape({cap_edges_, 3}).to(model_vec_.scalar_type()).contiguous();
+  auto sum = [&](const auto* grad, const auto* energy) {
+    graph_kernels::sum_edges(
+        cap_edges_, src_.data_ptr<std::int64_t>(), dst_.data_ptr<std::int64_t>(),
+        edge_vec_.data_ptr<double>(), grad, cap_nodes_, energy, energy_mask_.data_ptr<double>(),
+        centers_.data_ptr<std::int64_t>(), centers_in_use_, x_.data_ptr<double>(),
+        count_.data_ptr<std::int64_t>(), force_.data_ptr<double>(), energy_.data_ptr<double>(),
+        totals_.data_ptr<double>(), s);
+  };
+  if (single)
+    sum(edge_grad_.data_ptr<float>(), node_energy.data_ptr<float>());
+  else
+    sum(edge_grad_.data_ptr<double>(), node_energy.data_ptr<double>());
+  check_cuda(cudaMemcpyAsync(host_totals_.data_ptr(), totals_.data_ptr(),
+                             graph_kernels::kTotals * sizeof(double), cudaMemcpyDeviceToHost, s),
+             "copy of the totals");
 }
 
 void ResidentGraph::capture() {
   graph_.reset();
-  sums_ = NodeSums();
   graph_ = capture_cuda_graph([this] { enqueue(); }, "the Kokkos step");
 }
 
@@ -154,11 +199,11 @@ GraphTotals ResidentGraph::replay(StepProfile* profile) {
   replay_and_wait(*graph_, stream_, profile);
   const double* h = host_totals_.data_ptr<double>();
   GraphTotals t;
-  t.energy = h[0];
-  virial_from_sum(h + 1, t.virial);
-  t.shortest2 = h[10];
-  t.edges = static_cast<std::int64_t>(h[11]);
-  t.centers_finite = std::isfinite(h[12]);
+  t.energy = h[graph_kernels::kEnergy];
+  virial_from_sum(h + graph_kernels::kVirialSum, t.virial);
+  t.shortest2 = graph_kernels::decode_shortest2(h[graph_kernels::kShortest2]);
+  t.edges = static_cast<std::int64_t>(h[graph_kernels::kEdges]);
+  t.centers_finite = std::isfinite(h[graph_kernels::kCenters]);
   return t;
 }
 
@@ -187,10 +232,10 @@ GraphTotals ResidentGraph::run(const double* x, cudaStream_t engine, StepProfile
 
 NodeSums ResidentGraph::sums(int virial_width) const {
   NodeSums rows;
-  rows.energy = sums_.energy.narrow(0, 0, nodes_);
-  rows.force = sums_.force.narrow(0, 0, nodes_);
+  rows.energy = energy_.narrow(0, 0, nodes_);
+  rows.force = force_.narrow(0, 0, nodes_);
   if (virial_width > 0)
-    rows.virial = node_virials(src_, dst_, edge_vec_, sums_.edge_grad, cap_nodes_, virial_width)
+    rows.virial = node_virials(src_, dst_, edge_vec_, edge_grad_, cap_nodes_, virial_width)
                       .narrow(0, 0, nodes_);
   return rows;
 }

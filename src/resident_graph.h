@@ -39,17 +39,17 @@ struct GraphTotals {
 };
 
 // Buffers of fixed capacity hold the pairs, node types and positions; the graph gathers the edges
-// within the cutoff in neighbor-list order (a stable sort, so that they come in the eager step's
-// order), fills the capacity with edges between padding nodes, runs the model and sums forces and
-// totals onto the padded nodes. Only the positions are copied in each step. The graph is captured
-// again when the pairs, nodes or edges outgrow the capacities, which grow by 1/16. The captured
-// work is kept to few kernels, since each costs some microseconds however small the system: per-
-// node virials, rarely asked for, are summed after the replay.
+// within the cutoff in neighbor-list order (a stable selection, so that they come in the eager
+// step's order), fills the capacity with edges between padding nodes, runs the model and sums
+// forces and totals onto the padded nodes. Only the positions are copied in each step. The graph
+// is captured again when the pairs, nodes or edges outgrow the capacities, which grow by 1/16.
+// The work around the model is a handful of kernels of the project's own (graph_kernels.h),
+// since each launch costs some microseconds however small the system; per-node virials, rarely
+// asked for, are summed after the replay.
 //
 // The pair table holds the pairs, then unused rows, then one padding edge for each edge slot; its
 // unused and padding rows join two extra rows of the positions that lie farther apart than the
-// cutoff. Sorting the table by (0 within the cutoff, 1 padding, 2 other) puts the edges first and
-// fills the remaining slots with padding edges, in one sort.
+// cutoff, so that only pairs are ever within it.
 class ResidentGraph {
  public:
   ResidentGraph(const LoadedModel& model, double cutoff);
@@ -77,15 +77,19 @@ class ResidentGraph {
   c10::cuda::CUDAStream stream_;
   at::cuda::CUDAEvent positions_in_;
   std::unique_ptr<at::cuda::CUDAGraph> graph_;
-  std::int64_t nall_ = 0, pairs_ = 0, nodes_ = 0;
+  std::int64_t nall_ = 0, pairs_ = 0, nodes_ = 0, centers_in_use_ = 0;
   std::int64_t cap_atoms_ = 0, cap_pairs_ = 0, cap_nodes_ = 0, cap_edges_ = 0;
   // Inputs (filled outside the graph): positions [cap_atoms_ + 2, 3]; the pair table's atoms and
-  // nodes [2, cap_pairs_ + cap_edges_] (src, dst) and sort groups; centers to check, padded with
-  // a finite row; node types and energy mask (in the model's input type).
-  at::Tensor x_, table_atoms_, table_nodes_, table_group_, centers_, z_, energy_mask_, host_totals_;
-  // Outputs: the captured run's own tensors.
-  at::Tensor src_, dst_, edge_vec_;
-  NodeSums sums_;
+  // nodes [2, cap_pairs_ + cap_edges_] (src, dst) and its row numbers; centers to check, padded
+  // with a finite row; node types and the energy mask (float64, and in the model's input type).
+  at::Tensor x_, table_atoms_, table_nodes_, table_rows_, centers_, z_, energy_mask_,
+      model_energy_mask_;
+  // Work buffers and outputs, at fixed addresses for the captured kernels: each row's vector,
+  // its cutoff flag, the selected rows, their count, the selection's scratch, the totals; each
+  // edge slot's nodes and vector (float64, and the model's input), the model's gradient, the
+  // node rows of forces and energies.
+  at::Tensor d_, within_, selected_, count_, scratch_, totals_, host_totals_;
+  at::Tensor src_, dst_, edge_vec_, model_vec_, edge_grad_, force_, energy_;
 };
 
 }  // namespace mlff

@@ -5,7 +5,8 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
-
+#endif
+#ifdef MLFF_RESIDENT_GRAPH
 #include "resident_graph.h"
 #endif
 
@@ -93,8 +94,9 @@ struct NeighborPairs {
 
 }  // namespace
 
-#ifndef MLFF_CUDA
-class ResidentGraph {};  // a LibTorch without CUDA has no graphs; the pointer stays empty
+#ifndef MLFF_RESIDENT_GRAPH
+// Built without a CUDA compiler (or without CUDA): no graphs, the pointer stays empty.
+class ResidentGraph {};
 #endif
 
 struct ResidentStep::Impl {
@@ -221,7 +223,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     return t;
   };
 
-#ifdef MLFF_CUDA
+#ifdef MLFF_RESIDENT_GRAPH
   // Small graphs replay a captured CUDA graph; the pairs it chooses edges from change only at
   // reneighboring. Exchanges call the engine between kernels, and deterministic runs sort edges
   // by their vectors: both run eagerly.

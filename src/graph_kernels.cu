@@ -1,0 +1,195 @@
+#include <cmath>
+#include <cstring>
+#include <cub/device/device_select.cuh>
+#include <string>
+
+#include "graph_kernels.h"
+#include "mlff_error.h"
+
+namespace mlff::graph_kernels {
+
+namespace {
+
+constexpr int kThreads = 256;
+// The bits of +inf: for non-negative doubles the order of their bits is the order of their
+// values, so kInfBits - bits(d2) is largest for the shortest pair and an atomicMax finds it in
+// a slot that starts at zero.
+constexpr unsigned long long kInfBits = 0x7FF0000000000000ull;
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess)
+    throw Error(std::string(what) + " failed: " + cudaGetErrorString(status));
+}
+
+int blocks_for(std::int64_t n) {
+  return static_cast<int>((n + kThreads - 1) / kThreads);
+}
+
+template <class V>
+__device__ V warp_sum(V value) {
+  for (int offset = 16; offset > 0; offset /= 2)
+    value += __shfl_down_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+__global__ void edge_vectors(const std::int64_t* atoms, std::int64_t rows, const double* x,
+                             double cutoff2, double* d, std::uint8_t* within,
+                             unsigned long long* shortest) {
+  const std::int64_t row = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  unsigned long long closest = 0;
+  if (row < rows) {
+    const double* a = x + 3 * atoms[row];
+    const double* b = x + 3 * atoms[rows + row];
+    const double dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
+    const double d2 = dx * dx + dy * dy + dz * dz;
+    d[3 * row] = dx;
+    d[3 * row + 1] = dy;
+    d[3 * row + 2] = dz;
+    within[row] = d2 <= cutoff2;
+    if (!isnan(d2)) closest = kInfBits - static_cast<unsigned long long>(__double_as_longlong(d2));
+  }
+  for (int offset = 16; offset > 0; offset /= 2)
+    closest = max(closest, __shfl_down_sync(0xffffffffu, closest, offset));
+  if (threadIdx.x % 32 == 0 && closest > 0) atomicMax(shortest, closest);
+}
+
+template <class T>
+__global__ void fill_slots(const std::int64_t* nodes, std::int64_t rows, std::int64_t pad_first,
+                           const std::int64_t* selected, const std::int64_t* count, const double* d,
+                           std::int64_t slots, std::int64_t* src, std::int64_t* dst, double* vec,
+                           T* model_vec, double* force, std::int64_t force_values) {
+  const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (i < slots) {
+    const std::int64_t edges = *count < slots ? *count : slots;
+    const std::int64_t row = i < edges ? selected[i] : pad_first + (i - edges);
+    src[i] = nodes[row];
+    dst[i] = nodes[rows + row];
+    for (int k = 0; k < 3; ++k) {
+      const double value = d[3 * row + k];
+      vec[3 * i + k] = value;
+      model_vec[3 * i + k] = static_cast<T>(value);
+    }
+  }
+  if (i < force_values) force[i] = 0.0;
+}
+
+template <class T>
+__global__ void sum_slots(std::int64_t slots, const std::int64_t* src, const std::int64_t* dst,
+                          const double* vec, const T* grad, std::int64_t nodes,
+                          const T* node_energy, const double* energy_mask,
+                          const std::int64_t* centers, std::int64_t num_centers, const double* x,
+                          const std::int64_t* count, double* force, double* energy,
+                          double* totals) {
+  const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  double outer[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  double node_energy_sum = 0.0, center_sum = 0.0;
+  if (i < slots) {
+    const double g[3] = {static_cast<double>(grad[3 * i]), static_cast<double>(grad[3 * i + 1]),
+                         static_cast<double>(grad[3 * i + 2])};
+    const double* r = vec + 3 * i;
+    for (int k = 0; k < 3; ++k) {
+      atomicAdd(force + 3 * src[i] + k, -g[k]);
+      atomicAdd(force + 3 * dst[i] + k, g[k]);
+    }
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) outer[3 * a + b] = r[a] * g[b];
+  }
+  if (i < nodes) {
+    node_energy_sum = static_cast<double>(node_energy[i]) * energy_mask[i];
+    energy[i] = node_energy_sum;
+  }
+  if (i < num_centers) {
+    const double* c = x + 3 * centers[i];
+    center_sum = c[0] + c[1] + c[2];
+  }
+  if (i == 0) totals[kEdges] = static_cast<double>(*count);
+  // One atomic per warp and total: a graph of 5,000 nodes has some 10^5 edges.
+  node_energy_sum = warp_sum(node_energy_sum);
+  center_sum = warp_sum(center_sum);
+  for (double& component : outer) component = warp_sum(component);
+  if (threadIdx.x % 32 == 0) {
+    atomicAdd(totals + kEnergy, node_energy_sum);
+    atomicAdd(totals + kCenters, center_sum);
+    for (int k = 0; k < 9; ++k) atomicAdd(totals + kVirialSum + k, outer[k]);
+  }
+}
+
+}  // namespace
+
+std::size_t selection_scratch_bytes(std::int64_t rows) {
+  std::size_t bytes = 0;
+  check(cub::DeviceSelect::Flagged(nullptr, bytes, static_cast<const std::int64_t*>(nullptr),
+                                   static_cast<const std::uint8_t*>(nullptr),
+                                   static_cast<std::int64_t*>(nullptr),
+                                   static_cast<std::int64_t*>(nullptr), rows),
+        "sizing the edge selection");
+  return bytes;
+}
+
+void select_edges(const PairTable& table, const double* x, double cutoff, double* d,
+                  std::uint8_t* within, std::int64_t* selected, std::int64_t* count, double* totals,
+                  void* scratch, std::size_t scratch_bytes, cudaStream_t stream) {
+  check(cudaMemsetAsync(totals, 0, kTotals * sizeof(double), stream), "zeroing the totals");
+  if (table.rows > 0)
+    edge_vectors<<<blocks_for(table.rows), kThreads, 0, stream>>>(
+        table.atoms, table.rows, x, cutoff * cutoff, d, within,
+        reinterpret_cast<unsigned long long*>(totals + kShortest2));
+  check(cudaGetLastError(), "the edge vectors kernel");
+  check(cub::DeviceSelect::Flagged(scratch, scratch_bytes, table.row_index, within, selected, count,
+                                   table.rows, stream),
+        "the edge selection");
+}
+
+template <class T>
+void fill_edges(const PairTable& table, const std::int64_t* selected, const std::int64_t* count,
+                const double* d, std::int64_t slots, std::int64_t* src, std::int64_t* dst,
+                double* vec, T* model_vec, double* force, std::int64_t force_rows,
+                cudaStream_t stream) {
+  const std::int64_t threads = slots > 3 * force_rows ? slots : 3 * force_rows;
+  if (threads > 0)
+    fill_slots<T><<<blocks_for(threads), kThreads, 0, stream>>>(
+        table.nodes, table.rows, table.pad_first, selected, count, d, slots, src, dst, vec,
+        model_vec, force, 3 * force_rows);
+  check(cudaGetLastError(), "the edge slots kernel");
+}
+
+template <class T>
+void sum_edges(std::int64_t slots, const std::int64_t* src, const std::int64_t* dst,
+               const double* vec, const T* grad, std::int64_t nodes, const T* node_energy,
+               const double* energy_mask, const std::int64_t* centers, std::int64_t num_centers,
+               const double* x, const std::int64_t* count, double* force, double* energy,
+               double* totals, cudaStream_t stream) {
+  std::int64_t threads = slots > nodes ? slots : nodes;
+  if (num_centers > threads) threads = num_centers;
+  if (threads < 1) threads = 1;  // the edge count is written either way
+  sum_slots<T><<<blocks_for(threads), kThreads, 0, stream>>>(
+      slots, src, dst, vec, grad, nodes, node_energy, energy_mask, centers, num_centers, x, count,
+      force, energy, totals);
+  check(cudaGetLastError(), "the sums kernel");
+}
+
+double decode_shortest2(double slot) {
+  unsigned long long encoded = 0;
+  std::memcpy(&encoded, &slot, sizeof encoded);
+  const unsigned long long bits = kInfBits - encoded;
+  double shortest2 = 0.0;
+  std::memcpy(&shortest2, &bits, sizeof shortest2);
+  return shortest2;
+}
+
+template void fill_edges<float>(const PairTable&, const std::int64_t*, const std::int64_t*,
+                                const double*, std::int64_t, std::int64_t*, std::int64_t*, double*,
+                                float*, double*, std::int64_t, cudaStream_t);
+template void fill_edges<double>(const PairTable&, const std::int64_t*, const std::int64_t*,
+                                 const double*, std::int64_t, std::int64_t*, std::int64_t*, double*,
+                                 double*, double*, std::int64_t, cudaStream_t);
+template void sum_edges<float>(std::int64_t, const std::int64_t*, const std::int64_t*,
+                               const double*, const float*, std::int64_t, const float*,
+                               const double*, const std::int64_t*, std::int64_t, const double*,
+                               const std::int64_t*, double*, double*, double*, cudaStream_t);
+template void sum_edges<double>(std::int64_t, const std::int64_t*, const std::int64_t*,
+                                const double*, const double*, std::int64_t, const double*,
+                                const double*, const std::int64_t*, std::int64_t, const double*,
+                                const std::int64_t*, double*, double*, double*, cudaStream_t);
+
+}  // namespace mlff::graph_kernels
