@@ -52,23 +52,14 @@ def _lowrank_forward_kernel(s_ptr, v_ptr, dist_ptr, dir_ptr, src_ptr, perm_ptr, 
     b_z = tl.zeros([R], dtype=tl.float32)
     k0 = start
     while k0 < end:
-        k = k0 + tl.arange(0, BE)
-        valid = k < end
-        e = tl.load(perm_ptr + k, mask=valid, other=0)
-        d = tl.load(dist_ptr + e, mask=valid, other=0.0)
-        j = tl.load(src_ptr + e, mask=valid, other=0)
-        dx = tl.load(dir_ptr + e * 3, mask=valid, other=0.0)
-        dy = tl.load(dir_ptr + e * 3 + 1, mask=valid, other=0.0)
-        dz = tl.load(dir_ptr + e * 3 + 2, mask=valid, other=0.0)
-        x = tl.minimum(d * INV_H, KNOTS * 1.0)
-        i = tl.minimum(x.to(tl.int32), KNOTS - 1)
-        t = (x - i.to(tl.float32))[:, None]
+        _, valid, j, dx, dy, dz, i, t, _, rows_ok = mk._edge_block(
+            k0, end, perm_ptr, dist_ptr, src_ptr, dir_ptr, r < R, KNOTS, INV_H, BE)
+        row = u_ptr + i[:, None] * (4 * R) + r[None, :]
+        u = tl.load(row, mask=rows_ok, other=0.0) + t * (
+            tl.load(row + R, mask=rows_ok, other=0.0) + t * (
+                tl.load(row + 2 * R, mask=rows_ok, other=0.0) + t * tl.load(
+                    row + 3 * R, mask=rows_ok, other=0.0)))
         m = valid[:, None]
-        row = u_ptr + i.to(tl.int64)[:, None] * (4 * R) + r[None, :]
-        u = tl.load(row, mask=m, other=0.0) + t * (
-            tl.load(row + R, mask=m, other=0.0) + t * (
-                tl.load(row + 2 * R, mask=m, other=0.0) + t * tl.load(row + 3 * R, mask=m,
-                                                                      other=0.0)))
         u_t = tl.trans(u.to(s_ptr.dtype.element_ty))  # [R, BE]
         s_j = tl.load(s_ptr + j[:, None] * H + ch[None, :], mask=m, other=0.0)
         a_s = tl.dot(u_t, s_j, a_s)
