@@ -126,13 +126,13 @@ void ResidentGraph::set_pairs(const CandidatePairs& p) {
   c10::cuda::CUDAStreamGuard guard(stream_);
   const std::int64_t pairs = p.src_atom.numel(), nodes = p.z.numel();
   fit(p.nall, pairs, nodes, p.edges);
-  nall_ = p.nall, pairs_ = pairs, nodes_ = nodes, centers_in_use_ = p.centers.numel();
+  nall_ = p.nall, pairs_ = pairs, nodes_ = nodes;
   table_atoms_.select(0, 0).narrow(0, 0, pairs).copy_(p.src_atom);
   table_atoms_.select(0, 1).narrow(0, 0, pairs).copy_(p.dst_atom);
   table_nodes_.select(0, 0).narrow(0, 0, pairs).copy_(p.src_node);
   table_nodes_.select(0, 1).narrow(0, 0, pairs).copy_(p.dst_node);
   fill_table_tail();
-  centers_.fill_(cap_atoms_ + 1).narrow(0, 0, centers_in_use_).copy_(p.centers);
+  centers_.fill_(cap_atoms_ + 1).narrow(0, 0, p.centers.numel()).copy_(p.centers);
   z_.fill_(0).narrow(0, 0, nodes).copy_(p.z);
   energy_mask_.fill_(0).narrow(0, 0, nodes).copy_(p.energy_mask);
   if (!model_energy_mask_.is_same(energy_mask_)) model_energy_mask_.copy_(energy_mask_);
@@ -168,17 +168,18 @@ void ResidentGraph::enqueue() {
     fill(model_vec_.data_ptr<double>());
   const std::vector<at::Tensor> result =
       model_.forward({z_, src_, dst_, model_vec_, model_energy_mask_}, nullptr);
-  // Outputs in the model's input type, as the kernel reads them.
+  // Outputs in the model's input type, as the kernel reads them. Sizes are the capacities, fixed
+  // for the graph's life: every center slot is summed (the unused ones hold a finite row).
   const at::Tensor node_energy =
       result[0].reshape({cap_nodes_}).to(model_vec_.scalar_type()).contiguous();
   edge_grad_ = result[1].reshape({cap_edges_, 3}).to(model_vec_.scalar_type()).contiguous();
   auto sum = [&](const auto* grad, const auto* energy) {
-    graph_kernels::sum_edges(
-        cap_edges_, src_.data_ptr<std::int64_t>(), dst_.data_ptr<std::int64_t>(),
-        edge_vec_.data_ptr<double>(), grad, cap_nodes_, energy, energy_mask_.data_ptr<double>(),
-        centers_.data_ptr<std::int64_t>(), centers_in_use_, x_.data_ptr<double>(),
-        count_.data_ptr<std::int64_t>(), force_.data_ptr<double>(), energy_.data_ptr<double>(),
-        totals_.data_ptr<double>(), s);
+    graph_kernels::sum_edges(cap_edges_, src_.data_ptr<std::int64_t>(),
+                             dst_.data_ptr<std::int64_t>(), edge_vec_.data_ptr<double>(), grad,
+                             cap_nodes_, energy, energy_mask_.data_ptr<double>(),
+                             centers_.data_ptr<std::int64_t>(), cap_atoms_, x_.data_ptr<double>(),
+                             count_.data_ptr<std::int64_t>(), force_.data_ptr<double>(),
+                             energy_.data_ptr<double>(), totals_.data_ptr<double>(), s);
   };
   if (single)
     sum(edge_grad_.data_ptr<float>(), node_energy.data_ptr<float>());

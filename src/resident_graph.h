@@ -77,7 +77,7 @@ class ResidentGraph {
   c10::cuda::CUDAStream stream_;
   at::cuda::CUDAEvent positions_in_;
   std::unique_ptr<at::cuda::CUDAGraph> graph_;
-  std::int64_t nall_ = 0, pairs_ = 0, nodes_ = 0, centers_in_use_ = 0;
+  std::int64_t nall_ = 0, pairs_ = 0, nodes_ = 0;
   std::int64_t cap_atoms_ = 0, cap_pairs_ = 0, cap_nodes_ = 0, cap_edges_ = 0;
   // Inputs (filled outside the graph): positions [cap_atoms_ + 2, 3]; the pair table's atoms and
   // nodes [2, cap_pairs_ + cap_edges_] (src, dst) and its row numbers; centers to check, padded
