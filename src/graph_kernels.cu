@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstring>
+#include <cub/block/block_scan.cuh>
 #include <cub/device/device_select.cuh>
 #include <string>
 
@@ -15,6 +16,10 @@ constexpr int kThreads = 256;
 // values, so kInfBits - bits(d2) is largest for the shortest pair and an atomicMax finds it in
 // a slot that starts at zero.
 constexpr unsigned long long kInfBits = 0x7FF0000000000000ull;
+// pick_edges: one block of kBlockThreads threads, which takes the table kBlockThreads rows at a
+// time; up to kOneBlockRows rows that costs less than the five launches it replaces.
+constexpr int kBlockThreads = 1024;
+constexpr std::int64_t kOneBlockRows = 8 * kBlockThreads;
 
 void check(cudaError_t status, const char* what) {
   if (status != cudaSuccess)
@@ -53,6 +58,20 @@ __global__ void edge_vectors(const std::int64_t* atoms, std::int64_t rows, const
   if (threadIdx.x % 32 == 0 && closest > 0) atomicMax(shortest, closest);
 }
 
+// Edge slot `slot` takes table row `row`, whose vector is (dx, dy, dz).
+template <class T>
+__device__ void fill_slot(std::int64_t slot, std::int64_t row, const std::int64_t* nodes,
+                          std::int64_t rows, double dx, double dy, double dz, std::int64_t* src,
+                          std::int64_t* dst, double* vec, T* model_vec) {
+  src[slot] = nodes[row];
+  dst[slot] = nodes[rows + row];
+  const double value[3] = {dx, dy, dz};
+  for (int k = 0; k < 3; ++k) {
+    vec[3 * slot + k] = value[k];
+    model_vec[3 * slot + k] = static_cast<T>(value[k]);
+  }
+}
+
 template <class T>
 __global__ void fill_slots(const std::int64_t* nodes, std::int64_t rows, std::int64_t pad_first,
                            const std::int64_t* selected, const std::int64_t* count, const double* d,
@@ -62,15 +81,70 @@ __global__ void fill_slots(const std::int64_t* nodes, std::int64_t rows, std::in
   if (i < slots) {
     const std::int64_t edges = *count < slots ? *count : slots;
     const std::int64_t row = i < edges ? selected[i] : pad_first + (i - edges);
-    src[i] = nodes[row];
-    dst[i] = nodes[rows + row];
-    for (int k = 0; k < 3; ++k) {
-      const double value = d[3 * row + k];
-      vec[3 * i + k] = value;
-      model_vec[3 * i + k] = static_cast<T>(value);
-    }
+    fill_slot(i, row, nodes, rows, d[3 * row], d[3 * row + 1], d[3 * row + 2], src, dst, vec,
+              model_vec);
   }
   if (i < force_values) force[i] = 0.0;
+}
+
+// edge_vectors, the selection and fill_slots in one block: each pass takes kBlockThreads rows,
+// and a scan of their cutoff flags gives the selected ones their slots in table order.
+template <class T>
+__global__ void __launch_bounds__(kBlockThreads)
+    pick_in_block(const std::int64_t* atoms, const std::int64_t* nodes, std::int64_t rows,
+                  std::int64_t pad_first, const double* x, double cutoff2, std::int64_t slots,
+                  std::int64_t* src, std::int64_t* dst, double* vec, T* model_vec, double* force,
+                  std::int64_t force_values, std::int64_t* count, double* totals) {
+  using Scan = cub::BlockScan<int, kBlockThreads>;
+  __shared__ typename Scan::TempStorage scan;
+  for (int k = threadIdx.x; k < kTotals; k += kBlockThreads) totals[k] = 0.0;
+  for (std::int64_t i = threadIdx.x; i < force_values; i += kBlockThreads) force[i] = 0.0;
+  __syncthreads();  // the totals are zero before the shortest length is taken into them
+
+  auto vector_of = [&](std::int64_t row, double& dx, double& dy, double& dz) {
+    const double* a = x + 3 * atoms[row];
+    const double* b = x + 3 * atoms[rows + row];
+    dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
+  };
+  unsigned long long closest = 0;
+  std::int64_t taken = 0;  // rows within the cutoff in the passes before, the same in every thread
+  for (std::int64_t first = 0; first < rows; first += kBlockThreads) {
+    const std::int64_t row = first + threadIdx.x;
+    double dx = 0.0, dy = 0.0, dz = 0.0;
+    int within = 0;
+    if (row < rows) {
+      vector_of(row, dx, dy, dz);
+      const double d2 = dx * dx + dy * dy + dz * dz;
+      within = d2 <= cutoff2;
+      if (!isnan(d2))
+        closest =
+            max(closest, kInfBits - static_cast<unsigned long long>(__double_as_longlong(d2)));
+    }
+    int before = 0, in_pass = 0;
+    Scan(scan).ExclusiveSum(within, before, in_pass);
+    if (within && taken + before < slots)
+      fill_slot(taken + before, row, nodes, rows, dx, dy, dz, src, dst, vec, model_vec);
+    taken += in_pass;
+    __syncthreads();  // the scan's storage is used again
+  }
+  // Slots beyond the edges take padding rows in order.
+  const std::int64_t edges = taken < slots ? taken : slots;
+  for (std::int64_t slot = edges + threadIdx.x; slot < slots; slot += kBlockThreads) {
+    const std::int64_t row = pad_first + (slot - edges);
+    double dx, dy, dz;
+    vector_of(row, dx, dy, dz);
+    fill_slot(slot, row, nodes, rows, dx, dy, dz, src, dst, vec, model_vec);
+  }
+  for (int offset = 16; offset > 0; offset /= 2)
+    closest = max(closest, __shfl_down_sync(0xffffffffu, closest, offset));
+  if (threadIdx.x % 32 == 0 && closest > 0)
+    atomicMax(reinterpret_cast<unsigned long long*>(totals + kShortest2), closest);
+  if (threadIdx.x == 0) *count = taken;
+}
+
+__global__ void add_to(double* to, const double* from, std::int64_t values) {
+  const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (i < values) to[i] += from[i];
 }
 
 template <class T>
@@ -168,6 +242,25 @@ void sum_edges(std::int64_t slots, const std::int64_t* src, const std::int64_t* 
   check(cudaGetLastError(), "the sums kernel");
 }
 
+bool picks_in_one_block(std::int64_t rows) {
+  return rows <= kOneBlockRows;
+}
+
+template <class T>
+void pick_edges(const PairTable& table, const double* x, double cutoff, std::int64_t slots,
+                std::int64_t* src, std::int64_t* dst, double* vec, T* model_vec, double* force,
+                std::int64_t force_rows, std::int64_t* count, double* totals, cudaStream_t stream) {
+  pick_in_block<T><<<1, kBlockThreads, 0, stream>>>(
+      table.atoms, table.nodes, table.rows, table.pad_first, x, cutoff * cutoff, slots, src, dst,
+      vec, model_vec, force, 3 * force_rows, count, totals);
+  check(cudaGetLastError(), "the edge picking kernel");
+}
+
+void add_values(double* to, const double* from, std::int64_t values, cudaStream_t stream) {
+  if (values > 0) add_to<<<blocks_for(values), kThreads, 0, stream>>>(to, from, values);
+  check(cudaGetLastError(), "the force addition kernel");
+}
+
 double decode_shortest2(double slot) {
   unsigned long long encoded = 0;
   std::memcpy(&encoded, &slot, sizeof encoded);
@@ -183,6 +276,12 @@ template void fill_edges<float>(const PairTable&, const std::int64_t*, const std
 template void fill_edges<double>(const PairTable&, const std::int64_t*, const std::int64_t*,
                                  const double*, std::int64_t, std::int64_t*, std::int64_t*, double*,
                                  double*, double*, std::int64_t, cudaStream_t);
+template void pick_edges<float>(const PairTable&, const double*, double, std::int64_t,
+                                std::int64_t*, std::int64_t*, double*, float*, double*,
+                                std::int64_t, std::int64_t*, double*, cudaStream_t);
+template void pick_edges<double>(const PairTable&, const double*, double, std::int64_t,
+                                 std::int64_t*, std::int64_t*, double*, double*, double*,
+                                 std::int64_t, std::int64_t*, double*, cudaStream_t);
 template void sum_edges<float>(std::int64_t, const std::int64_t*, const std::int64_t*,
                                const double*, const float*, std::int64_t, const float*,
                                const double*, const std::int64_t*, std::int64_t, const double*,

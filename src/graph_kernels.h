@@ -58,6 +58,21 @@ void sum_edges(std::int64_t slots, const std::int64_t* src, const std::int64_t* 
                const double* x, const std::int64_t* count, double* force, double* energy,
                double* totals, cudaStream_t stream);
 
+// Whether pick_edges does the work of select_edges and fill_edges for a table of `rows` rows:
+// small tables cost more in launches than in work, and one block of threads takes them in one.
+bool picks_in_one_block(std::int64_t rows);
+
+// select_edges and fill_edges in one kernel of one block, for tables that picks_in_one_block
+// accepts: the same slots in the same order, the same totals and count (d is not written).
+template <class T>
+void pick_edges(const PairTable& table, const double* x, double cutoff, std::int64_t slots,
+                std::int64_t* src, std::int64_t* dst, double* vec, T* model_vec, double* force,
+                std::int64_t force_rows, std::int64_t* count, double* totals, cudaStream_t stream);
+
+// to[i] += from[i] for i < values: the forces into the engine's array, in one launch where
+// LibTorch's addition costs more on the host than the addition costs on the GPU.
+void add_values(double* to, const double* from, std::int64_t values, cudaStream_t stream);
+
 // The shortest squared length from totals[kShortest2], read on the host.
 double decode_shortest2(double slot);
 

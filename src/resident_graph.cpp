@@ -149,13 +149,22 @@ void ResidentGraph::enqueue() {
   table.row_index = table_rows_.data_ptr<std::int64_t>();
   table.rows = table_atoms_.size(1);
   table.pad_first = cap_pairs_;
-  graph_kernels::select_edges(table, x_.data_ptr<double>(), cutoff_, d_.data_ptr<double>(),
-                              within_.data_ptr<std::uint8_t>(), selected_.data_ptr<std::int64_t>(),
-                              count_.data_ptr<std::int64_t>(), totals_.data_ptr<double>(),
-                              scratch_.data_ptr(), scratch_.numel(), s);
   // Models take float32 or float64 inputs (LoadedModel::input_dtype).
   const bool single = model_vec_.scalar_type() == at::kFloat;
   auto fill = [&](auto* model_vec) {
+    if (graph_kernels::picks_in_one_block(table.rows)) {
+      graph_kernels::pick_edges(table, x_.data_ptr<double>(), cutoff_, cap_edges_,
+                                src_.data_ptr<std::int64_t>(), dst_.data_ptr<std::int64_t>(),
+                                edge_vec_.data_ptr<double>(), model_vec, force_.data_ptr<double>(),
+                                cap_nodes_, count_.data_ptr<std::int64_t>(),
+                                totals_.data_ptr<double>(), s);
+      return;
+    }
+    graph_kernels::select_edges(table, x_.data_ptr<double>(), cutoff_, d_.data_ptr<double>(),
+                                within_.data_ptr<std::uint8_t>(),
+                                selected_.data_ptr<std::int64_t>(), count_.data_ptr<std::int64_t>(),
+                                totals_.data_ptr<double>(), scratch_.data_ptr(), scratch_.numel(),
+                                s);
     graph_kernels::fill_edges(table, selected_.data_ptr<std::int64_t>(),
                               count_.data_ptr<std::int64_t>(), d_.data_ptr<double>(), cap_edges_,
                               src_.data_ptr<std::int64_t>(), dst_.data_ptr<std::int64_t>(),
@@ -195,9 +204,26 @@ void ResidentGraph::capture() {
   graph_ = capture_cuda_graph([this] { enqueue(); }, "the Kokkos step");
 }
 
-GraphTotals ResidentGraph::replay(StepProfile* profile) {
-  if (!graph_) capture();
-  replay_and_wait(*graph_, stream_, profile);
+// The positions are copied in and the graph replayed on the engine's stream, after the work
+// that wrote the positions: no event between two streams in the step. A new graph is captured
+// on the graph's own stream first, once the engine's work is done.
+GraphTotals ResidentGraph::replay(const double* x, c10::cuda::CUDAStream engine,
+                                  StepProfile* profile) {
+  auto copy_positions = [&](cudaStream_t s) {
+    if (nall_ > 0)
+      check_cuda(cudaMemcpyAsync(x_.data_ptr(), x, 3 * sizeof(double) * nall_,
+                                 cudaMemcpyDeviceToDevice, s),
+                 "copy of the positions");
+  };
+  if (!graph_) {
+    engine.synchronize();
+    c10::cuda::CUDAStreamGuard guard(stream_);
+    copy_positions(stream_.stream());
+    capture();
+  }
+  c10::cuda::CUDAStreamGuard guard(engine);
+  copy_positions(engine.stream());
+  replay_and_wait(*graph_, engine, profile);
   const double* h = host_totals_.data_ptr<double>();
   GraphTotals t;
   t.energy = h[graph_kernels::kEnergy];
@@ -209,24 +235,15 @@ GraphTotals ResidentGraph::replay(StepProfile* profile) {
 }
 
 GraphTotals ResidentGraph::run(const double* x, cudaStream_t engine, StepProfile* profile) {
-  c10::cuda::CUDAStreamGuard guard(stream_);
   const c10::cuda::CUDAStream engine_stream =
       c10::cuda::getStreamFromExternal(engine, model_.torch_device().index());
-  // Positions in on the graph's stream, after the engine's work that wrote them and after the
-  // graph's own work on the buffer.
-  positions_in_.record(engine_stream);
-  positions_in_.block(stream_);
-  if (nall_ > 0) {
-    const cudaError_t status = cudaMemcpyAsync(x_.data_ptr(), x, 3 * sizeof(double) * nall_,
-                                               cudaMemcpyDeviceToDevice, stream_.stream());
-    if (status != cudaSuccess)
-      throw Error(std::string("copy of the positions failed: ") + cudaGetErrorString(status));
-  }
-  GraphTotals t = replay(profile);
+  GraphTotals t = replay(x, engine_stream, profile);
   if (t.edges > cap_edges_) {  // more pairs came within the cutoff than the graph holds
+    c10::cuda::CUDAStreamGuard guard(stream_);
     fit(nall_, pairs_, nodes_, t.edges);
     fill_table_tail();
-    t = replay(profile);
+    stream_.synchronize();
+    t = replay(x, engine_stream, profile);
   }
   return t;
 }

@@ -4,7 +4,6 @@
 // (pair_style mlff/student/kk ... cuda_graph auto|yes). Internal to the core: it includes LibTorch.
 
 #include <ATen/core/Tensor.h>
-#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
@@ -58,7 +57,7 @@ class ResidentGraph {
   void set_pairs(const CandidatePairs& pairs);
 
   // x: [nall][3] float64 in device memory, written by work queued on `engine`; the graph runs
-  // after it and is finished on return.
+  // on `engine` after it and is finished on return.
   GraphTotals run(const double* x, cudaStream_t engine, StepProfile* profile = nullptr);
 
   // The last run's node rows [0, nodes): energies and forces are views into the graph's outputs;
@@ -70,12 +69,11 @@ class ResidentGraph {
   void fill_table_tail();
   void enqueue();
   void capture();
-  GraphTotals replay(StepProfile* profile);
+  GraphTotals replay(const double* x, c10::cuda::CUDAStream engine, StepProfile* profile);
 
   const LoadedModel& model_;
   const double cutoff_;
-  c10::cuda::CUDAStream stream_;
-  at::cuda::CUDAEvent positions_in_;
+  c10::cuda::CUDAStream stream_;  // captures
   std::unique_ptr<at::cuda::CUDAGraph> graph_;
   std::int64_t nall_ = 0, pairs_ = 0, nodes_ = 0;
   std::int64_t cap_atoms_ = 0, cap_pairs_ = 0, cap_nodes_ = 0, cap_edges_ = 0;

@@ -7,6 +7,7 @@
 #include <cuda_runtime_api.h>
 #endif
 #ifdef MLFF_RESIDENT_GRAPH
+#include "graph_kernels.h"
 #include "resident_graph.h"
 #endif
 
@@ -209,7 +210,8 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     return ghost_nodes ? atom : m.node_of.index_select(0, atom);
   };
 
-  const at::Tensor x = view(a.x, {a.nall, 3}, at::kDouble, on);
+  // As a tensor only where LibTorch reads them: a replayed graph copies them in itself.
+  auto positions = [&] { return view(a.x, {a.nall, 3}, at::kDouble, on); };
   // Atomic numbers of all atoms and the mask of the node energies that count; a replayed graph
   // reads them only when it takes new pairs.
   struct AtomTypes {
@@ -236,7 +238,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
     if (refresh_owners || !m.graph_has_pairs || m.graph_pairs_nall != a.nall ||
         m.graph_ghost_nodes != ghost_nodes) {
       const AtomTypes types = atom_types();
-      const NeighborPairs p = m.list_pairs(a, x, types.z_atom, false);
+      const NeighborPairs p = m.list_pairs(a, positions(), types.z_atom, false);
       CandidatePairs pairs;
       pairs.src_atom = p.src_atom;
       pairs.dst_atom = p.dst_atom;
@@ -274,6 +276,7 @@ StepTotals ResidentStep::compute(const ResidentArrays& a, bool ghost_nodes, bool
 #endif
 
   const AtomTypes types = atom_types();
+  const at::Tensor x = positions();
   NeighborPairs p = m.list_pairs(a, x, types.z_atom, true);
   if (m.model.deterministic() && p.src_atom.numel() > 0) {
     const at::Tensor order =
@@ -351,9 +354,17 @@ void ResidentStep::add_to_engine(const ResidentArrays& a, int rows) {
   Impl& m = *impl_;
   EngineStream stream(a, m.model.device());
   if (rows > 0) {
-    view(a.f, {a.nall, 3}, at::kDouble, m.on)
-        .narrow(0, 0, rows)
-        .add_(m.node_force.narrow(0, 0, rows));
+#ifdef MLFF_RESIDENT_GRAPH
+    // Small systems spend more time on LibTorch's addition on the host than on the GPU.
+    if (m.node_force.is_cuda() && m.node_force.scalar_type() == at::kDouble &&
+        m.node_force.is_contiguous())
+      graph_kernels::add_values(a.f, m.node_force.data_ptr<double>(), 3 * std::int64_t{rows},
+                                static_cast<cudaStream_t>(a.cuda_stream));
+    else
+#endif
+      view(a.f, {a.nall, 3}, at::kDouble, m.on)
+          .narrow(0, 0, rows)
+          .add_(m.node_force.narrow(0, 0, rows));
     if (a.vatom && m.node_virial.defined())
       view(a.vatom, {a.nall, 6}, at::kDouble, m.on)
           .narrow(0, 0, rows)
