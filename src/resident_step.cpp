@@ -185,7 +185,13 @@ ResidentStep::ResidentStep(ModelRunner& model, const std::vector<int>& type_to_z
                            double min_distance)
     : impl_(std::make_unique<Impl>(model, type_to_z, cutoff, min_distance)) {}
 
-ResidentStep::~ResidentStep() = default;
+// The engine's stream may still read the last step's node rows (the force addition): their
+// memory goes back to LibTorch's allocator only once that is done.
+ResidentStep::~ResidentStep() {
+#ifdef MLFF_CUDA
+  if (impl_->on.device().is_cuda()) (void)cudaDeviceSynchronize();  // no throw in a destructor
+#endif
+}
 
 std::int64_t ResidentStep::num_edges() const {
   return impl_->num_edges;
@@ -357,7 +363,7 @@ void ResidentStep::add_to_engine(const ResidentArrays& a, int rows) {
 #ifdef MLFF_RESIDENT_GRAPH
     // Small systems spend more time on LibTorch's addition on the host than on the GPU.
     if (m.node_force.is_cuda() && m.node_force.scalar_type() == at::kDouble &&
-        m.node_force.is_contiguous())
+        m.node_force.is_contiguous() && rows <= m.node_force.size(0))
       graph_kernels::add_values(a.f, m.node_force.data_ptr<double>(), 3 * std::int64_t{rows},
                                 static_cast<cudaStream_t>(a.cuda_stream));
     else
