@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,9 @@
 #include "step_profile.h"
 
 namespace mlff {
+
+// Throws mlff::Error "<what> failed: <CUDA's message>" unless status is cudaSuccess.
+void check_cuda(cudaError_t status, const char* what);
 
 // Runs enqueue once on the current stream (it loads the kernels and fills the allocator's caches),
 // then captures a second run as a CUDA graph. Throws mlff::Error naming `what` when the capture

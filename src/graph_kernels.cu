@@ -37,38 +37,50 @@ __device__ V warp_sum(V value) {
   return value;
 }
 
+// Table row `row`'s vector x[src] - x[dst] into v, and its squared length.
+__device__ double row_vector(const std::int64_t* atoms, std::int64_t rows, std::int64_t row,
+                             const double* x, double v[3]) {
+  const double* a = x + 3 * atoms[row];
+  const double* b = x + 3 * atoms[rows + row];
+  for (int k = 0; k < 3; ++k) v[k] = a[k] - b[k];
+  return v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+}
+
+// kInfBits - bits(d2), largest for the shortest pair; 0 (never taken) for NaN.
+__device__ unsigned long long closeness(double d2) {
+  return isnan(d2) ? 0ull : kInfBits - static_cast<unsigned long long>(__double_as_longlong(d2));
+}
+
+// The largest closeness of a warp into *shortest, one atomic per warp; every lane calls it.
+__device__ void take_closest(unsigned long long closest, double* shortest) {
+  for (int offset = 16; offset > 0; offset /= 2)
+    closest = max(closest, __shfl_down_sync(0xffffffffu, closest, offset));
+  if (threadIdx.x % 32 == 0 && closest > 0)
+    atomicMax(reinterpret_cast<unsigned long long*>(shortest), closest);
+}
+
 __global__ void edge_vectors(const std::int64_t* atoms, std::int64_t rows, const double* x,
-                             double cutoff2, double* d, std::uint8_t* within,
-                             unsigned long long* shortest) {
+                             double cutoff2, double* d, std::uint8_t* within, double* shortest) {
   const std::int64_t row = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   unsigned long long closest = 0;
   if (row < rows) {
-    const double* a = x + 3 * atoms[row];
-    const double* b = x + 3 * atoms[rows + row];
-    const double dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
-    const double d2 = dx * dx + dy * dy + dz * dz;
-    d[3 * row] = dx;
-    d[3 * row + 1] = dy;
-    d[3 * row + 2] = dz;
+    const double d2 = row_vector(atoms, rows, row, x, d + 3 * row);
     within[row] = d2 <= cutoff2;
-    if (!isnan(d2)) closest = kInfBits - static_cast<unsigned long long>(__double_as_longlong(d2));
+    closest = closeness(d2);
   }
-  for (int offset = 16; offset > 0; offset /= 2)
-    closest = max(closest, __shfl_down_sync(0xffffffffu, closest, offset));
-  if (threadIdx.x % 32 == 0 && closest > 0) atomicMax(shortest, closest);
+  take_closest(closest, shortest);
 }
 
-// Edge slot `slot` takes table row `row`, whose vector is (dx, dy, dz).
+// Edge slot `slot` takes table row `row`, whose vector is v.
 template <class T>
 __device__ void fill_slot(std::int64_t slot, std::int64_t row, const std::int64_t* nodes,
-                          std::int64_t rows, double dx, double dy, double dz, std::int64_t* src,
+                          std::int64_t rows, const double v[3], std::int64_t* src,
                           std::int64_t* dst, double* vec, T* model_vec) {
   src[slot] = nodes[row];
   dst[slot] = nodes[rows + row];
-  const double value[3] = {dx, dy, dz};
   for (int k = 0; k < 3; ++k) {
-    vec[3 * slot + k] = value[k];
-    model_vec[3 * slot + k] = static_cast<T>(value[k]);
+    vec[3 * slot + k] = v[k];
+    model_vec[3 * slot + k] = static_cast<T>(v[k]);
   }
 }
 
@@ -81,8 +93,7 @@ __global__ void fill_slots(const std::int64_t* nodes, std::int64_t rows, std::in
   if (i < slots) {
     const std::int64_t edges = *count < slots ? *count : slots;
     const std::int64_t row = i < edges ? selected[i] : pad_first + (i - edges);
-    fill_slot(i, row, nodes, rows, d[3 * row], d[3 * row + 1], d[3 * row + 2], src, dst, vec,
-              model_vec);
+    fill_slot(i, row, nodes, rows, d + 3 * row, src, dst, vec, model_vec);
   }
   if (i < force_values) force[i] = 0.0;
 }
@@ -101,29 +112,21 @@ __global__ void __launch_bounds__(kBlockThreads)
   for (std::int64_t i = threadIdx.x; i < force_values; i += kBlockThreads) force[i] = 0.0;
   __syncthreads();  // the totals are zero before the shortest length is taken into them
 
-  auto vector_of = [&](std::int64_t row, double& dx, double& dy, double& dz) {
-    const double* a = x + 3 * atoms[row];
-    const double* b = x + 3 * atoms[rows + row];
-    dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
-  };
   unsigned long long closest = 0;
   std::int64_t taken = 0;  // rows within the cutoff in the passes before, the same in every thread
   for (std::int64_t first = 0; first < rows; first += kBlockThreads) {
     const std::int64_t row = first + threadIdx.x;
-    double dx = 0.0, dy = 0.0, dz = 0.0;
+    double v[3] = {0.0, 0.0, 0.0};
     int within = 0;
     if (row < rows) {
-      vector_of(row, dx, dy, dz);
-      const double d2 = dx * dx + dy * dy + dz * dz;
+      const double d2 = row_vector(atoms, rows, row, x, v);
       within = d2 <= cutoff2;
-      if (!isnan(d2))
-        closest =
-            max(closest, kInfBits - static_cast<unsigned long long>(__double_as_longlong(d2)));
+      closest = max(closest, closeness(d2));
     }
     int before = 0, in_pass = 0;
     Scan(scan).ExclusiveSum(within, before, in_pass);
     if (within && taken + before < slots)
-      fill_slot(taken + before, row, nodes, rows, dx, dy, dz, src, dst, vec, model_vec);
+      fill_slot(taken + before, row, nodes, rows, v, src, dst, vec, model_vec);
     taken += in_pass;
     __syncthreads();  // the scan's storage is used again
   }
@@ -131,14 +134,11 @@ __global__ void __launch_bounds__(kBlockThreads)
   const std::int64_t edges = taken < slots ? taken : slots;
   for (std::int64_t slot = edges + threadIdx.x; slot < slots; slot += kBlockThreads) {
     const std::int64_t row = pad_first + (slot - edges);
-    double dx, dy, dz;
-    vector_of(row, dx, dy, dz);
-    fill_slot(slot, row, nodes, rows, dx, dy, dz, src, dst, vec, model_vec);
+    double v[3];
+    row_vector(atoms, rows, row, x, v);
+    fill_slot(slot, row, nodes, rows, v, src, dst, vec, model_vec);
   }
-  for (int offset = 16; offset > 0; offset /= 2)
-    closest = max(closest, __shfl_down_sync(0xffffffffu, closest, offset));
-  if (threadIdx.x % 32 == 0 && closest > 0)
-    atomicMax(reinterpret_cast<unsigned long long*>(totals + kShortest2), closest);
+  take_closest(closest, totals + kShortest2);
   if (threadIdx.x == 0) *count = taken;
 }
 
@@ -206,8 +206,7 @@ void select_edges(const PairTable& table, const double* x, double cutoff, double
   check(cudaMemsetAsync(totals, 0, kTotals * sizeof(double), stream), "zeroing the totals");
   if (table.rows > 0)
     edge_vectors<<<blocks_for(table.rows), kThreads, 0, stream>>>(
-        table.atoms, table.rows, x, cutoff * cutoff, d, within,
-        reinterpret_cast<unsigned long long*>(totals + kShortest2));
+        table.atoms, table.rows, x, cutoff * cutoff, d, within, totals + kShortest2);
   check(cudaGetLastError(), "the edge vectors kernel");
   check(cub::DeviceSelect::Flagged(scratch, scratch_bytes, table.row_index, within, selected, count,
                                    table.rows, stream),

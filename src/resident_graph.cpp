@@ -31,11 +31,6 @@ void regrow(at::Tensor& buffer, std::int64_t rows, const at::TensorOptions& opti
   buffer = grown_buffer;
 }
 
-void check_cuda(cudaError_t status, const char* what) {
-  if (status != cudaSuccess)
-    throw Error(std::string(what) + " failed: " + cudaGetErrorString(status));
-}
-
 }  // namespace
 
 ResidentGraph::ResidentGraph(const LoadedModel& model, double cutoff)
