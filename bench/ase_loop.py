@@ -19,7 +19,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
 from ase.md.verlet import VelocityVerlet
 
-from mlff_student.io import load_model
+from mlff_student.model.loading import load_model
 
 
 class TorchLoopCalculator(Calculator):
@@ -36,16 +36,18 @@ class TorchLoopCalculator(Calculator):
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         z = torch.as_tensor(self.atoms.numbers, device=self.device)
-        pos = torch.tensor(self.atoms.positions, dtype=torch.float32, device=self.device,
-                           requires_grad=True)
+        pos = torch.tensor(
+            self.atoms.positions, dtype=torch.float32, device=self.device, requires_grad=True
+        )
         energy = self.energy(z, pos)
         (grad,) = torch.autograd.grad(energy, pos)
         self.results["energy"] = float(energy.detach())
         self.results["forces"] = -grad.double().cpu().numpy()
 
 
-def steps_per_second(atoms, model_file: Path, device: str, compiled: bool, warm: int,
-                     steps: int) -> dict:
+def steps_per_second(
+    atoms, model_file: Path, device: str, compiled: bool, warm: int, steps: int
+) -> dict:
     """A warm-up, then a timed velocity-Verlet run at 0.5 fs from 300 K velocities."""
     atoms = atoms.copy()
     atoms.calc = TorchLoopCalculator(model_file, device, compiled)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from mlff_student.systems import molecular_box, molecule_ensemble, molecules, write_lammps_data  # noqa: E402
+from mlff_student.data.systems import molecular_box, molecule_ensemble, molecules, write_lammps_data
 
 NKTV2P_METAL = 1.6021765e6
 
@@ -83,8 +83,10 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
         precision, *mode = rest or ["fp64"]
         style = "mlff/student"
         if fmt == "ase":
-            path = next((p for p in (models / f"{model}.ckpt", models / f"{model}.onnx")
-                         if p.exists()), models / f"{model}.ckpt")
+            path = next(
+                (p for p in (models / f"{model}.ckpt", models / f"{model}.onnx") if p.exists()),
+                models / f"{model}.ckpt",
+            )
             out[name] = (path, "ase", "compile" if "compile" in mode else "eager", [])
             continue
         if fmt == "lj":  # no model file: the folder stands in, so the variant is kept
@@ -111,10 +113,12 @@ def variants(models: Path, model: str, device: str, names: list[str], threads: i
             options += " deterministic yes"
         flags = []
         if kokkos:
-            flags = (["-k", "on", "g", "1"] if device == "cuda" else ["-k", "on", "t", str(threads)])
+            flags = ["-k", "on", "g", "1"] if device == "cuda" else ["-k", "on", "t", str(threads)]
             flags += ["-sf", "kk", "-pk", "kokkos"] + (
-                ["newton", "on", "neigh", "half"] if style == "mliap" else
-                ["newton", "off", "neigh", "full"])
+                ["newton", "on", "neigh", "half"]
+                if style == "mliap"
+                else ["newton", "off", "neigh", "full"]
+            )
         out[name] = (path, style, options, flags)
     return {k: v for k, v in out.items() if v[0].exists()}
 
@@ -129,8 +133,12 @@ class GpuMemory:
     def _poll(self):
         while not self._stop.is_set():
             try:
-                out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
-                                     capture_output=True, text=True, timeout=5).stdout
+                out = subprocess.run(
+                    ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                    capture_output=True,
+                    text=True,
+                    timeout=5,
+                ).stdout
                 self.peak = max(self.peak, float(out.split()[0]))
             except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
                 return
@@ -146,8 +154,9 @@ class GpuMemory:
         self._thread.join()
 
 
-def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str],
-               nprocs: int = 1) -> str:
+def run_lammps(
+    args, workdir: Path, script: str, timeout: int, flags: list[str], nprocs: int = 1
+) -> str:
     (workdir / "in.lmp").write_text(script)
     cmd = [args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", *flags]
     if nprocs > 1:
@@ -155,23 +164,37 @@ def run_lammps(args, workdir: Path, script: str, timeout: int, flags: list[str],
     # LAMMPS's embedded Python (pair_style mliap unified) finds torch and mlff_student where this
     # Python does; not this directory, whose scripts would stand in for modules of the same names.
     here = Path(__file__).resolve().parent
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and Path(p).resolve() != here)}
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(args.threads),
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and Path(p).resolve() != here),
+    }
+    proc = subprocess.run(
+        cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env
+    )
     log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
     if proc.returncode != 0:
         raise RuntimeError((proc.stdout + proc.stderr + log)[-1500:])
     return log
 
 
-def header(args, data: str, model: Path, options: str, elements: list[str], periodic: bool,
-           style: str = "mlff/student", plugin: str | None = None) -> str:
+def header(
+    args,
+    data: str,
+    model: Path,
+    options: str,
+    elements: list[str],
+    periodic: bool,
+    style: str = "mlff/student",
+    plugin: str | None = None,
+) -> str:
     # pair_coeff of mlff/student names the model file; mliap's names only the elements, and
-    # needs LAMMPS's communication buffers sized for its feature exchanges (mliap.py says why).
+    # needs LAMMPS's communication buffers sized for its feature exchanges
+    # (integrations/mliap.py says why).
     coeff = f"{model} " if style == "mlff/student" else ""
     if style == "lj/cut":  # no forces: the atoms move as the thermal velocities take them
         return f"""units metal
-boundary {'p p p' if periodic else 'm m m'}
+boundary {"p p p" if periodic else "m m m"}
 atom_style atomic
 read_data {data}
 pair_style lj/cut {options}
@@ -186,11 +209,11 @@ neighbor 1.0 bin
         options = f"{options}\nfix mliap_comm all property/atom d2_mliap_comm {width} ghost yes"
     return f"""plugin load {plugin or args.plugin}
 units metal
-boundary {'p p p' if periodic else 'm m m'}
+boundary {"p p p" if periodic else "m m m"}
 atom_style atomic
 read_data {data}
 pair_style {style} {options}
-pair_coeff * * {coeff}{' '.join(elements)}
+pair_coeff * * {coeff}{" ".join(elements)}
 neighbor 1.0 bin
 """
 
@@ -209,17 +232,27 @@ def steps_for(natoms: int, device: str = "cuda") -> tuple[int, int]:
     return (warm, steps) if device == "cuda" else (max(1, warm // 10), max(5, steps // 10))
 
 
-def timed_nve(args, workdir: Path, head: str, atoms_per_rank: int, flags: list[str],
-              nprocs: int = 1, device: str = "cuda") -> tuple[float, int]:
+def timed_nve(
+    args,
+    workdir: Path,
+    head: str,
+    atoms_per_rank: int,
+    flags: list[str],
+    nprocs: int = 1,
+    device: str = "cuda",
+) -> tuple[float, int]:
     """A warm-up NVE run, then a timed one: its LAMMPS loop time (s) and number of steps."""
     warm, steps = steps_for(atoms_per_rank, device)
-    script = head + f"""velocity all create 300.0 4928459 mom yes rot yes dist gaussian
+    script = (
+        head
+        + f"""velocity all create 300.0 4928459 mom yes rot yes dist gaussian
 timestep 0.0005
 fix nve all nve
 thermo {steps}
 run {warm}
 run {steps}
 """
+    )
     log = run_lammps(args, workdir, script, args.timeout, flags, nprocs)
     loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log)
     return float(loops[-1][0]), int(loops[-1][1]), timer_breakdown(log)
@@ -234,16 +267,24 @@ def timer_breakdown(log: str) -> dict:
 
 def time_variant(args, workdir: Path, natoms: int, head: str, flags: list[str]) -> dict:
     with GpuMemory() as mem:
-        seconds, nsteps, sections = timed_nve(args, workdir, head, natoms, flags,
-                                              device=args.device)
-    return rates(seconds, nsteps, natoms) | {"peak_gpu_mib": mem.peak,
-                                             "seconds_per_section": sections}
+        seconds, nsteps, sections = timed_nve(
+            args, workdir, head, natoms, flags, device=args.device
+        )
+    return rates(seconds, nsteps, natoms) | {
+        "peak_gpu_mib": mem.peak,
+        "seconds_per_section": sections,
+    }
 
 
 def rates(seconds: float, nsteps: int, natoms: int) -> dict:
     sps = nsteps / seconds
-    return {"steps": nsteps, "seconds": seconds, "steps_per_s": sps,
-            "ns_per_day": sps * 0.0005 * 1e-3 * 86400, "us_per_atom_step": 1e6 / (sps * natoms)}
+    return {
+        "steps": nsteps,
+        "seconds": seconds,
+        "steps_per_s": sps,
+        "ns_per_day": sps * 0.0005 * 1e-3 * 86400,
+        "us_per_atom_step": 1e6 / (sps * natoms),
+    }
 
 
 def time_python_loop(args, atoms, model: Path, mode: str) -> dict:
@@ -256,13 +297,16 @@ def time_python_loop(args, atoms, model: Path, mode: str) -> dict:
 
 
 def single_point(args, workdir: Path, head: str, flags: list[str]):
-    script = head + """dump f all custom 1 f.dump id fx fy fz
+    script = (
+        head
+        + """dump f all custom 1 f.dump id fx fy fz
 dump_modify f sort id format float %.10g
 run 0
 print "PE $(pe:%.12g)"
 """
+    )
     log = run_lammps(args, workdir, script, args.timeout, flags)
-    pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
+    pe = float(next(line for line in log.splitlines() if line.startswith("PE ")).split()[1])
     return pe, np.loadtxt(workdir / "f.dump", skiprows=9)[:, 1:4]
 
 
@@ -275,16 +319,25 @@ def main() -> int:
     p.add_argument("--model", required=True, help="name of the molecules' model files in --models")
     p.add_argument("--liquid-model", required=True, help="name of the liquid boxes' model files")
     p.add_argument("--device", default="cuda")
-    p.add_argument("--systems", default="benzene,loratadine,ensemble_1,ensemble_16,ensemble_256,"
-                   "ensemble_4096,box_1k,box_10k,box_100k")
-    p.add_argument("--variants", default="ts-fp32,aoti-fp32,aoti-tf32,aoti-fp16,aoti-bf16,"
-                   "ts-tf32,ts-fp16,ts-bf16")
+    p.add_argument(
+        "--systems",
+        default="benzene,loratadine,ensemble_1,ensemble_16,ensemble_256,"
+        "ensemble_4096,box_1k,box_10k,box_100k",
+    )
+    p.add_argument(
+        "--variants",
+        default="ts-fp32,aoti-fp32,aoti-tf32,aoti-fp16,aoti-bf16,ts-tf32,ts-fp16,ts-bf16",
+    )
     p.add_argument("--accuracy-systems", default="loratadine,box_1k,box_10k")
     p.add_argument("--work", type=Path, default=Path("bench_work"))
     p.add_argument("--out", type=Path, default=Path("bench_results.json"))
     p.add_argument("--timeout", type=int, default=300)
-    p.add_argument("--threads", type=int, default=8,
-                   help="OMP_NUM_THREADS of each LAMMPS run (graph build and staging threads)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="OMP_NUM_THREADS of each LAMMPS run (graph build and staging threads)",
+    )
     args = p.parse_args()
     args.plugin = str(Path(args.plugin).resolve())
     if args.baseline_plugin:
@@ -292,16 +345,29 @@ def main() -> int:
     elif "@baseline" in args.variants:
         p.error("@baseline variants need --baseline-plugin")
 
-    chosen = {model: variants(args.models.resolve(), model, args.device, args.variants.split(","),
-                              args.threads) for model in (args.model, args.liquid_model)}
-    results = {"machine": platform.node(), "python": sys.version.split()[0], "device": args.device,
-               "command": " ".join(sys.argv), "threads": args.threads,
-               "models": {"molecules": args.model, "liquid": args.liquid_model},
-               "variants": list(dict.fromkeys(v for c in chosen.values() for v in c)),
-               "timings": {}, "accuracy": {}}
+    chosen = {
+        model: variants(
+            args.models.resolve(), model, args.device, args.variants.split(","), args.threads
+        )
+        for model in (args.model, args.liquid_model)
+    }
+    results = {
+        "machine": platform.node(),
+        "python": sys.version.split()[0],
+        "device": args.device,
+        "command": " ".join(sys.argv),
+        "threads": args.threads,
+        "models": {"molecules": args.model, "liquid": args.liquid_model},
+        "variants": list(dict.fromkeys(v for c in chosen.values() for v in c)),
+        "timings": {},
+        "accuracy": {},
+    }
     try:
-        results["gpu"] = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                                        capture_output=True, text=True).stdout.strip()
+        results["gpu"] = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except OSError:
         results["gpu"] = None
     builders = systems(args.systems.split(","))
@@ -313,8 +379,11 @@ def main() -> int:
         sysdir.mkdir(parents=True, exist_ok=True)
         write_lammps_data(atoms, sysdir / "system.data", elements)
         model_name = args.liquid_model if is_liquid(name) else args.model
-        entry = {"atoms": natoms, "molecules": natoms // 12 if name.startswith(("ensemble", "box", "benzene")) else 1,
-                 "model": model_name}
+        entry = {
+            "atoms": natoms,
+            "molecules": natoms // 12 if name.startswith(("ensemble", "box", "benzene")) else 1,
+            "model": model_name,
+        }
         reference = {}
         for vname, (model, style, options, flags) in chosen[model_name].items():
             if style == "ase" and (atoms.pbc.any() or natoms > 200):
@@ -322,16 +391,34 @@ def main() -> int:
             vdir = sysdir / vname
             vdir.mkdir(exist_ok=True)
             plugin = args.baseline_plugin if vname.endswith("@baseline") else args.plugin
-            head = header(args, str((sysdir / "system.data").resolve()), model, options, elements,
-                          bool(atoms.pbc.any()), style, plugin)
+            head = header(
+                args,
+                str((sysdir / "system.data").resolve()),
+                model,
+                options,
+                elements,
+                bool(atoms.pbc.any()),
+                style,
+                plugin,
+            )
             try:
-                entry[vname] = (time_python_loop(args, atoms, model, options) if style == "ase"
-                                else time_variant(args, vdir, natoms, head, flags))
+                entry[vname] = (
+                    time_python_loop(args, atoms, model, options)
+                    if style == "ase"
+                    else time_variant(args, vdir, natoms, head, flags)
+                )
             except Exception as exc:  # an out-of-memory or failed variant is a result too
                 entry[vname] = {"error": str(exc).strip().splitlines()[-1][:300]}
-            print(f"{name:14s} {natoms:8d} {vname:10s} " + (
-                f"{entry[vname]['steps_per_s']:10.1f} steps/s  {entry[vname]['us_per_atom_step']:.4f} us/atom-step"
-                if "steps_per_s" in entry[vname] else entry[vname]["error"]), flush=True)
+            print(
+                f"{name:14s} {natoms:8d} {vname:10s} "
+                + (
+                    f"{entry[vname]['steps_per_s']:10.1f} steps/s  "
+                    f"{entry[vname]['us_per_atom_step']:.4f} us/atom-step"
+                    if "steps_per_s" in entry[vname]
+                    else entry[vname]["error"]
+                ),
+                flush=True,
+            )
             if name in args.accuracy_systems.split(",") and style not in ("ase", "lj/cut"):
                 try:
                     reference[vname] = single_point(args, vdir, head, flags)

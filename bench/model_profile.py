@@ -22,11 +22,11 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from bench import systems  # noqa: E402
-from mlff_student.compile import AUTOCAST, energy_and_gradient_fn  # noqa: E402
-from mlff_student.io import load_model  # noqa: E402
-from mlff_student.message_kernels import tabulated_copy  # noqa: E402
-from mlff_student.reference import edges_of  # noqa: E402
+from bench import systems
+from mlff_student.deploy.compile import AUTOCAST, energy_and_gradient_fn
+from mlff_student.deploy.message_kernels import tabulated_copy
+from mlff_student.integrations.ase_calculator import edges_of
+from mlff_student.model.loading import load_model
 
 
 def group(name: str) -> str:
@@ -43,12 +43,16 @@ def group(name: str) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default=str(Path(__file__).resolve().parents[1] /
-                                          "potentials/student_gfn2_liquid.ckpt"))
+    p.add_argument(
+        "--model",
+        default=str(Path(__file__).resolve().parents[1] / "potentials/student_gfn2_liquid.ckpt"),
+    )
     p.add_argument("--system", default="box_100k")
     p.add_argument("--precisions", default="fp32,fp16,bf16")
     p.add_argument("--steps", type=int, default=5)
-    p.add_argument("--device", default="cuda", help="cpu: a check of the script (TRITON_INTERPRET=1)")
+    p.add_argument(
+        "--device", default="cuda", help="cpu: a check of the script (TRITON_INTERPRET=1)"
+    )
     p.add_argument("--out", type=Path, default=Path("model_profile.json"))
     args = p.parse_args()
 
@@ -65,8 +69,7 @@ def main() -> int:
     for precision in args.precisions.split(","):
         model = load_model(args.model).float().to(device).eval()
         fd = AUTOCAST.get(precision, torch.float32)
-        fn = energy_and_gradient_fn(tabulated_copy(model, feature_dtype=fd), precision,
-                                    device.type)
+        fn = energy_and_gradient_fn(tabulated_copy(model, feature_dtype=fd), precision, device.type)
         sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         for _ in range(2):
             fn(z, src_t, dst_t, edge_vec, mask)
@@ -89,11 +92,18 @@ def main() -> int:
             kernels.append({"kernel": e.key[:120], "launches": e.count / args.steps, "us": us})
             groups[group(e.key)] = groups.get(group(e.key), 0.0) + us
         kernels.sort(key=lambda k: -k["us"])
-        result["precisions"][precision] = {"ms_per_step": wall_ms, "groups_us": groups,
-                                           "kernels": kernels[:30]}
-        print(f"{precision}: {wall_ms:.2f} ms/step (eager), GPU time by group (ms): " +
-              ", ".join(f"{g} {us / 1e3:.2f}" for g, us in sorted(groups.items(), key=lambda x: -x[1])),
-              flush=True)
+        result["precisions"][precision] = {
+            "ms_per_step": wall_ms,
+            "groups_us": groups,
+            "kernels": kernels[:30],
+        }
+        print(
+            f"{precision}: {wall_ms:.2f} ms/step (eager), GPU time by group (ms): "
+            + ", ".join(
+                f"{g} {us / 1e3:.2f}" for g, us in sorted(groups.items(), key=lambda x: -x[1])
+            ),
+            flush=True,
+        )
         for k in kernels[:8]:
             print(f"   {k['us'] / 1e3:8.3f} ms {k['launches']:5.1f}x {k['kernel']}")
         args.out.write_text(json.dumps(result, indent=1))

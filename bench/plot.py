@@ -6,7 +6,7 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def main(src: str, dst: str) -> None:
@@ -29,13 +29,18 @@ def main(src: str, dst: str) -> None:
                 ys.append(timings[s][v]["steps_per_s"])
         ax1.bar(xs, ys, width, label=v, color=color)
         atoms = [timings[s]["atoms"] for s in by_size if "steps_per_s" in timings[s].get(v, {})]
-        cost = [timings[s][v]["us_per_atom_step"] for s in by_size
-                if "steps_per_s" in timings[s].get(v, {})]
+        cost = [
+            timings[s][v]["us_per_atom_step"]
+            for s in by_size
+            if "steps_per_s" in timings[s].get(v, {})
+        ]
         if atoms:
             ax2.plot(atoms, cost, "o" + style, label=v, color=color)
     ax1.set_xticks([i + 0.4 - width / 2 for i in range(len(systems))])
-    ax1.set_xticklabels([f"{s}\n{timings[s]['atoms']} atoms\n{timings[s].get('model', '')}"
-                         for s in systems], fontsize=8)
+    ax1.set_xticklabels(
+        [f"{s}\n{timings[s]['atoms']} atoms\n{timings[s].get('model', '')}" for s in systems],
+        fontsize=8,
+    )
     ax1.set_yscale("log")
     ax1.set_ylabel("MD steps/s (whole LAMMPS run)")
     ax1.legend(fontsize=7)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from mlff_student.systems import molecules, write_lammps_data  # noqa: E402
+from mlff_student.data.systems import molecules, write_lammps_data
 
 
 def resident_mib(pid: int) -> float:
@@ -34,8 +34,11 @@ def resident_mib(pid: int) -> float:
 def gpu_mib(pid: int) -> float | None:
     if not shutil.which("nvidia-smi"):
         return None
-    out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory",
-                          "--format=csv,noheader,nounits"], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+        capture_output=True,
+        text=True,
+    ).stdout
     for line in out.splitlines():
         fields = [f.strip() for f in line.split(",")]
         if len(fields) == 2 and fields[0] == str(pid):
@@ -72,14 +75,30 @@ timestep 0.0005
 thermo {max(args.steps // 10, 1)}
 run {args.steps}
 """)
-    proc = subprocess.Popen([args.lmp, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none",
-                             *args.lmp_args.split()], cwd=work)
+    proc = subprocess.Popen(
+        [
+            args.lmp,
+            "-in",
+            "in.lmp",
+            "-log",
+            "log.lammps",
+            "-screen",
+            "none",
+            *args.lmp_args.split(),
+        ],
+        cwd=work,
+    )
     start = time.time()
     samples = []
     while proc.poll() is None:
         try:
-            samples.append({"s": round(time.time() - start, 1), "host_mib": resident_mib(proc.pid),
-                            "gpu_mib": gpu_mib(proc.pid)})
+            samples.append(
+                {
+                    "s": round(time.time() - start, 1),
+                    "host_mib": resident_mib(proc.pid),
+                    "gpu_mib": gpu_mib(proc.pid),
+                }
+            )
         except FileNotFoundError:  # the process ended between poll and read
             break
         time.sleep(args.interval)
@@ -89,14 +108,21 @@ run {args.steps}
         return 1
     loop = re.search(r"Loop time of ([0-9.eE+-]+) on .* for (\d+) steps", log)
     steps_per_s = int(loop.group(2)) / float(loop.group(1))
-    settled = samples[len(samples) // 10:] or samples
+    settled = samples[len(samples) // 10 :] or samples
     growth = {}
     for key in ("host_mib", "gpu_mib"):
         values = [s[key] for s in settled if s[key] is not None]
         growth[key] = (max(values) - values[0]) if values else None
-    report = {"steps": args.steps, "steps_per_s": steps_per_s, "samples": len(samples),
-              "growth_mib_after_first_tenth": growth, "first": settled[0], "last": settled[-1],
-              "pair_options": args.pair_options, "lmp_args": args.lmp_args}
+    report = {
+        "steps": args.steps,
+        "steps_per_s": steps_per_s,
+        "samples": len(samples),
+        "growth_mib_after_first_tenth": growth,
+        "first": settled[0],
+        "last": settled[-1],
+        "pair_options": args.pair_options,
+        "lmp_args": args.lmp_args,
+    }
     print(json.dumps(report, indent=1))
     if args.out:
         args.out.write_text(json.dumps({**report, "trace": samples}, indent=1))

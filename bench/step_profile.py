@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from bench import header, systems, timed_nve
-from mlff_student.systems import write_lammps_data
+from mlff_student.data.systems import write_lammps_data
 
 
 def stage_profile(log: str) -> list[str]:
@@ -47,12 +47,21 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     data = (args.work / "system.data").resolve()
     write_lammps_data(atoms, data, elements)
-    head = header(args, str(data), args.model.resolve(), args.options, elements,
-                  bool(atoms.pbc.any()))
-    flags = (["-k", "on", "g", "1", "-sf", "kk", "-pk", "kokkos", "newton", "off", "neigh", "full"]
-             if args.kokkos else [])
-    result = {"system": args.system, "atoms": len(atoms), "model": str(args.model),
-              "options": args.options, "kokkos": args.kokkos}
+    head = header(
+        args, str(data), args.model.resolve(), args.options, elements, bool(atoms.pbc.any())
+    )
+    flags = (
+        ["-k", "on", "g", "1", "-sf", "kk", "-pk", "kokkos", "newton", "off", "neigh", "full"]
+        if args.kokkos
+        else []
+    )
+    result = {
+        "system": args.system,
+        "atoms": len(atoms),
+        "model": str(args.model),
+        "options": args.options,
+        "kokkos": args.kokkos,
+    }
 
     seconds, nsteps, sections = timed_nve(args, args.work, head, len(atoms), flags)
     result["steps_per_s"] = nsteps / seconds
@@ -67,10 +76,14 @@ def main() -> int:
     result["stages"] = stage_profile((args.work / "log.lammps").read_text())
 
     args.out.write_text(json.dumps(result, indent=1))
-    print(f"{args.system} ({len(atoms)} atoms) {'kk ' if args.kokkos else ''}{args.model.name}: "
-          f"{result['steps_per_s']:.1f} steps/s, {result['ms_per_step']:.3f} ms/step")
-    print("LAMMPS sections, ms/step: " + ", ".join(
-        f"{k} {v:.3f}" for k, v in result["lammps_ms_per_step"].items()))
+    print(
+        f"{args.system} ({len(atoms)} atoms) {'kk ' if args.kokkos else ''}{args.model.name}: "
+        f"{result['steps_per_s']:.1f} steps/s, {result['ms_per_step']:.3f} ms/step"
+    )
+    print(
+        "LAMMPS sections, ms/step: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in result["lammps_ms_per_step"].items())
+    )
     print("\n".join(result["stages"]))
     return 0
 

@@ -19,8 +19,7 @@ def link_to_lammps_manual(app, env, node, contnode):
     if node.get("refdomain") != "std" or node.get("reftype") != "doc":
         return None
     target = node["reftarget"]
-    return nodes.reference("", "", contnode, refuri=f"{LAMMPS_MANUAL}{target}.html",
-                           internal=False)
+    return nodes.reference("", "", contnode, refuri=f"{LAMMPS_MANUAL}{target}.html", internal=False)
 
 
 def setup(app):

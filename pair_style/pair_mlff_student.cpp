@@ -8,10 +8,12 @@
 #include "atom.h"
 #include "comm.h"
 #include "domain.h"
-#include "elements.h"
 #include "error.h"
+#include "exchange/make_transport.h"
+#include "exchange/nccl_transport.h"
 #include "force.h"
 #include "memory.h"
+#include "model/elements.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "platform.h"
@@ -19,8 +21,7 @@
 
 using namespace LAMMPS_NS;
 
-PairMLFFStudent::PairMLFFStudent(LAMMPS* lmp)
-    : Pair(lmp), cutoff(0.0), ghost_nodes(false), exchange_ghosts(false), reverse_virial_width(0) {
+PairMLFFStudent::PairMLFFStudent(LAMMPS* lmp) : Pair(lmp), cutoff(0.0), reverse_virial_width(0) {
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;
@@ -55,67 +56,17 @@ void PairMLFFStudent::allocate() {
   map = new int[n];
 }
 
-// pair_style mlff/student [device cuda|cpu] [precision fp64|fp32|tf32|fp16|bf16]
-//                         [cuda_graph auto|yes|no] [min_distance <A>] [deterministic yes|no]
-//                         [ghosts auto|exchange|deep] [exchange_comm auto|lammps|direct|nccl]
+// pair_style mlff/student [keyword value ...]: the keywords of mlff::StyleOptions.
 void PairMLFFStudent::settings(int narg, char** arg) {
-  options = mlff::RunnerOptions();
-  min_distance = kDefaultMinDistance;
-  ghosts_asked = Ghosts::Auto;
-  exchange_comm_asked = ExchangeComm::Auto;
-  // One rank per GPU: ranks on a node take its GPUs in turn (more ranks than GPUs share them).
-  MPI_Comm node;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
-  MPI_Comm_rank(node, &options.cuda_device);
-  MPI_Comm_free(&node);
+  options = mlff::StyleOptions();
+  options.runner.cuda_device = mlff::node_rank(world);
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
-    if (key != "device" && key != "precision" && key != "cuda_graph" && key != "min_distance" &&
-        key != "deterministic" && key != "ghosts" && key != "exchange_comm")
+    if (!mlff::StyleOptions::is_keyword(key))
       error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
-    const std::string value = arg[iarg + 1];
     try {
-      if (key == "device")
-        options.device = mlff::parse_device(value);
-      else if (key == "precision")
-        options.precision = mlff::parse_precision(value);
-      else if (key == "min_distance") {
-        min_distance = utils::numeric(FLERR, value, false, lmp);
-        if (min_distance < 0.0)
-          error->all(FLERR,
-                     "pair_style mlff/student: min_distance must be >= 0 (0 turns the "
-                     "overlap check off), not {}",
-                     value);
-      } else if (key == "deterministic")
-        options.deterministic = utils::logical(FLERR, value, false, lmp) == 1;
-      else if (key == "ghosts") {
-        if (value == "auto")
-          ghosts_asked = Ghosts::Auto;
-        else if (value == "exchange")
-          ghosts_asked = Ghosts::Exchange;
-        else if (value == "deep")
-          ghosts_asked = Ghosts::Deep;
-        else
-          error->all(FLERR,
-                     "pair_style mlff/student: ghosts must be auto, exchange or deep, not {}",
-                     value);
-      } else if (key == "exchange_comm") {
-        if (value == "auto")
-          exchange_comm_asked = ExchangeComm::Auto;
-        else if (value == "lammps")
-          exchange_comm_asked = ExchangeComm::Lammps;
-        else if (value == "direct")
-          exchange_comm_asked = ExchangeComm::Direct;
-        else if (value == "nccl")
-          exchange_comm_asked = ExchangeComm::Nccl;
-        else
-          error->all(FLERR,
-                     "pair_style mlff/student: exchange_comm must be auto, lammps, direct or nccl, "
-                     "not {}",
-                     value);
-      } else
-        options.cuda_graph = mlff::parse_cuda_graph_mode(value);
+      options.set(key, arg[iarg + 1]);
     } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
     }
@@ -134,7 +85,7 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
   release_step();
   model.reset();
   try {
-    model = std::make_unique<mlff::ModelRunner>(path, options);
+    model = std::make_unique<mlff::ModelRunner>(path, options.runner);
   } catch (const std::exception& e) {
     error->all(FLERR, "mlff/student: {}", e.what());
   }
@@ -142,33 +93,12 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
   const mlff::ModelMetadata& meta = model->metadata();
   cutoff = meta.cutoff;
   if (comm->me != 0) return;
-  std::string where = mlff::device_name(model->device());
-  if (model->cuda_device() >= 0) where += ":" + std::to_string(model->cuda_device());
-  const auto knots = meta.entries.find("filter_knots");
-  const auto reads = meta.entries.find("message_features");
-  const auto tables = meta.entries.find("filter_tables");
-  const std::string kernels =
-      knots == meta.entries.end()
-          ? ""
-          : ", fused message kernels with " + knots->second + "-knot filter tables" +
-                (reads == meta.entries.end() || tables == meta.entries.end()
-                     ? ""
-                     : " (" + tables->second + "), reading " + reads->second + " features");
-  const auto message = meta.entries.find("message");
-  if (model->deterministic() && message != meta.entries.end() && message->second != "fused")
-    error->warning(FLERR,
-                   "mlff/student: deterministic yes with package {}, whose message step was "
-                   "compiled from the model's own ops ({}): its scatters may add atomically, so "
-                   "reruns can differ in the last digits. Use a TorchScript file, or a package "
-                   "compiled with the fused message kernels (the default on CUDA)",
-                   path, message->second);
+  const std::string caveat = model->determinism_caveat(path);
+  if (!caveat.empty()) error->warning(FLERR, "mlff/student: {}", caveat);
   utils::logmesg(lmp, "mlff/student {} with LibTorch {}\n", MLFF_STUDENT_VERSION,
                  mlff::libtorch_version());
-  utils::logmesg(lmp,
-                 "mlff/student: {}{} model {} (cutoff {} A, {} interactions{}) on {} in {}{}\n",
-                 reload ? "pair_style issued again: reloaded " : "", meta.format, path, meta.cutoff,
-                 meta.num_interactions, kernels, where, mlff::precision_name(model->precision()),
-                 model->deterministic() ? ", deterministic" : "");
+  utils::logmesg(lmp, "mlff/student: {}{}\n", reload ? "pair_style issued again: reloaded " : "",
+                 model->summary(path));
 }
 
 void PairMLFFStudent::coeff(int narg, char** arg) {
@@ -185,35 +115,20 @@ void PairMLFFStudent::coeff(int narg, char** arg) {
   load_model(arg[2], false);
   const mlff::ModelMetadata& meta = model->metadata();
 
-  bool any_element = false;
-  for (int t = 1; t <= ntypes; t++) any_element = any_element || strcmp(arg[2 + t], "NULL") != 0;
-  if (!any_element)
-    error->all(FLERR,
-               "pair_coeff for mlff/student maps every atom type to NULL, so the model would "
-               "act on no atom: give the element of each type it should act on (NULL leaves a "
-               "type to another style of pair_style hybrid)");
+  const std::vector<std::string> symbols(arg + 3, arg + 3 + ntypes);
+  try {
+    type_to_z = mlff::type_atomic_numbers(symbols, meta.max_z);
+  } catch (const std::exception& e) {
+    error->all(FLERR, "mlff/student: {}", e.what());
+  }
   map_element2type(ntypes, arg + 3);
-  type_to_z.assign(ntypes + 1, 0);
-  for (int t = 1; t <= ntypes; t++) {
-    const std::string symbol = arg[2 + t];
-    if (symbol == "NULL") continue;
-    const int z = mlff::atomic_number(symbol);
-    if (z == 0)
-      error->all(FLERR, "mlff/student: '{}' (atom type {}) is not a chemical element", symbol, t);
-    if (z > meta.max_z)
-      error->all(FLERR,
-                 "mlff/student: element {} (Z = {}, atom type {}) is outside the model's "
-                 "table, which ends at Z = {}",
-                 symbol, z, t, meta.max_z);
-    type_to_z[t] = z;
-    const auto& trained = meta.trained_elements;
-    if (!trained.empty() && std::find(trained.begin(), trained.end(), symbol) == trained.end() &&
-        comm->me == 0)
+  const auto& trained = meta.trained_elements;
+  for (int t = 1; t <= ntypes && comm->me == 0 && !trained.empty(); t++)
+    if (type_to_z[t] && std::find(trained.begin(), trained.end(), symbols[t - 1]) == trained.end())
       error->warning(FLERR,
                      "mlff/student: element {} (atom type {}) is not among the elements {} was "
                      "trained on ({}): its energies and forces are an extrapolation",
-                     symbol, t, arg[2], utils::join_words(trained, " "));
-  }
+                     symbols[t - 1], t, arg[2], utils::join_words(trained, " "));
   model_loaded();
 }
 
@@ -237,70 +152,25 @@ void PairMLFFStudent::init_style() {
   // Messages travel num_interactions * cutoff. One rank sees every atom, so ghosts are folded
   // onto the atoms they image. Several ranks either exchange ghost features between
   // interactions, with one cutoff of ghosts, or keep ghosts that deep as graph nodes.
+  choose_exchange();
   const mlff::ModelMetadata& meta = model->metadata();
-  if (ghosts_asked == Ghosts::Exchange && !meta.ghost_exchange)
-    error->all(FLERR,
-               "mlff/student: ghosts exchange needs a model file with an exchange entry, which "
-               "{} predates: export or compile it again with python -m mlff_student (or use "
-               "ghosts deep)",
-               model_path);
-  // Where a GPU's feature rows would go through host memory at every exchange (the plain style
-  // on a GPU, MPI that is not GPU-aware), the deep shell measured faster (bench/README.md): auto
-  // takes it there.
-  const bool auto_on_ranks = ghosts_asked == Ghosts::Auto && comm->nprocs > 1;
-  exchange_comm = choose_exchange_comm();
-  const bool staged = features_staged_on_host();
-  exchange_ghosts =
-      ghosts_asked == Ghosts::Exchange || (auto_on_ranks && meta.ghost_exchange && !staged);
-  ghost_nodes = exchange_ghosts || ghosts_asked == Ghosts::Deep || auto_on_ranks;
-  if (auto_on_ranks && !meta.ghost_exchange && comm->me == 0)
-    error->warning(FLERR,
-                   "mlff/student: {} has no exchange entry, so every rank computes the messages "
-                   "of ghosts {} A deep: export or compile it again with python -m mlff_student "
-                   "for the faster layer-by-layer exchange",
-                   model_path, meta.receptive_field());
-  else if (auto_on_ranks && staged && comm->me == 0)
-    utils::logmesg(lmp,
-                   "mlff/student: ghost features would travel between GPUs through host memory "
-                   "(without NCCL, one GPU per rank, or GPU-aware MPI with the Kokkos style), "
-                   "which is slower than a deep ghost shell: ghosts deep ('ghosts exchange' asks "
-                   "for the exchange)\n");
   const bool float64 = model->precision() == mlff::Precision::FP64;
-  feature_width = exchange_ghosts ? meta.ghost_exchange_words(float64) : 0;
+  feature_width = exchange.exchanges() ? meta.ghost_exchange_words(float64) : 0;
   comm_forward = feature_width;
   comm_reverse = feature_width;
   ghost_load_checked = false;
-  ghostneigh = (ghost_nodes && !exchange_ghosts) ? 1 : 0;
-  if (exchange_ghosts) {
+  ghostneigh = exchange.ghosts == mlff::GhostMode::Deep ? 1 : 0;
+  if (exchange.exchanges()) {
     // The pair cutoff gives LAMMPS's default ghost shell: one cutoff + skin.
     neighbor->add_request(this, NeighConst::REQ_FULL);
-    if (exchange_comm == ExchangeComm::Nccl && !nccl) {
-      std::vector<char> id;
-      try {
-        if (comm->me == 0) id = mlff::NcclExchange::unique_id();
-        int bytes = static_cast<int>(id.size());
-        MPI_Bcast(&bytes, 1, MPI_INT, 0, world);
-        id.resize(bytes);
-        MPI_Bcast(id.data(), bytes, MPI_CHAR, 0, world);
-        nccl =
-            std::make_unique<mlff::NcclExchange>(id, comm->nprocs, comm->me, model->cuda_device());
-      } catch (const std::exception& e) {
-        error->one(FLERR, "mlff/student: exchange_comm nccl: {}", e.what());
-      }
-    }
-    if (comm->me == 0) {
-      const char* via =
-          exchange_comm == ExchangeComm::Nccl
-              ? "directly between GPUs over NCCL"
-              : (exchange_comm == ExchangeComm::Direct ? "directly between ranks over MPI"
-                                                       : "through LAMMPS's communication");
+    make_transport();
+    if (comm->me == 0)
       utils::logmesg(lmp,
                      "mlff/student: ghost features exchanged before each of {} interactions "
                      "({} bytes per atom, {}), {}\n",
                      meta.num_interactions - 1, 8 * feature_width, float64 ? "float64" : "float32",
-                     via);
-    }
-  } else if (ghost_nodes) {
+                     mlff::describe(exchange.transport));
+  } else if (exchange.ghost_nodes()) {
     const double need = model->metadata().receptive_field() + neighbor->skin;
     if (comm->style == Comm::TILED)
       for (int d = 0; d < domain->dimension; d++)
@@ -332,7 +202,7 @@ double PairMLFFStudent::init_one(int i, int j) {
 // Several ranks compute the messages of all their ghosts too: when ghosts far outnumber owned
 // atoms, fewer ranks would be faster. Said once per run.
 void PairMLFFStudent::check_ghost_load() {
-  if (!ghost_nodes || exchange_ghosts || ghost_load_checked || comm->nprocs == 1) return;
+  if (exchange.ghosts != mlff::GhostMode::Deep || ghost_load_checked || comm->nprocs == 1) return;
   ghost_load_checked = true;
   const double mine[2] = {double(atom->nlocal), double(atom->nghost)};
   double all[2];
@@ -354,8 +224,8 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
   mlff::HostArrays arrays;
   arrays.atoms = {nall > 0 ? &atom->x[0][0] : nullptr, atom->type, nlocal, nall};
   arrays.tag = atom->tag;
-  arrays.neighbors = {list->inum + (ghost_nodes ? list->gnum : 0), list->ilist, list->numneigh,
-                      list->firstneigh, NEIGHMASK};
+  arrays.neighbors = {list->inum + (exchange.ghost_nodes() ? list->gnum : 0), list->ilist,
+                      list->numneigh, list->firstneigh, NEIGHMASK};
   arrays.f = nall > 0 ? &atom->f[0][0] : nullptr;
   if (eflag_atom) arrays.eatom = eatom;
   if (vflag_atom) arrays.vatom = &vatom[0][0];
@@ -364,166 +234,78 @@ void PairMLFFStudent::compute(int eflag, int vflag) {
 }
 
 void PairMLFFStudent::model_loaded() {
-  step = std::make_unique<mlff::HostStep>(*model, type_to_z, cutoff, min_distance);
+  step = std::make_unique<mlff::StagedStep>(*model, type_to_z, cutoff, options.min_distance);
 }
 
 void PairMLFFStudent::release_step() {
   step.reset();
 }
 
+void PairMLFFStudent::choose_exchange() {
+  const mlff::ModelMetadata& meta = model->metadata();
+  mlff::ExchangeFacts facts;
+  facts.ghosts_asked = options.ghosts;
+  facts.transport_asked = options.transport;
+  facts.ranks = comm->nprocs;
+  facts.model_name = model_path;
+  facts.model_has_exchange = meta.ghost_exchange;
+  facts.rows_on_gpu = feature_rows_on_gpu();
+  facts.nccl_built = mlff::NcclTransport::available();
+  if (options.transport == mlff::Transport::Auto && comm->nprocs > 1)
+    facts.nccl_usable =
+        mlff::NcclTransport::usable(world, facts.rows_on_gpu ? model->cuda_device() : -1);
+  facts.engine_comm_on_device = lammps_comm_on_device();
+  try {
+    exchange = mlff::choose_exchange(facts);
+  } catch (const std::exception& e) {
+    error->all(FLERR, "mlff/student: {}", e.what());
+  }
+  const std::string note = mlff::explain(exchange.note, model_path, meta.receptive_field());
+  if (comm->me != 0 || note.empty()) return;
+  if (exchange.note == mlff::ExchangeChoice::Note::NoExchangeEntry)
+    error->warning(FLERR, "mlff/student: {}", note);
+  else
+    utils::logmesg(lmp, "mlff/student: {}\n", note);
+}
+
+// A transport of the kind chosen, kept across runs (an NCCL communicator is costly to set up).
+void PairMLFFStudent::make_transport() {
+  if (transport && transport_kind == exchange.transport) return;
+  transport.reset();
+  try {
+    transport = mlff::make_transport(
+        exchange.transport, world, model->cuda_device(),
+        [this](const mlff::FeatureRows& rows, bool forward) { swap_features(rows, forward); },
+        profile.get(), [this] { finish_device_work(); });
+  } catch (const std::exception& e) {
+    error->one(FLERR, "mlff/student: {}", e.what());
+  }
+  transport_kind = exchange.transport;
+  planned = false;
+}
+
+// At every rebuild of the ghosts: every ghost learns its owner's rank and index (one forward
+// communication) where the transport sends rows straight to their owners.
+void PairMLFFStudent::plan_exchange() {
+  const int nlocal = atom->nlocal;
+  owners.clear();
+  if (transport->needs_owners()) {
+    owners.resize(nlocal + atom->nghost);
+    for (int i = 0; i < nlocal; i++) owners[i] = {comm->me, i};
+    find_ghost_owners();
+  }
+  transport->plan(nlocal, owners);
+  planned = true;
+}
+
 bool PairMLFFStudent::feature_rows_on_gpu() const {
   return model->device() == mlff::Device::CUDA;
 }
 
-bool PairMLFFStudent::features_staged_on_host() const {
-  return feature_rows_on_gpu() && exchange_comm != ExchangeComm::Nccl &&
-         !(exchange_comm == ExchangeComm::Lammps && lammps_comm_on_device());
-}
-
-// NCCL needs a GPU of its own for every rank: the ranks on a node use different GPUs. Collective.
-bool PairMLFFStudent::nccl_usable() {
-  MPI_Comm node;
-  int node_ranks = 0;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
-  MPI_Comm_size(node, &node_ranks);
-  const int mine =
-      mlff::NcclExchange::available() && feature_rows_on_gpu() ? model->cuda_device() : -1;
-  std::vector<int> gpus(node_ranks);
-  MPI_Allgather(&mine, 1, MPI_INT, gpus.data(), 1, MPI_INT, node);
-  MPI_Comm_free(&node);
-  std::sort(gpus.begin(), gpus.end());
-  int ok = gpus.front() >= 0 && std::adjacent_find(gpus.begin(), gpus.end()) == gpus.end();
-  int all = 0;
-  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, world);
-  return all == 1;
-}
-
-PairMLFFStudent::ExchangeComm PairMLFFStudent::choose_exchange_comm() {
-  if (exchange_comm_asked == ExchangeComm::Nccl) {
-    if (!mlff::NcclExchange::available())
-      error->all(FLERR,
-                 "mlff/student: exchange_comm nccl, but this build has no NCCL (it is built in "
-                 "when CMake finds nccl.h and libnccl beside a CUDA LibTorch, or under "
-                 "NCCL_HOME): use exchange_comm lammps or direct");
-    if (!feature_rows_on_gpu())
-      error->all(FLERR,
-                 "mlff/student: exchange_comm nccl moves rows between GPUs, but the model runs "
-                 "on the host: use exchange_comm lammps or direct");
-    return ExchangeComm::Nccl;
-  }
-  if (exchange_comm_asked != ExchangeComm::Auto) return exchange_comm_asked;
-  return comm->nprocs > 1 && nccl_usable() ? ExchangeComm::Nccl : ExchangeComm::Lammps;
-}
-
-// Every ghost learns its owner's rank and index through one forward communication; each rank then
-// asks every owner for the rows its ghosts copy (one all-to-all), at every rebuild of the ghosts.
-void PairMLFFStudent::plan_direct_exchange() {
-  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost, nprocs = comm->nprocs;
-  ghost_owners.resize(2 * static_cast<std::size_t>(nall));
-  for (int i = 0; i < nlocal; i++) {
-    ghost_owners[2 * i] = comm->me;
-    ghost_owners[2 * i + 1] = i;
-  }
-  find_ghost_owners();
-
-  exchange_plan = mlff::ExchangePlan();
-  std::vector<int> asked_of(nprocs, 0);
-  for (int i = nlocal; i < nall; i++) {
-    const int owner = static_cast<int>(ghost_owners[2 * i]);
-    if (owner == comm->me) {
-      exchange_plan.image_rows.push_back(i);
-      exchange_plan.image_owners.push_back(static_cast<int>(ghost_owners[2 * i + 1]));
-    } else {
-      asked_of[owner]++;
-    }
-  }
-  std::vector<int> ask_start(nprocs + 1, 0);
-  for (int r = 0; r < nprocs; r++) ask_start[r + 1] = ask_start[r] + asked_of[r];
-  std::vector<int> asked_rows(ask_start[nprocs]), ghost_rows(ask_start[nprocs]);
-  std::vector<int> fill(ask_start.begin(), ask_start.end() - 1);
-  for (int i = nlocal; i < nall; i++) {
-    const int owner = static_cast<int>(ghost_owners[2 * i]);
-    if (owner == comm->me) continue;
-    asked_rows[fill[owner]] = static_cast<int>(ghost_owners[2 * i + 1]);
-    ghost_rows[fill[owner]++] = i;
-  }
-  std::vector<int> asked_by(nprocs);
-  MPI_Alltoall(asked_of.data(), 1, MPI_INT, asked_by.data(), 1, MPI_INT, world);
-  std::vector<int> give_start(nprocs + 1, 0);
-  for (int r = 0; r < nprocs; r++) give_start[r + 1] = give_start[r] + asked_by[r];
-  std::vector<int> given_rows(give_start[nprocs]);
-  MPI_Alltoallv(asked_rows.data(), asked_of.data(), ask_start.data(), MPI_INT, given_rows.data(),
-                asked_by.data(), give_start.data(), MPI_INT, world);
-  for (int r = 0; r < nprocs; r++) {
-    if (asked_of[r] == 0 && asked_by[r] == 0) continue;
-    mlff::ExchangePlan::Peer peer;
-    peer.rank = r;
-    peer.send_rows.assign(given_rows.begin() + give_start[r],
-                          given_rows.begin() + give_start[r + 1]);
-    peer.recv_rows.assign(ghost_rows.begin() + ask_start[r], ghost_rows.begin() + ask_start[r + 1]);
-    exchange_plan.peers.push_back(std::move(peer));
-  }
-  if (nccl) nccl->set_plan(exchange_plan);
-}
-
 void PairMLFFStudent::find_ghost_owners() {
-  comm_owners = true;
+  payload = CommPayload::Owners;
   comm->forward_comm(this, 2);
-  comm_owners = false;
-}
-
-// Rows go straight to and come straight from the ranks in the plan, over MPI from host memory
-// (from a GPU only the rows named move).
-void PairMLFFStudent::exchange_directly(const mlff::FeatureRows& rows, bool forward) {
-  const int w = rows.width;
-  std::size_t out_rows = exchange_plan.image_rows.size(), in_rows = 0;
-  for (const auto& peer : exchange_plan.peers) {
-    out_rows += (forward ? peer.send_rows : peer.recv_rows).size();
-    in_rows += (forward ? peer.recv_rows : peer.send_rows).size();
-  }
-  direct_out.resize(out_rows * w);
-  direct_in.resize(in_rows * w);
-  std::vector<MPI_Request> requests;
-  std::size_t out_at = 0, in_at = 0;
-  for (const auto& peer : exchange_plan.peers) {
-    const std::vector<int>& in_list = forward ? peer.recv_rows : peer.send_rows;
-    if (in_list.empty()) continue;
-    requests.emplace_back();
-    MPI_Irecv(&direct_in[in_at * w], static_cast<int>(in_list.size()) * w, MPI_DOUBLE, peer.rank, 0,
-              world, &requests.back());
-    in_at += in_list.size();
-  }
-  for (const auto& peer : exchange_plan.peers) {
-    const std::vector<int>& out_list = forward ? peer.send_rows : peer.recv_rows;
-    if (out_list.empty()) continue;
-    mlff::gather_rows(rows, out_list.data(), static_cast<int>(out_list.size()),
-                      &direct_out[out_at * w]);
-    requests.emplace_back();
-    MPI_Isend(&direct_out[out_at * w], static_cast<int>(out_list.size()) * w, MPI_DOUBLE, peer.rank,
-              0, world, &requests.back());
-    out_at += out_list.size();
-  }
-  // Periodic images of this rank's own atoms, while the messages travel.
-  const auto& images = exchange_plan.image_rows;
-  const auto& owners = exchange_plan.image_owners;
-  const int n_images = static_cast<int>(images.size());
-  double* image_buffer = direct_out.data() + out_at * w;
-  mlff::gather_rows(rows, forward ? owners.data() : images.data(), n_images, image_buffer);
-  if (forward)
-    mlff::scatter_rows(rows, images.data(), n_images, image_buffer);
-  else
-    mlff::add_to_rows(rows, owners.data(), n_images, image_buffer);
-  MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
-  in_at = 0;
-  for (const auto& peer : exchange_plan.peers) {
-    const std::vector<int>& in_list = forward ? peer.recv_rows : peer.send_rows;
-    const int n = static_cast<int>(in_list.size());
-    if (forward)
-      mlff::scatter_rows(rows, in_list.data(), n, &direct_in[in_at * w]);
-    else
-      mlff::add_to_rows(rows, in_list.data(), n, &direct_in[in_at * w]);
-    in_at += in_list.size();
-  }
+  payload = CommPayload::NodeRows;
 }
 
 bool PairMLFFStudent::reneighbored() const {
@@ -542,7 +324,7 @@ void PairMLFFStudent::tally(const mlff::StepTotals& totals) {
 }
 
 bool PairMLFFStudent::ghost_rows_on_host() const {
-  return ghost_nodes && !force->newton_pair;
+  return exchange.ghost_nodes() && !force->newton_pair;
 }
 
 void PairMLFFStudent::sum_ghost_rows_on_host(int virial_width) {
@@ -551,7 +333,8 @@ void PairMLFFStudent::sum_ghost_rows_on_host(int virial_width) {
 }
 
 int PairMLFFStudent::rows_to_add() const {
-  return (ghost_nodes && force->newton_pair) ? atom->nlocal + atom->nghost : atom->nlocal;
+  return (exchange.ghost_nodes() && force->newton_pair) ? atom->nlocal + atom->nghost
+                                                        : atom->nlocal;
 }
 
 void PairMLFFStudent::finish() {
@@ -562,54 +345,25 @@ void PairMLFFStudent::finish() {
   profile->reset();
 }
 
-int PairMLFFStudent::FeatureComm::owned_rows() const {
-  return pair.atom->nlocal;
-}
-
-// Feature rows pass through the same pack and unpack functions as node rows, which tell them
-// apart by comm_features.
-void PairMLFFStudent::communicate_features(const mlff::FeatureRows& rows, bool forward) {
+void PairMLFFStudent::swap_features(const mlff::FeatureRows& rows, bool forward) {
   if (rows.width != feature_width)
     error->one(FLERR, "mlff/student: the model exchanges {} words per atom, not the {} set up",
                rows.width, feature_width);
-  // A profile splits an exchange into waiting for the other ranks to reach it (their compute
-  // takes longer) and the communication itself.
-  double start = 0.0, reached = 0.0;
-  if (profile) {
-    finish_device_work();
-    start = platform::walltime();
-    MPI_Barrier(world);
-    reached = platform::walltime();
-  }
-  if (exchange_comm == ExchangeComm::Nccl) {
-    if (forward)
-      nccl->refresh_ghosts(rows);
-    else
-      nccl->fold_ghosts(rows);
-  } else if (exchange_comm == ExchangeComm::Direct) {
-    exchange_directly(rows, forward);
-  } else {
-    comm_features = true;
-    features = rows;
-    if (forward)
-      comm->forward_comm(this, rows.width);
-    else
-      comm->reverse_comm(this, rows.width);
-    comm_features = false;
-    features = mlff::FeatureRows();
-  }
-  if (profile) {
-    finish_device_work();
-    profile->add_part("exchange: waiting", reached - start);
-    profile->add_part("exchange: communication", platform::walltime() - reached);
-  }
+  payload = CommPayload::Features;
+  features = rows;
+  if (forward)
+    comm->forward_comm(this, rows.width);
+  else
+    comm->reverse_comm(this, rows.width);
+  payload = CommPayload::NodeRows;
+  features = mlff::FeatureRows();
 }
 
 int PairMLFFStudent::pack_forward_comm(int n, int* list, double* buf, int, int*) {
-  if (comm_owners) {
+  if (payload == CommPayload::Owners) {
     for (int k = 0; k < n; k++) {
-      buf[2 * k] = ghost_owners[2 * list[k]];
-      buf[2 * k + 1] = ghost_owners[2 * list[k] + 1];
+      buf[2 * k] = owners[list[k]].rank;
+      buf[2 * k + 1] = owners[list[k]].index;
     }
     return 2 * n;
   }
@@ -618,15 +372,16 @@ int PairMLFFStudent::pack_forward_comm(int n, int* list, double* buf, int, int*)
 }
 
 void PairMLFFStudent::unpack_forward_comm(int n, int first, double* buf) {
-  if (comm_owners) {
-    std::copy(buf, buf + 2 * n, ghost_owners.begin() + 2 * static_cast<std::size_t>(first));
+  if (payload == CommPayload::Owners) {
+    for (int k = 0; k < n; k++)
+      owners[first + k] = {static_cast<int>(buf[2 * k]), static_cast<int>(buf[2 * k + 1])};
     return;
   }
   mlff::copy_rows_in(features, first, n, buf);
 }
 
 int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
-  if (comm_features) {
+  if (payload == CommPayload::Features) {
     mlff::copy_rows_out(features, first, n, buf);
     return n * features.width;
   }
@@ -642,7 +397,7 @@ int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
 // Received rows may belong to ghosts that a later (earlier-numbered) swap forwards again, so they
 // are summed into the node rows that pack_reverse_comm reads.
 void PairMLFFStudent::unpack_reverse_comm(int n, int* list, double* buf) {
-  if (comm_features) {
+  if (payload == CommPayload::Features) {
     mlff::add_to_rows(features, list, n, buf);
     return;
   }

@@ -41,30 +41,21 @@ PairMLFFStudentKokkos<DeviceType>::~PairMLFFStudentKokkos() {
 }
 
 // The model runs where Kokkos keeps the atoms: device cuda for a GPU build's device style,
-// device cpu for host builds and /kk/host.
+// device cpu for host builds and /kk/host, on the GPU Kokkos chose (-k on g N).
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::settle_options() {
-  const mlff::Device here = on_gpu ? mlff::Device::CUDA : mlff::Device::CPU;
-  if (options.device && *options.device != here)
-    error->all(FLERR,
-               "pair_style mlff/student/kk: Kokkos keeps the atoms in {} memory here, so the "
-               "model must run with device {}, not {} (or use pair_style mlff/student)",
-               on_gpu ? "GPU" : "host", mlff::device_name(here),
-               mlff::device_name(*options.device));
-  options.device = here;
-  options.cuda_device = -1;  // the GPU Kokkos chose (-k on g N) is the current one
-  if (options.cuda_graph == mlff::CudaGraphMode::On && !on_gpu)
-    error->all(FLERR,
-               "pair_style mlff/student/kk: cuda_graph yes needs Kokkos on a GPU (-k on g 1 -sf "
-               "kk); leave it out on the host");
-  if (!on_gpu) options.cuda_graph = mlff::CudaGraphMode::Off;
+  try {
+    options.pin_device(on_gpu ? mlff::Device::CUDA : mlff::Device::CPU);
+  } catch (const std::exception& e) {
+    error->all(FLERR, "pair_style mlff/student/kk: {}", e.what());
+  }
 }
 
 // The device step holds the model it runs: a model loaded again needs a new one. (The plain
 // style's host step is not made.)
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::model_loaded() {
-  device_step = std::make_unique<mlff::ResidentStep>(*model, type_to_z, cutoff, min_distance);
+  device_step = std::make_unique<mlff::DeviceStep>(*model, type_to_z, cutoff, options.min_distance);
 }
 
 template <class DeviceType>
@@ -93,10 +84,9 @@ bool PairMLFFStudentKokkos<DeviceType>::device_comm() const {
 // LAMMPS reads reverse_comm_device at each call: the device pack and unpack below serve feature
 // rows only, while node rows of forces (newton off) are summed on the host.
 template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::communicate_features(const mlff::FeatureRows& rows,
-                                                             bool forward) {
+void PairMLFFStudentKokkos<DeviceType>::swap_features(const mlff::FeatureRows& rows, bool forward) {
   reverse_comm_device = device_comm() ? 1 : 0;
-  PairMLFFStudent::communicate_features(rows, forward);
+  PairMLFFStudent::swap_features(rows, forward);
   reverse_comm_device = 0;
 }
 
@@ -108,72 +98,58 @@ void PairMLFFStudentKokkos<DeviceType>::find_ghost_owners() {
   execution_space = space;
 }
 
+// Rows are 8-byte words, added as two float32 values where the rows are single. One swap's list
+// names each atom once: no two threads add to one value.
 template <class DeviceType>
-typename PairMLFFStudentKokkos<DeviceType>::FeatureRows
-PairMLFFStudentKokkos<DeviceType>::feature_view() const {
-  return FeatureRows(static_cast<double*>(features.data), features.count, features.width);
+void PairMLFFStudentKokkos<DeviceType>::move_rows(int n, const int* list, int first, double* buf,
+                                                  RowMove move) const {
+  const bool as_floats = move == RowMove::AddFromBuffer && features.single;
+  const int w = as_floats ? 2 * features.width : features.width;
+  double* words = static_cast<double*>(features.data);
+  float* values = static_cast<float*>(features.data);
+  const float* buf_values = reinterpret_cast<const float*>(buf);
+  Kokkos::parallel_for(
+      Kokkos::RangePolicy<DeviceType>(0, n * w), KOKKOS_LAMBDA(int k) {
+        const std::int64_t at = std::int64_t(list ? list[k / w] : first + k / w) * w + k % w;
+        if (move == RowMove::ToBuffer)
+          buf[k] = words[at];
+        else if (move == RowMove::FromBuffer)
+          words[at] = buf[k];
+        else if (as_floats)
+          values[at] += buf_values[k];
+        else
+          words[at] += buf[k];
+      });
 }
 
 template <class DeviceType>
 int PairMLFFStudentKokkos<DeviceType>::pack_forward_comm_kokkos(int n, DAT::tdual_int_1d k_sendlist,
                                                                 DAT::tdual_double_1d& k_buf, int,
                                                                 int*) {
-  const FeatureRows rows = feature_view();
-  const auto list = k_sendlist.view<DeviceType>();
-  const auto buf = k_buf.view<DeviceType>();
-  const int w = features.width;
-  Kokkos::parallel_for(
-      Kokkos::RangePolicy<DeviceType>(0, n * w),
-      KOKKOS_LAMBDA(int k) { buf(k) = rows(list(k / w), k % w); });
-  return n * w;
+  move_rows(n, k_sendlist.view<DeviceType>().data(), 0, k_buf.view<DeviceType>().data(),
+            RowMove::ToBuffer);
+  return n * features.width;
 }
 
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::unpack_forward_comm_kokkos(int n, int first,
                                                                    DAT::tdual_double_1d& k_buf) {
-  const FeatureRows rows = feature_view();
-  const auto buf = k_buf.view<DeviceType>();
-  const int w = features.width;
-  Kokkos::parallel_for(
-      Kokkos::RangePolicy<DeviceType>(0, n * w),
-      KOKKOS_LAMBDA(int k) { rows(first + k / w, k % w) = buf(k); });
+  move_rows(n, nullptr, first, k_buf.view<DeviceType>().data(), RowMove::FromBuffer);
 }
 
 template <class DeviceType>
 int PairMLFFStudentKokkos<DeviceType>::pack_reverse_comm_kokkos(int n, int first,
                                                                 DAT::tdual_double_1d& k_buf) {
-  const FeatureRows rows = feature_view();
-  const auto buf = k_buf.view<DeviceType>();
-  const int w = features.width;
-  Kokkos::parallel_for(
-      Kokkos::RangePolicy<DeviceType>(0, n * w),
-      KOKKOS_LAMBDA(int k) { buf(k) = rows(first + k / w, k % w); });
-  return n * w;
+  move_rows(n, nullptr, first, k_buf.view<DeviceType>().data(), RowMove::ToBuffer);
+  return n * features.width;
 }
 
-// One swap's list names each atom once: no two threads add to one row.
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::unpack_reverse_comm_kokkos(int n,
                                                                    DAT::tdual_int_1d k_sendlist,
                                                                    DAT::tdual_double_1d& k_buf) {
-  const auto list = k_sendlist.view<DeviceType>();
-  if (features.single) {  // two float32 values to a word, added as floats
-    using FloatRows = Kokkos::View<float**, Kokkos::LayoutRight, typename DeviceType::memory_space,
-                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-    const FloatRows rows(static_cast<float*>(features.data), features.count, 2 * features.width);
-    const float* buf = reinterpret_cast<const float*>(k_buf.view<DeviceType>().data());
-    const int w = 2 * features.width;
-    Kokkos::parallel_for(
-        Kokkos::RangePolicy<DeviceType>(0, n * w),
-        KOKKOS_LAMBDA(int k) { rows(list(k / w), k % w) += buf[k]; });
-    return;
-  }
-  const FeatureRows rows = feature_view();
-  const auto buf = k_buf.view<DeviceType>();
-  const int w = features.width;
-  Kokkos::parallel_for(
-      Kokkos::RangePolicy<DeviceType>(0, n * w),
-      KOKKOS_LAMBDA(int k) { rows(list(k / w), k % w) += buf(k); });
+  move_rows(n, k_sendlist.view<DeviceType>().data(), 0, k_buf.view<DeviceType>().data(),
+            RowMove::AddFromBuffer);
 }
 
 template <class DeviceType>
@@ -183,7 +159,7 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   reallocate_per_atom_arrays();
   atomKK->sync(execution_space, datamask_read);
   atomKK->modified(execution_space, (eflag || vflag) ? datamask_modify : F_MASK);
-  const mlff::ResidentArrays arrays = kokkos_arrays();
+  const mlff::DeviceArrays arrays = kokkos_arrays();
   // LibTorch's kernels are queued on the Kokkos stream; host backends finish their work first.
   if constexpr (!on_gpu) DeviceType().fence();
   run_step(*device_step, arrays);
@@ -193,39 +169,31 @@ void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
 // Per-atom energies and virials live in Kokkos views, made again when LAMMPS asks for them.
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::reallocate_per_atom_arrays() {
-  if (eflag_atom) {
-    memoryKK->destroy_kokkos(k_eatom, eatom);
-    memoryKK->create_kokkos(k_eatom, eatom, maxeatom, "pair:eatom");
-  }
-  if (vflag_atom) {
-    memoryKK->destroy_kokkos(k_vatom, vatom);
-    memoryKK->create_kokkos(k_vatom, vatom, maxvatom, "pair:vatom");
-  }
-  if (cvflag_atom) {
-    memoryKK->destroy_kokkos(k_cvatom, cvatom);
-    memoryKK->create_kokkos(k_cvatom, cvatom, maxcvatom, "pair:cvatom");
-  }
+  const auto remake = [&](int asked, auto& view, auto*& host, int size, const char* name) {
+    if (!asked) return;
+    memoryKK->destroy_kokkos(view, host);
+    memoryKK->create_kokkos(view, host, size, name);
+  };
+  remake(eflag_atom, k_eatom, eatom, maxeatom, "pair:eatom");
+  remake(vflag_atom, k_vatom, vatom, maxvatom, "pair:vatom");
+  remake(cvflag_atom, k_cvatom, cvatom, maxcvatom, "pair:cvatom");
 }
 
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::per_atom_arrays_to_host() {
-  if (eflag_atom) {
-    k_eatom.template modify<DeviceType>();
-    k_eatom.sync_host();
-  }
-  if (vflag_atom) {
-    k_vatom.template modify<DeviceType>();
-    k_vatom.sync_host();
-  }
-  if (cvflag_atom) {
-    k_cvatom.template modify<DeviceType>();
-    k_cvatom.sync_host();
-  }
+  const auto to_host = [](int asked, auto& view) {
+    if (!asked) return;
+    view.template modify<DeviceType>();
+    view.sync_host();
+  };
+  to_host(eflag_atom, k_eatom);
+  to_host(vflag_atom, k_vatom);
+  to_host(cvflag_atom, k_cvatom);
 }
 
 // The Kokkos views the step reads and adds to, in DeviceType's memory.
 template <class DeviceType>
-mlff::ResidentArrays PairMLFFStudentKokkos<DeviceType>::kokkos_arrays() {
+mlff::DeviceArrays PairMLFFStudentKokkos<DeviceType>::kokkos_arrays() {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   auto x = atomKK->k_x.template view<DeviceType>();
   auto f = atomKK->k_f.template view<DeviceType>();
@@ -237,14 +205,14 @@ mlff::ResidentArrays PairMLFFStudentKokkos<DeviceType>::kokkos_arrays() {
   if (nall > 0 && !rows_contiguous)
     error->all(FLERR, "mlff/student/kk needs LAMMPS built with KOKKOS_LAYOUT=legacy");
 
-  mlff::ResidentArrays arrays;
+  mlff::DeviceArrays arrays;
   arrays.x = x.data();
   arrays.type = atomKK->k_type.template view<DeviceType>().data();
   arrays.tag = atomKK->k_tag.template view<DeviceType>().data();
   arrays.nlocal = nlocal;
   arrays.nall = nall;
   arrays.centers = k_list->d_ilist.data();
-  arrays.num_centers = list->inum + (ghost_nodes ? list->gnum : 0);
+  arrays.num_centers = list->inum + (exchange.ghost_nodes() ? list->gnum : 0);
   arrays.num_neighbors = k_list->d_numneigh.data();
   arrays.neighbors = k_list->d_neighbors.data();
   arrays.neighbor_rows = k_list->d_neighbors.extent(0);

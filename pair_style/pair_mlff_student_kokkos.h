@@ -1,7 +1,7 @@
 /* pair_style mlff/student/kk: the same model with LAMMPS's KOKKOS package. Positions, the
    neighbor list, edges, gradients and forces stay in the Kokkos memory space (on several ranks
    with newton off the ghost rows are summed through the host); the graph building, model and
-   force scatter are the core's (ResidentStep), run on the Kokkos stream. Ghost features of a
+   force scatter are the core's (DeviceStep), run on the Kokkos stream. Ghost features of a
    layer-by-layer exchange travel through LAMMPS's Kokkos communication, packed where they lie. */
 
 #ifdef PAIR_CLASS
@@ -17,11 +17,11 @@ PairStyle(mlff/student/kk/host,PairMLFFStudentKokkos<LMPHostType>);
 
 #include <memory>
 
+#include "device/device_step.h"
 #include "kokkos_base.h"
 #include "kokkos_type.h"
 #include "pair_kokkos.h"
 #include "pair_mlff_student.h"
-#include "resident_step.h"
 
 namespace LAMMPS_NS {
 
@@ -43,7 +43,7 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   void settle_options() override;
   void model_loaded() override;
   void release_step() override;
-  void communicate_features(const mlff::FeatureRows& rows, bool forward) override;
+  void swap_features(const mlff::FeatureRows& rows, bool forward) override;
   void finish_device_work() override { DeviceType().fence(); }
   bool feature_rows_on_gpu() const override { return on_gpu; }
   bool lammps_comm_on_device() const override { return device_comm(); }
@@ -53,20 +53,19 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
  private:
   void reallocate_per_atom_arrays();
   void per_atom_arrays_to_host();
-  mlff::ResidentArrays kokkos_arrays();
+  mlff::DeviceArrays kokkos_arrays();
   bool device_comm() const;  // pair communication packs in DeviceType's memory
 
-  // The feature rows of an exchange as words, [nall][width] (mlff::FeatureRows), in DeviceType's
-  // memory.
-  using FeatureRows = Kokkos::View<double**, Kokkos::LayoutRight, typename DeviceType::memory_space,
-                                   Kokkos::MemoryTraits<Kokkos::Unmanaged> >;
-  FeatureRows feature_view() const;
+  // Copies rows of the exchange's feature rows (list[k], or first + k) to the buffer, from it, or
+  // adds the buffer's values to them, in DeviceType's memory.
+  enum class RowMove { ToBuffer, FromBuffer, AddFromBuffer };
+  void move_rows(int n, const int* list, int first, double* buf, RowMove move) const;
 
   // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.
   static constexpr bool on_gpu =
       !Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename DeviceType::memory_space>::accessible;
 
-  std::unique_ptr<mlff::ResidentStep> device_step;
+  std::unique_ptr<mlff::DeviceStep> device_step;
   DAT::ttransform_kkacc_1d k_eatom;
   DAT::ttransform_kkacc_1d_6 k_vatom;
   DAT::ttransform_kkacc_1d_9 k_cvatom;

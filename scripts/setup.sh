@@ -23,7 +23,7 @@ log() { printf '[setup] %s\n' "$*"; }
 mkdir -p "$MLFF_CACHE/downloads"
 
 install_apt_packages() {
-  local pkgs=(g++ cmake ninja-build openmpi-bin libopenmpi-dev libgtest-dev googletest xz-utils curl)
+  local pkgs=(g++ cmake ninja-build openmpi-bin libopenmpi-dev libgtest-dev googletest xz-utils curl clang-format)
   local missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]} == 0)) || [[ ${MLFF_SKIP_APT:-0} == 1 ]]; then return; fi
@@ -35,7 +35,7 @@ install_apt_packages() {
 
 setup_venv() {
   [[ $MLFF_OWN_VENV == 1 ]] || return 0
-  local want="torch==2.11.0 numpy ase onnx pytest tblite==0.8.0 sphinx setuptools>=70.1"
+  local want="torch==2.11.0 numpy ase onnx pytest tblite==0.8.0 sphinx setuptools>=70.1 ruff==0.17.6"
   [[ ${MLFF_MLIAP:-0} == 1 ]] && want+=" cython>=3.0"
   local stamp=$MLFF_VENV/.mlff-requirements
   if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then

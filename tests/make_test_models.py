@@ -25,14 +25,24 @@ import torch
 from ase.build import molecule
 
 import mlff_student
-from mlff_student import StudentConfig, StudentForceField, export_torchscript, load_checkpoint, load_onnx
-from mlff_student.compile import compile_aoti
-from mlff_student.reference import evaluate
+from mlff_student import (
+    StudentConfig,
+    StudentForceField,
+    export_torchscript,
+    load_checkpoint,
+    load_onnx,
+)
+from mlff_student.deploy.compile import compile_aoti
+from mlff_student.integrations.ase_calculator import evaluate
 
 SHIPPED = Path(__file__).resolve().parents[1] / "potentials" / "student_gfn2.ckpt"
 SEED_ARCHITECTURES = {
-    "seedarch_427k": StudentConfig(hidden_dim=128, num_interactions=3, num_rbf=20, cutoff=5.0, max_z=100),
-    "seedarch_77k": StudentConfig(hidden_dim=64, num_interactions=2, num_rbf=12, cutoff=5.0, max_z=100),
+    "seedarch_427k": StudentConfig(
+        hidden_dim=128, num_interactions=3, num_rbf=20, cutoff=5.0, max_z=100
+    ),
+    "seedarch_77k": StudentConfig(
+        hidden_dim=64, num_interactions=2, num_rbf=12, cutoff=5.0, max_z=100
+    ),
 }
 
 
@@ -66,15 +76,20 @@ def write_checkpoint(model: StudentForceField, path: Path) -> None:
         if old.keys() == state.keys() and all(torch.equal(old[k], state[k]) for k in state):
             return
     c = model.config
-    config = {"hidden_dim": c.hidden_dim, "num_interactions": c.num_interactions,
-              "num_rbf": c.num_rbf, "cutoff": c.cutoff, "max_z": c.max_z}
+    config = {
+        "hidden_dim": c.hidden_dim,
+        "num_interactions": c.num_interactions,
+        "num_rbf": c.num_rbf,
+        "cutoff": c.cutoff,
+        "max_z": c.max_z,
+    }
     torch.save({"model_state_dict": state, "config": config}, path)
 
 
 def stale(target: Path, *sources: Path) -> bool:
     if not target.exists():
         return True
-    code = Path(mlff_student.__file__).parent.glob("*.py")
+    code = Path(mlff_student.__file__).parent.rglob("*.py")
     return any(p.stat().st_mtime > target.stat().st_mtime for p in (*sources, *code))
 
 
@@ -92,7 +107,10 @@ def write_test_models(out: Path) -> None:
     good = (out / "seedarch_77k_float32.pt").read_bytes()
     (out / "corrupt.pt").write_bytes(good[: len(good) // 2])
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 1)), str(out / "no_metadata.pt"))
-    packages = [("seedarch_77k", "cpu", out / "seedarch_77k.ckpt"), ("student_gfn2", "cpu", SHIPPED)]
+    packages = [
+        ("seedarch_77k", "cpu", out / "seedarch_77k.ckpt"),
+        ("student_gfn2", "cpu", SHIPPED),
+    ]
     if torch.cuda.is_available():
         packages.append(("seedarch_427k", "cuda", out / "seedarch_427k.ckpt"))
     for name, device, source in packages:

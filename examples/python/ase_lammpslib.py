@@ -15,15 +15,19 @@ from ase.calculators.lammpslib import LAMMPSlib
 MODEL = Path(__file__).resolve().parents[2] / "potentials" / "student_gfn2.pt"
 
 
-def calculator(plugin: Path, elements: list[str], model: Path = MODEL,
-               device: str = "cpu") -> LAMMPSlib:
+def calculator(
+    plugin: Path, elements: list[str], model: Path = MODEL, device: str = "cpu"
+) -> LAMMPSlib:
     """LAMMPS with pair_style mlff/student as an ASE calculator; elements in atom-type order."""
     return LAMMPSlib(
-        lmpcmds=[f"plugin load {Path(plugin).resolve()}",
-                 f"pair_style mlff/student device {device}",
-                 f"pair_coeff * * {Path(model).resolve()} {' '.join(elements)}"],
+        lmpcmds=[
+            f"plugin load {Path(plugin).resolve()}",
+            f"pair_style mlff/student device {device}",
+            f"pair_coeff * * {Path(model).resolve()} {' '.join(elements)}",
+        ],
         atom_types={element: k + 1 for k, element in enumerate(elements)},
-        keep_alive=True)
+        keep_alive=True,
+    )
 
 
 def main() -> None:

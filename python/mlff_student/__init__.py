@@ -1,8 +1,8 @@
 """Tooling for mlff-student: the student architecture, importers, and export for LAMMPS."""
 
-from .io import load_checkpoint, load_model, load_onnx, model_from_state
-from .model import StudentConfig, StudentForceField
-from .export import export_torchscript, load_exported
+from .deploy.export import export_torchscript, load_exported
+from .model.loading import load_checkpoint, load_model, load_onnx, model_from_state
+from .model.student import StudentConfig, StudentForceField
 
 __all__ = [
     "StudentConfig",

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "edge_graph.h"
+#include "graph/edge_graph.h"
 
 namespace mlff_test {
 

@@ -4,8 +4,8 @@
 #include <limits>
 #include <vector>
 
-#include "edge_graph.h"
-#include "mlff_error.h"
+#include "graph/edge_graph.h"
+#include "util/error.h"
 
 namespace {
 

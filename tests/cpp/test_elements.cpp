@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "elements.h"
+#include "model/elements.h"
 
 TEST(Elements, KnownSymbols) {
   EXPECT_EQ(mlff::atomic_number("H"), 1);

@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "edge_graph.h"
-#include "force_scatter.h"
+#include "graph/edge_graph.h"
+#include "graph/force_scatter.h"
 
 namespace {
 

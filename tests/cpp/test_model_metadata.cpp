@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
 
-#include "mlff_error.h"
-#include "model_metadata.h"
+#include "model/metadata.h"
+#include "util/error.h"
 
 namespace {
 const char* kValid =
     "format_version=2\nformat=torchscript\nprecision=fp32\ndevice=any\ncutoff=5.0\n"
-    "num_interactions=3\nmax_z=100\ndtype=float32\nhidden_dim=128\n";
+    "num_interactions=3\nmax_z=100\ndtype=float32\nhidden_dim=128\nghost_exchange=1\n";
 }
 
 TEST(ModelMetadata, ParsesValidText) {
@@ -18,6 +18,17 @@ TEST(ModelMetadata, ParsesValidText) {
   EXPECT_EQ(meta.dtype, "float32");
   EXPECT_DOUBLE_EQ(meta.receptive_field(), 15.0);
   EXPECT_EQ(meta.entries.at("hidden_dim"), "128");
+}
+
+// Files that predate exchange_values state hidden_dim: a student exchanges 4 hidden_dim values.
+TEST(ModelMetadata, ExchangeRowsOfNewAndOldFiles) {
+  const auto old_file = mlff::ModelMetadata::parse(kValid);
+  EXPECT_TRUE(old_file.ghost_exchange);
+  EXPECT_EQ(old_file.ghost_exchange_words(true), 512);
+  EXPECT_EQ(old_file.ghost_exchange_words(false), 256);
+  const auto new_file = mlff::ModelMetadata::parse(std::string(kValid) + "exchange_values=7\n");
+  EXPECT_EQ(new_file.ghost_exchange_words(true), 7);
+  EXPECT_EQ(new_file.ghost_exchange_words(false), 4);
 }
 
 TEST(ModelMetadata, RejectsMissingKey) {

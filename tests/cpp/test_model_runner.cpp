@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "benzene.h"
-#include "force_scatter.h"
-#include "ghost_exchange.h"
-#include "mlff_error.h"
-#include "model_runner.h"
+#include "exchange/transport.h"
+#include "graph/force_scatter.h"
+#include "model/model_runner.h"
+#include "util/error.h"
 
 namespace {
 
@@ -220,10 +220,12 @@ namespace {
 // own atoms. The exchange of one process copies owners' rows to their ghosts and adds ghosts'
 // rows to their owners, as LAMMPS's forward and reverse communication do, through the functions
 // a pair style's pack and unpack use (rows in host or device memory).
-class ImageExchange : public mlff::GhostExchange {
+class ImageExchange : public mlff::ExchangeTransport {
  public:
   static constexpr int kOwned = 12, kGhosts = 6;
-  int owned_rows() const override { return kOwned; }
+  ImageExchange() { owned_rows_ = kOwned; }
+  bool needs_owners() const override { return false; }
+  void plan(int, const std::vector<mlff::AtomOwner>&) override {}
   void refresh_ghosts(const mlff::FeatureRows& rows) override {
     ++refreshes;
     if (rows.count == 0) return;  // a graph without nodes

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "mlff_error.h"
-#include "precision.h"
+#include "model/precision.h"
+#include "util/error.h"
 
 TEST(Precision, NamesRoundTrip) {
   for (const char* name : {"fp64", "fp32", "tf32", "fp16", "bf16"})

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "benzene.h"
-#include "force_scatter.h"
-#include "model_runner.h"
+#include "graph/force_scatter.h"
+#include "model/model_runner.h"
 
 namespace {
 

@@ -6,8 +6,8 @@ of MLFF-Distiller's architecture."""
 import numpy as np
 import pytest
 
-from harness import POTENTIALS, header, model_file, run_lammps, single_point, elements_of
-from mlff_student.systems import molecular_box, molecules, write_lammps_data
+from harness import POTENTIALS, elements_of, header, model_file, run_lammps, single_point
+from mlff_student.data.systems import molecular_box, molecules, write_lammps_data
 
 MOLECULES = molecules()
 
@@ -17,7 +17,9 @@ def nve(tmp_path, atoms, steps: int, nprocs: int = 1, model=None):
     elements = elements_of(atoms)
     write_lammps_data(atoms, tmp_path / "system.data", elements)
     model = model or POTENTIALS / "student_gfn2.pt"
-    script = header("system.data", elements, model, bool(atoms.pbc.any())) + f"""
+    script = (
+        header("system.data", elements, model, bool(atoms.pbc.any()))
+        + f"""
 velocity all create 300.0 4928459 mom yes rot yes dist gaussian
 timestep 0.0005
 fix nve all nve
@@ -26,11 +28,12 @@ thermo_style custom step temp pe ke etotal
 thermo_modify format float %.12g
 run {steps}
 """
+    )
     _, log = run_lammps(tmp_path, script, nprocs)
     rows = []
     lines = log.splitlines()
-    start = next(i for i, l in enumerate(lines) if l.split()[:2] == ["Step", "Temp"])
-    for line in lines[start + 1:]:
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["Step", "Temp"])
+    for line in lines[start + 1 :]:
         parts = line.split()
         if not parts or not parts[0].isdigit():
             break
@@ -59,7 +62,9 @@ def test_nve_periodic_box_conserves_energy(tmp_path):
 def test_nve_trajectory_is_the_same_on_two_ranks(tmp_path):
     molecule = MOLECULES["loratadine"]
     one = nve(tmp_path / "one", molecule, 100, model=model_file("student_gfn2", "float64"))
-    two = nve(tmp_path / "two", molecule, 100, nprocs=2, model=model_file("student_gfn2", "float64"))
+    two = nve(
+        tmp_path / "two", molecule, 100, nprocs=2, model=model_file("student_gfn2", "float64")
+    )
     np.testing.assert_allclose(two, one, rtol=1e-9, atol=1e-8)
 
 
@@ -72,10 +77,14 @@ def test_hybrid_overlay_with_a_half_list_style(tmp_path):
     lj = "pair_style lj/cut 4.0\npair_coeff * * 0.002 2.5"
     lj_only = single_point(tmp_path / "lj", atoms, elements, model, pair=lj)
     both = single_point(
-        tmp_path / "both", atoms, elements, model,
+        tmp_path / "both",
+        atoms,
+        elements,
+        model,
         pair=f"pair_style hybrid/overlay mlff/student lj/cut 4.0\n"
-             f"pair_coeff * * mlff/student {model} {' '.join(elements)}\n"
-             f"pair_coeff * * lj/cut 0.002 2.5")
+        f"pair_coeff * * mlff/student {model} {' '.join(elements)}\n"
+        f"pair_coeff * * lj/cut 0.002 2.5",
+    )
     assert both.energy == pytest.approx(alone.energy + lj_only.energy, rel=1e-12)
     np.testing.assert_allclose(both.forces, alone.forces + lj_only.forces, atol=1e-9)
     np.testing.assert_allclose(both.virial, alone.virial + lj_only.virial, atol=1e-8)
@@ -93,10 +102,14 @@ def test_null_type_is_left_to_another_style(tmp_path):
     model = model_file("seedarch_427k")
     ref = single_point(tmp_path / "ref", atoms, ["C", "H"], model)
     out = single_point(
-        tmp_path / "hyb", argon, elements, model,
+        tmp_path / "hyb",
+        argon,
+        elements,
+        model,
         pair=f"pair_style hybrid mlff/student zero 6.0\n"
-             f"pair_coeff * * mlff/student {model} C H NULL\n"
-             f"pair_coeff * 3 zero")
+        f"pair_coeff * * mlff/student {model} C H NULL\n"
+        f"pair_coeff * 3 zero",
+    )
     assert out.energy == pytest.approx(ref.energy, rel=1e-12)
     np.testing.assert_allclose(out.forces[:-1], ref.forces, atol=1e-9)
     np.testing.assert_allclose(out.forces[-1], 0.0, atol=1e-12)

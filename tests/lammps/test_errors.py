@@ -4,14 +4,15 @@ import pytest
 import torch
 
 from harness import MODELS, PLUGIN, model_file, run_lammps
-from mlff_student.systems import molecules, write_lammps_data
+from mlff_student.data.systems import molecules, write_lammps_data
 
 BENZENE = molecules()["benzene"]
 GOOD_MODEL = model_file("seedarch_77k", "float32")
 
 
-def expect_error(tmp_path, script: str, message: str, nprocs: int = 1, atoms=BENZENE,
-                 elements=("C", "H")):
+def expect_error(
+    tmp_path, script: str, message: str, nprocs: int = 1, atoms=BENZENE, elements=("C", "H")
+):
     write_lammps_data(atoms, tmp_path / "system.data", list(elements))
     code, output = run_lammps(tmp_path, script, nprocs=nprocs, check=False)
     assert code != 0, output[-2000:]
@@ -38,31 +39,75 @@ run 0
 @pytest.mark.parametrize(
     "case, kwargs, message",
     [
-        ("missing model", dict(model="nowhere/model.pt"), "cannot open model file 'nowhere/model.pt'"),
+        (
+            "missing model",
+            dict(model="nowhere/model.pt"),
+            "cannot open model file 'nowhere/model.pt'",
+        ),
         ("corrupt model", dict(model=MODELS / "corrupt.pt"), "is not a complete TorchScript file"),
-        ("foreign TorchScript", dict(model=MODELS / "no_metadata.pt"), "has no mlff_student metadata"),
+        (
+            "foreign TorchScript",
+            dict(model=MODELS / "no_metadata.pt"),
+            "has no mlff_student metadata",
+        ),
         ("unknown element", dict(elements="C Xx"), "'Xx' (atom type 2) is not a chemical element"),
-        ("fewer elements than types", dict(elements="C"), "one element symbol or NULL for each of the 2 atom types"),
-        ("element beyond the table", dict(elements="C Md"), "Md (Z = 101, atom type 2) is outside the model's table"),
+        (
+            "fewer elements than types",
+            dict(elements="C"),
+            "one element symbol or NULL for each of the 2 atom types",
+        ),
+        (
+            "element beyond the table",
+            dict(elements="C Md"),
+            "Md (Z = 101, atom type 2) is outside the model's table",
+        ),
         ("units real", dict(units="real"), "requires 'units metal'"),
-        ("style argument", dict(style="mlff/student fp17"), "Illegal pair_style mlff/student argument: fp17"),
-        ("unknown precision", dict(style="mlff/student precision fp17"), "unknown precision 'fp17'"),
-        ("reduced precision on the CPU", dict(style="mlff/student device cpu precision fp16"),
-         "precision fp16 needs device cuda"),
-        ("unknown cuda_graph value", dict(style="mlff/student cuda_graph maybe"),
-         "cuda_graph must be auto, yes or no, not maybe"),
-        ("CUDA graph on the CPU", dict(style="mlff/student device cpu cuda_graph yes"),
-         "cuda_graph yes needs device cuda"),
-        ("unknown ghosts value", dict(style="mlff/student ghosts sideways"),
-         "ghosts must be auto, exchange or deep, not sideways"),
-        ("unknown exchange_comm value", dict(style="mlff/student exchange_comm pigeon"),
-         "exchange_comm must be auto, lammps, direct or nccl, not pigeon"),
+        (
+            "style argument",
+            dict(style="mlff/student fp17"),
+            "Illegal pair_style mlff/student argument: fp17",
+        ),
+        (
+            "unknown precision",
+            dict(style="mlff/student precision fp17"),
+            "unknown precision 'fp17'",
+        ),
+        (
+            "reduced precision on the CPU",
+            dict(style="mlff/student device cpu precision fp16"),
+            "precision fp16 needs device cuda",
+        ),
+        (
+            "unknown cuda_graph value",
+            dict(style="mlff/student cuda_graph maybe"),
+            "cuda_graph must be auto, yes or no, not maybe",
+        ),
+        (
+            "CUDA graph on the CPU",
+            dict(style="mlff/student device cpu cuda_graph yes"),
+            "cuda_graph yes needs device cuda",
+        ),
+        (
+            "unknown ghosts value",
+            dict(style="mlff/student ghosts sideways"),
+            "ghosts must be auto, exchange or deep, not sideways",
+        ),
+        (
+            "unknown exchange_comm value",
+            dict(style="mlff/student exchange_comm pigeon"),
+            "exchange_comm must be auto, lammps, direct or nccl, not pigeon",
+        ),
         # Without NCCL in the build the message says so instead; both name the keyword.
-        ("NCCL for a model on the host", dict(style="mlff/student device cpu exchange_comm nccl"),
-         "mlff/student: exchange_comm nccl"),
-        ("package of another precision", dict(model=MODELS / "seedarch_77k_cpu_fp32.pt2",
-                                             style="mlff/student precision fp64"),
-         "was compiled for precision fp32, not fp64"),
+        (
+            "NCCL for a model on the host",
+            dict(style="mlff/student device cpu exchange_comm nccl"),
+            "mlff/student: exchange_comm nccl",
+        ),
+        (
+            "package of another precision",
+            dict(model=MODELS / "seedarch_77k_cpu_fp32.pt2", style="mlff/student precision fp64"),
+            "was compiled for precision fp32, not fp64",
+        ),
     ],
 )
 def test_bad_input_is_a_clean_error(tmp_path, case, kwargs, message):
@@ -73,8 +118,11 @@ def without_exchange_entry(tmp_path):
     """GOOD_MODEL as files made before the exchange entry say of themselves."""
     extra = {"mlff_student_metadata": ""}
     module = torch.jit.load(str(GOOD_MODEL), _extra_files=extra)
-    metadata = "".join(line + "\n" for line in extra["mlff_student_metadata"].decode().splitlines()
-                       if not line.startswith("ghost_exchange="))
+    metadata = "".join(
+        line + "\n"
+        for line in extra["mlff_student_metadata"].decode().splitlines()
+        if not line.startswith("ghost_exchange=")
+    )
     path = tmp_path / "older.pt"
     torch.jit.save(module, str(path), _extra_files={"mlff_student_metadata": metadata})
     return path
@@ -86,8 +134,11 @@ def test_a_file_without_exchange_entry_falls_back_to_the_deep_shell(tmp_path):
     _, output = run_lammps(tmp_path, script(model=older), nprocs=2)
     assert "has no exchange entry" in output and "ghost cutoff set" in output
     assert "ghost features exchanged" not in output
-    expect_error(tmp_path, script(model=older, style="mlff/student ghosts exchange"),
-                 "ghosts exchange needs a model file with an exchange entry")
+    expect_error(
+        tmp_path,
+        script(model=older, style="mlff/student ghosts exchange"),
+        "ghosts exchange needs a model file with an exchange entry",
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")

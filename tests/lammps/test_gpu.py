@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from harness import MODELS, model_file, reference_model, single_point, elements_of
-from mlff_student.reference import evaluate
-from mlff_student.systems import molecular_box, molecules
+from harness import MODELS, elements_of, model_file, reference_model, single_point
+from mlff_student.data.systems import molecular_box, molecules
+from mlff_student.integrations.ase_calculator import evaluate
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 # Bounds per precision: relative energy error, relative force error (norm over all atoms).
-# Autocast covers the interaction blocks only; the readout stays fp32 (bench/README.md has the
-# measured errors: about 0.03 meV/atom in fp16, 1.3 meV/atom in bf16, 0.5 meV/atom in tf32).
+# Autocast covers the interaction blocks only; the readout stays fp32 (the measured errors, about
+# 0.03 meV/atom in fp16, 1.3 in bf16 and 0.5 in tf32, are in
+# bench/notes/2026-11-23-h100-formats-precision.md).
 BOUNDS = {"fp32": (1e-6, 1e-5), "tf32": (2e-4, 1e-2), "fp16": (5e-5, 1e-2), "bf16": (5e-4, 5e-2)}
 
 
@@ -22,8 +23,10 @@ BOUNDS = {"fp32": (1e-6, 1e-5), "tf32": (2e-4, 1e-2), "fp16": (5e-5, 1e-2), "bf1
 def cases():
     mols = molecules()
     model = reference_model("seedarch_427k")
-    systems = {"loratadine": mols["loratadine"],
-               "benzene_box": molecular_box(mols["benzene"], 3, 0.87, seed=11)}
+    systems = {
+        "loratadine": mols["loratadine"],
+        "benzene_box": molecular_box(mols["benzene"], 3, 0.87, seed=11),
+    }
     return {name: (atoms, evaluate(model, atoms)) for name, atoms in systems.items()}
 
 
@@ -39,9 +42,13 @@ def check(out, ref, precision):
 def test_torchscript_on_cuda(cases, name, precision, tmp_path):
     atoms, ref = cases[name]
     out = single_point(
-        tmp_path, atoms, elements_of(atoms), None,
+        tmp_path,
+        atoms,
+        elements_of(atoms),
+        None,
         pair=f"pair_style mlff/student device cuda precision {precision}\n"
-             f"pair_coeff * * {model_file('seedarch_427k', 'float32')} {' '.join(elements_of(atoms))}")
+        f"pair_coeff * * {model_file('seedarch_427k', 'float32')} {' '.join(elements_of(atoms))}",
+    )
     check(out, ref, precision)
 
 
@@ -58,8 +65,10 @@ def test_two_ranks_share_one_gpu(cases, ghosts, tmp_path):
     needs a GPU per rank); exchange moves the rows LAMMPS packs between the GPU and its host
     buffers. With a GPU per rank auto exchanges over NCCL."""
     atoms, _ = cases["benzene_box"]
-    pair = (f"pair_style mlff/student device cuda ghosts {ghosts}\n"
-            f"pair_coeff * * {model_file('seedarch_427k', 'float32')} C H")
+    pair = (
+        f"pair_style mlff/student device cuda ghosts {ghosts}\n"
+        f"pair_coeff * * {model_file('seedarch_427k', 'float32')} C H"
+    )
     one = single_point(tmp_path / "one", atoms, ["C", "H"], None, pair=pair)
     two = single_point(tmp_path / "two", atoms, ["C", "H"], None, pair=pair, nprocs=2)
     one_gpu = torch.cuda.device_count() == 1
@@ -77,19 +86,35 @@ def test_two_gpus_exchange_over_nccl(cases, style, newton, tmp_path):
     if style == "kokkos" and os.environ.get("MLFF_KOKKOS_GPU") != "ON":
         pytest.skip("LAMMPS without Kokkos on the GPU")
     atoms, _ = cases["benzene_box"]
-    pair = (f"pair_style mlff/student device cuda precision fp64\n"
-            f"pair_coeff * * {model_file('seedarch_427k', 'float64')} C H")
+    pair = (
+        f"pair_style mlff/student device cuda precision fp64\n"
+        f"pair_coeff * * {model_file('seedarch_427k', 'float64')} C H"
+    )
 
     def args(gpus):
         if style == "plain":
             return []
-        return ["-k", "on", "g", str(gpus), "-sf", "kk", "-pk", "kokkos", "newton", newton,
-                "neigh", "half" if newton == "on" else "full"]
+        return [
+            "-k",
+            "on",
+            "g",
+            str(gpus),
+            "-sf",
+            "kk",
+            "-pk",
+            "kokkos",
+            "newton",
+            newton,
+            "neigh",
+            "half" if newton == "on" else "full",
+        ]
 
-    one = single_point(tmp_path / "one", atoms, ["C", "H"], None, pair=pair, newton=newton,
-                       args=args(1))
-    two = single_point(tmp_path / "two", atoms, ["C", "H"], None, pair=pair, newton=newton,
-                       nprocs=2, args=args(2))
+    one = single_point(
+        tmp_path / "one", atoms, ["C", "H"], None, pair=pair, newton=newton, args=args(1)
+    )
+    two = single_point(
+        tmp_path / "two", atoms, ["C", "H"], None, pair=pair, newton=newton, nprocs=2, args=args(2)
+    )
     assert "directly between GPUs over NCCL" in two.log
     assert two.energy == pytest.approx(one.energy, rel=1e-10)
     np.testing.assert_allclose(two.forces, one.forces, atol=1e-9)
@@ -98,9 +123,14 @@ def test_two_gpus_exchange_over_nccl(cases, style, newton, tmp_path):
     np.testing.assert_allclose(two.atom_virial, one.atom_virial, atol=1e-8)
 
 
-@pytest.mark.parametrize("model, precision", [("seedarch_427k_float32.pt", "fp32"),
-                                              ("seedarch_427k_float32.pt", "fp16"),
-                                              ("seedarch_427k_cuda_fp32.pt2", "fp32")])
+@pytest.mark.parametrize(
+    "model, precision",
+    [
+        ("seedarch_427k_float32.pt", "fp32"),
+        ("seedarch_427k_float32.pt", "fp16"),
+        ("seedarch_427k_cuda_fp32.pt2", "fp32"),
+    ],
+)
 def test_cuda_graph_replays_equal_eager_steps(cases, model, precision, tmp_path):
     """Padded inputs replayed by a CUDA graph give the eager result, also after the graph has to
     grow: the box is compressed between two evaluations, which doubles the edges."""
@@ -112,10 +142,12 @@ change_box all x scale 0.8 y scale 0.8 z scale 0.8 remap
 """
     results = {}
     for mode in ("yes", "no"):
-        pair = (f"pair_style mlff/student device cuda cuda_graph {mode}{keyword}\n"
-                f"pair_coeff * * {MODELS / model} C H")
+        pair = (
+            f"pair_style mlff/student device cuda cuda_graph {mode}{keyword}\n"
+            f"pair_coeff * * {MODELS / model} C H"
+        )
         out = single_point(tmp_path / mode, atoms, ["C", "H"], None, pair=pair, extra=extra)
-        first = next(l for l in out.log.splitlines() if l.startswith("FIRST"))
+        first = next(line for line in out.log.splitlines() if line.startswith("FIRST"))
         results[mode] = (float(first.split()[1]), out)
     (first_yes, yes), (first_no, no) = results["yes"], results["no"]
     rel = 1e-6 if precision == "fp32" else 1e-5  # the padded shapes may pick other kernels
@@ -140,12 +172,15 @@ def test_a_package_for_another_gpu_is_refused_with_what_to_do(tmp_path):
     import zipfile
 
     from harness import header, run_lammps
-    from mlff_student.systems import write_lammps_data
+    from mlff_student.data.systems import write_lammps_data
 
     package = MODELS / "seedarch_427k_cuda_fp32.pt2"
     with zipfile.ZipFile(package) as src:
-        meta = next(json.loads(src.read(n)) for n in src.namelist()
-                    if n.endswith("_metadata.json") and "format_version" in json.loads(src.read(n)))
+        meta = next(
+            json.loads(src.read(n))
+            for n in src.namelist()
+            if n.endswith("_metadata.json") and "format_version" in json.loads(src.read(n))
+        )
     major, minor = torch.cuda.get_device_capability()
     assert meta["AOTI_COMPUTE_CAPABILITY"] == f"{major}{minor}"
     other = tmp_path / "other_gpu.pt2"

@@ -6,17 +6,20 @@ import os
 import numpy as np
 import pytest
 
-from harness import MODELS, POTENTIALS, model_file, run_lammps, header, single_point, elements_of
-from mlff_student.systems import molecular_box, molecules, write_lammps_data
+from harness import MODELS, POTENTIALS, elements_of, header, model_file, run_lammps, single_point
+from mlff_student.data.systems import molecular_box, molecules, write_lammps_data
 
-pytestmark = pytest.mark.skipif(os.environ.get("MLFF_KOKKOS") != "ON",
-                                reason="LAMMPS without KOKKOS")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("MLFF_KOKKOS") != "ON", reason="LAMMPS without KOKKOS"
+)
 GPU = os.environ.get("MLFF_KOKKOS_GPU") == "ON"
 KOKKOS = ["-k", "on", "g", "1"] if GPU else ["-k", "on", "t", "2"]
 # Kokkos allows newton on only with half lists for other styles; this style always asks for a
 # full list of its own.
-PACKAGE = {"on": ["-pk", "kokkos", "newton", "on", "neigh", "half"],
-           "off": ["-pk", "kokkos", "newton", "off", "neigh", "full"]}
+PACKAGE = {
+    "on": ["-pk", "kokkos", "newton", "on", "neigh", "half"],
+    "off": ["-pk", "kokkos", "newton", "off", "neigh", "full"],
+}
 
 BENZENE = molecules()["benzene"]
 SYSTEMS = {
@@ -37,17 +40,29 @@ def assert_same(out, ref, rel=1e-10):
     assert out.energy == pytest.approx(ref.energy, rel=rel)
     scale = max(1.0, np.abs(ref.forces).max())
     np.testing.assert_allclose(out.forces, ref.forces, atol=rel * scale * 10)
-    np.testing.assert_allclose(out.virial, ref.virial, atol=rel * max(1.0, np.abs(ref.virial).max()) * 10)
-    np.testing.assert_allclose(out.atom_energy, ref.atom_energy, atol=rel * 10 * max(1.0, abs(ref.energy)))
-    np.testing.assert_allclose(out.atom_virial, ref.atom_virial,
-                               atol=rel * 10 * max(1.0, np.abs(ref.atom_virial).max()))
+    np.testing.assert_allclose(
+        out.virial, ref.virial, atol=rel * max(1.0, np.abs(ref.virial).max()) * 10
+    )
+    np.testing.assert_allclose(
+        out.atom_energy, ref.atom_energy, atol=rel * 10 * max(1.0, abs(ref.energy))
+    )
+    np.testing.assert_allclose(
+        out.atom_virial, ref.atom_virial, atol=rel * 10 * max(1.0, np.abs(ref.atom_virial).max())
+    )
 
 
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory):
-    return {name: single_point(tmp_path_factory.mktemp(name), atoms, elements_of(atoms),
-                               model_file(MODEL[name]), extra=EXTRA[name])
-            for name, atoms in SYSTEMS.items()}
+    return {
+        name: single_point(
+            tmp_path_factory.mktemp(name),
+            atoms,
+            elements_of(atoms),
+            model_file(MODEL[name]),
+            extra=EXTRA[name],
+        )
+        for name, atoms in SYSTEMS.items()
+    }
 
 
 # One rank's ghosts are all images of its own atoms. On a GPU one rank's exchange runs through
@@ -61,10 +76,21 @@ def test_kokkos_matches_plain_style(plain, name, newton, nprocs, ghosts, tmp_pat
     atoms = SYSTEMS[name]
     model = model_file(MODEL[name])
     pre = f"processors {nprocs} 1 1" if name == "molecule_in_corner" else ""
-    pair = f"pair_style mlff/student ghosts {ghosts}\npair_coeff * * {model} " + \
-        " ".join(elements_of(atoms))
-    out = single_point(tmp_path, atoms, elements_of(atoms), model, nprocs=nprocs, newton=newton,
-                       extra=EXTRA[name], pre=pre, args=kk(newton), pair=pair)
+    pair = f"pair_style mlff/student ghosts {ghosts}\npair_coeff * * {model} " + " ".join(
+        elements_of(atoms)
+    )
+    out = single_point(
+        tmp_path,
+        atoms,
+        elements_of(atoms),
+        model,
+        nprocs=nprocs,
+        newton=newton,
+        extra=EXTRA[name],
+        pre=pre,
+        args=kk(newton),
+        pair=pair,
+    )
     assert "mlff/student/kk" in out.log
     assert ("ghost features exchanged" in out.log) == ghosts.startswith("exchange")
     assert_same(out, plain[name])
@@ -74,11 +100,14 @@ def test_null_type_under_hybrid(tmp_path):
     atoms = SYSTEMS["benzene_box"]
     model = model_file("seedarch_77k")
 
-    pair = (f"pair_style hybrid mlff/student zero 5.0\npair_coeff * * mlff/student {model} C NULL\n"
-            "pair_coeff 1 2 zero\npair_coeff 2 2 zero")
+    pair = (
+        f"pair_style hybrid mlff/student zero 5.0\npair_coeff * * mlff/student {model} C NULL\n"
+        "pair_coeff 1 2 zero\npair_coeff 2 2 zero"
+    )
     ref = single_point(tmp_path / "plain", atoms, ["C", "H"], None, pair=pair)
-    out = single_point(tmp_path / "kk", atoms, ["C", "H"], None, args=kk("off"), newton="off",
-                       pair=pair)
+    out = single_point(
+        tmp_path / "kk", atoms, ["C", "H"], None, args=kk("off"), newton="off", pair=pair
+    )
     assert "pair build: skip/kk" in out.log  # the sub-style's list is a Kokkos one
     assert_same(out, ref)
     hydrogen = np.array(atoms.get_chemical_symbols()) == "H"
@@ -104,8 +133,9 @@ def test_precisions_and_packages_on_gpu(variant, tmp_path):
         model, keywords = model_file("seedarch_427k", "float32"), f" precision {variant}"
     pair = f"pair_style mlff/student device cuda{keywords}\npair_coeff * * {model} C H"
     ref = single_point(tmp_path / "plain", atoms, ["C", "H"], None, pair=pair)
-    out = single_point(tmp_path / "kk", atoms, ["C", "H"], None, pair=pair, args=kk("off"),
-                       newton="off")
+    out = single_point(
+        tmp_path / "kk", atoms, ["C", "H"], None, pair=pair, args=kk("off"), newton="off"
+    )
     # Same model and precision in both styles; only the order of floating-point sums differs.
     exact = variant in ("fp32", "aoti")
     assert out.energy == pytest.approx(ref.energy, rel=1e-6 if exact else 1e-4)
@@ -119,7 +149,9 @@ def nve_thermo(workdir, args):
     atoms = molecular_box(BENZENE, 2, 0.87, seed=8)
     workdir.mkdir(parents=True, exist_ok=True)
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
-    script = header("system.data", ["C", "H"], model_file("student_gfn2"), True) + """
+    script = (
+        header("system.data", ["C", "H"], model_file("student_gfn2"), True)
+        + """
 velocity all create 300 4 loop geom
 fix nve all nve
 timestep 0.0005
@@ -128,10 +160,16 @@ thermo_style custom step pe ke etotal press
 thermo_modify format float %.12g
 run 100
 """
+    )
     _, log = run_lammps(workdir, script, args=args)
-    rows = [l.split() for l in log.splitlines()]
-    return np.array([[float(v) for v in r] for r in rows
-                     if len(r) == 5 and r[0].isdigit() and int(r[0]) % 25 == 0])
+    rows = [line.split() for line in log.splitlines()]
+    return np.array(
+        [
+            [float(v) for v in r]
+            for r in rows
+            if len(r) == 5 and r[0].isdigit() and int(r[0]) % 25 == 0
+        ]
+    )
 
 
 def test_short_nve_run_matches_plain_style(tmp_path):
@@ -152,21 +190,31 @@ def run_error(tmp_path, pair: str, args: list[str]) -> str:
 
 @pytest.mark.skipif(GPU, reason="on a GPU build device cuda is the right one")
 def test_device_must_match_kokkos_memory(tmp_path):
-    log = run_error(tmp_path, f"pair_style mlff/student/kk device cuda\npair_coeff * * "
-                              f"{model_file('seedarch_77k')} C H", kk("on"))
-    assert "Kokkos keeps the atoms in host memory here, so the model must run with device cpu" in log
+    log = run_error(
+        tmp_path,
+        f"pair_style mlff/student/kk device cuda\npair_coeff * * {model_file('seedarch_77k')} C H",
+        kk("on"),
+    )
+    assert (
+        "Kokkos keeps the atoms in host memory here, so the model must run with device cpu" in log
+    )
 
 
 def test_kokkos_style_needs_kokkos_enabled(tmp_path):
-    log = run_error(tmp_path, f"pair_style mlff/student/kk\npair_coeff * * "
-                              f"{model_file('seedarch_77k')} C H", [])
+    log = run_error(
+        tmp_path, f"pair_style mlff/student/kk\npair_coeff * * {model_file('seedarch_77k')} C H", []
+    )
     assert "needs the KOKKOS package enabled: run LAMMPS with -k on" in log
 
 
 @pytest.mark.skipif(GPU, reason="on a GPU the Kokkos step replays CUDA graphs")
 def test_cuda_graph_is_refused_on_the_host(tmp_path):
-    log = run_error(tmp_path, f"pair_style mlff/student/kk cuda_graph yes\npair_coeff * * "
-                              f"{model_file('seedarch_77k')} C H", kk("on"))
+    log = run_error(
+        tmp_path,
+        f"pair_style mlff/student/kk cuda_graph yes\npair_coeff * * "
+        f"{model_file('seedarch_77k')} C H",
+        kk("on"),
+    )
     assert "cuda_graph yes needs Kokkos on a GPU" in log
 
 
@@ -177,8 +225,13 @@ def graph_thermo(workdir, mode: str, density: float) -> np.ndarray:
     atoms = molecular_box(BENZENE, 2, density, seed=8)
     workdir.mkdir(parents=True, exist_ok=True)
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
-    pair = f"pair_style mlff/student cuda_graph {mode}\npair_coeff * * {model_file('student_gfn2')} C H"
-    script = header("system.data", ["C", "H"], None, True, "off", pair=pair) + """
+    pair = (
+        f"pair_style mlff/student cuda_graph {mode}\n"
+        f"pair_coeff * * {model_file('student_gfn2')} C H"
+    )
+    script = (
+        header("system.data", ["C", "H"], None, True, "off", pair=pair)
+        + """
 velocity all create 300 4 loop geom
 fix nve all nve
 timestep 0.0005
@@ -191,8 +244,9 @@ fix squeeze all deform 1 x scale 0.93 y scale 0.93 z scale 0.93 remap x
 neigh_modify every 40 delay 0 check no
 run 40
 """
+    )
     _, log = run_lammps(workdir, script, args=kk("off"))
-    rows = [l.split() for l in log.splitlines()]
+    rows = [line.split() for line in log.splitlines()]
     return np.array([[float(v) for v in r] for r in rows if len(r) == 5 and r[0].isdigit()])
 
 
@@ -216,7 +270,9 @@ def liquid_thermo(workdir, options: str) -> list[str]:
     write_lammps_data(atoms, workdir / "system.data", ["C", "H"])
     model = POTENTIALS / "student_gfn2_liquid.pt"
     pair = f"pair_style mlff/student {options}\npair_coeff * * {model} C H"
-    script = header("system.data", ["C", "H"], model, True, pair=pair) + """
+    script = (
+        header("system.data", ["C", "H"], model, True, pair=pair)
+        + """
 velocity all create 300 11 dist gaussian
 fix nve all nve
 timestep 0.0005
@@ -225,8 +281,11 @@ thermo_style custom step pe ke press pxy
 thermo_modify format float %.17g
 run 200
 """
+    )
     _, log = run_lammps(workdir, script, args=KOKKOS + ["-sf", "kk"] + PACKAGE["on"])
-    return [l for l in log.splitlines() if len(l.split()) == 5 and l.split()[0].isdigit()]
+    return [
+        line for line in log.splitlines() if len(line.split()) == 5 and line.split()[0].isdigit()
+    ]
 
 
 def test_deterministic_reruns_are_bit_identical(tmp_path):

@@ -14,9 +14,9 @@ from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 from ase.md.verlet import VelocityVerlet
 
 from harness import LMP, PLUGIN, POTENTIALS, header, model_file, reference_model, run_lammps
-from mlff_student.nve import read_log
-from mlff_student.reference import StudentCalculator
-from mlff_student.systems import molecules, write_lammps_data
+from mlff_student.analysis.nve import read_log
+from mlff_student.data.systems import molecules, write_lammps_data
+from mlff_student.integrations.ase_calculator import StudentCalculator
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nve_100ps"
 STEPS, EVERY = 200, 50
@@ -33,8 +33,15 @@ def test_lammps_trajectory_matches_ase_velocity_verlet(tmp_path):
     ZeroRotation(atoms)
     write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"], velocities=True)
     model = model_file("student_gfn2", "float64")
-    script = header("system.data", ["C", "H"], model, periodic=False,
-                    pair=f"pair_style mlff/student device cpu\npair_coeff * * {model} C H") + f"""
+    script = (
+        header(
+            "system.data",
+            ["C", "H"],
+            model,
+            periodic=False,
+            pair=f"pair_style mlff/student device cpu\npair_coeff * * {model} C H",
+        )
+        + f"""
 timestep 0.0005
 fix nve all nve
 thermo_style custom step pe ke etotal
@@ -44,11 +51,17 @@ dump x all custom {EVERY} traj.dump id x y z
 dump_modify x sort id format float %.15g
 run {STEPS}
 """
+    )
     _, log = run_lammps(tmp_path, script)
     frames = (tmp_path / "traj.dump").read_text().split("ITEM: TIMESTEP")[1:]
-    lammps_x = [np.array([l.split()[1:4] for l in f.strip().splitlines()[8:]], float) for f in frames]
-    thermo = [l.split() for l in log.splitlines() if l.split()[:1] and l.split()[0].isdigit()
-              and len(l.split()) == 4]
+    lammps_x = [
+        np.array([line.split()[1:4] for line in f.strip().splitlines()[8:]], float) for f in frames
+    ]
+    thermo = [
+        line.split()
+        for line in log.splitlines()
+        if line.split()[:1] and line.split()[0].isdigit() and len(line.split()) == 4
+    ]
     lammps_e = {int(r[0]): (float(r[1]), float(r[3])) for r in thermo}
 
     atoms.calc = StudentCalculator(reference_model("student_gfn2"))
@@ -68,9 +81,27 @@ run {STEPS}
 
 def run_example(tmp_path, systems: str, steps: int, *extra: str) -> dict:
     model = POTENTIALS / "student_gfn2.pt"
-    cmd = [sys.executable, str(EXAMPLE / "run.py"), "--lmp", LMP, "--plugin", PLUGIN,
-           "--model", str(model), "--pair", "device cpu",
-           "--systems", systems, "--steps", str(steps), "--jobs", "2", "--work", str(tmp_path), *extra]
+    cmd = [
+        sys.executable,
+        str(EXAMPLE / "run.py"),
+        "--lmp",
+        LMP,
+        "--plugin",
+        PLUGIN,
+        "--model",
+        str(model),
+        "--pair",
+        "device cpu",
+        "--systems",
+        systems,
+        "--steps",
+        str(steps),
+        "--jobs",
+        "2",
+        "--work",
+        str(tmp_path),
+        *extra,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())

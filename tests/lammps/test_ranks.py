@@ -5,8 +5,8 @@ directly between owner and ghost ranks, and with the deep ghost shell."""
 import numpy as np
 import pytest
 
-from harness import model_file, single_point, elements_of
-from mlff_student.systems import molecular_box, molecules
+from harness import elements_of, model_file, single_point
+from mlff_student.data.systems import molecular_box, molecules
 
 BENZENE = molecules()["benzene"]
 SYSTEMS = {
@@ -23,8 +23,13 @@ MODEL = {"benzene_box": "seedarch_77k", "molecule_in_corner": "seedarch_427k"}
 def serial(tmp_path_factory):
     out = {}
     for name, atoms in SYSTEMS.items():
-        out[name] = single_point(tmp_path_factory.mktemp(name), atoms, elements_of(atoms),
-                                 model_file(MODEL[name]), extra=extra_for(name))
+        out[name] = single_point(
+            tmp_path_factory.mktemp(name),
+            atoms,
+            elements_of(atoms),
+            model_file(MODEL[name]),
+            extra=extra_for(name),
+        )
     return out
 
 
@@ -39,8 +44,9 @@ def pre_for(name: str, nprocs: int) -> str:
 
 def pair_for(name: str, atoms, ghosts: str, model=None) -> str:
     model = model or model_file(MODEL[name])
-    return f"pair_style mlff/student ghosts {ghosts}\npair_coeff * * {model} " + \
-        " ".join(elements_of(atoms))
+    return f"pair_style mlff/student ghosts {ghosts}\npair_coeff * * {model} " + " ".join(
+        elements_of(atoms)
+    )
 
 
 # On one rank, ghosts exchange and deep make every ghost (all periodic images of the rank's own
@@ -51,9 +57,17 @@ def pair_for(name: str, atoms, ghosts: str, model=None) -> str:
 @pytest.mark.parametrize("name", list(SYSTEMS))
 def test_ranks_and_newton_agree(serial, name, nprocs, newton, ghosts, tmp_path):
     atoms = SYSTEMS[name]
-    out = single_point(tmp_path, atoms, elements_of(atoms), model_file(MODEL[name]),
-                       nprocs=nprocs, newton=newton, extra=extra_for(name),
-                       pre=pre_for(name, nprocs), pair=pair_for(name, atoms, ghosts))
+    out = single_point(
+        tmp_path,
+        atoms,
+        elements_of(atoms),
+        model_file(MODEL[name]),
+        nprocs=nprocs,
+        newton=newton,
+        extra=extra_for(name),
+        pre=pre_for(name, nprocs),
+        pair=pair_for(name, atoms, ghosts),
+    )
     assert ("ghost features exchanged" in out.log) == ghosts.startswith("exchange")
     assert ("directly between ranks over MPI" in out.log) == ghosts.endswith("direct")
     ref = serial[name]
@@ -70,7 +84,10 @@ def test_ranks_and_newton_agree(serial, name, nprocs, newton, ghosts, tmp_path):
 def test_several_ranks_exchange_ghost_features_by_default(tmp_path):
     atoms = SYSTEMS["benzene_box"]
     out = single_point(tmp_path, atoms, elements_of(atoms), model_file("seedarch_77k"), nprocs=2)
-    assert "ghost features exchanged before each of 1 interactions (2048 bytes per atom, float64)" in out.log
+    assert (
+        "ghost features exchanged before each of 1 interactions (2048 bytes per atom, float64)"
+        in out.log
+    )
     # One cutoff (5 A) + skin of ghosts, not two.
     assert "ghost cutoff set" not in out.log
 
@@ -81,10 +98,22 @@ def test_compiled_package_exchanges_on_four_ranks(serial, newton, tmp_path):
     runtime calls back into the plugin."""
     atoms = SYSTEMS["benzene_box"]
     package = model_file("seedarch_77k").with_name("seedarch_77k_cpu_fp32.pt2")
-    one = single_point(tmp_path / "one", atoms, elements_of(atoms), package,
-                       pair=pair_for("benzene_box", atoms, "auto", package))
-    four = single_point(tmp_path / "four", atoms, elements_of(atoms), package, nprocs=4,
-                        newton=newton, pair=pair_for("benzene_box", atoms, "exchange", package))
+    one = single_point(
+        tmp_path / "one",
+        atoms,
+        elements_of(atoms),
+        package,
+        pair=pair_for("benzene_box", atoms, "auto", package),
+    )
+    four = single_point(
+        tmp_path / "four",
+        atoms,
+        elements_of(atoms),
+        package,
+        nprocs=4,
+        newton=newton,
+        pair=pair_for("benzene_box", atoms, "exchange", package),
+    )
     assert four.energy == pytest.approx(one.energy, rel=1e-6)
     np.testing.assert_allclose(four.forces, one.forces, atol=2e-5)
     np.testing.assert_allclose(four.virial, one.virial, atol=2e-4)
@@ -97,10 +126,20 @@ def test_deterministic_runs_on_four_ranks_agree(serial, name, newton, tmp_path):
     and subdomains without atoms have nothing to order."""
     atoms = SYSTEMS[name]
     model = model_file(MODEL[name])
-    pair = f"pair_style mlff/student deterministic yes\npair_coeff * * {model} " + \
-        " ".join(elements_of(atoms))
-    out = single_point(tmp_path, atoms, elements_of(atoms), model, nprocs=4, newton=newton,
-                       extra=extra_for(name), pre=pre_for(name, 4), pair=pair)
+    pair = f"pair_style mlff/student deterministic yes\npair_coeff * * {model} " + " ".join(
+        elements_of(atoms)
+    )
+    out = single_point(
+        tmp_path,
+        atoms,
+        elements_of(atoms),
+        model,
+        nprocs=4,
+        newton=newton,
+        extra=extra_for(name),
+        pre=pre_for(name, 4),
+        pair=pair,
+    )
     ref = serial[name]
     assert out.energy == pytest.approx(ref.energy, rel=1e-11)
     np.testing.assert_allclose(out.forces, ref.forces, atol=1e-9)

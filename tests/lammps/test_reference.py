@@ -1,13 +1,23 @@
 """LAMMPS run 0 against the Python reference of the same model, and finite differences."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from harness import (MODELS, PLUGIN, POTENTIALS, model_file, reference_model, run_lammps, header,
-                     single_point, elements_of)
-from pathlib import Path
-from mlff_student.reference import evaluate
-from mlff_student.systems import molecular_box, molecules, write_lammps_data
+from harness import (
+    MODELS,
+    PLUGIN,
+    POTENTIALS,
+    elements_of,
+    header,
+    model_file,
+    reference_model,
+    run_lammps,
+    single_point,
+)
+from mlff_student.data.systems import molecular_box, molecules, write_lammps_data
+from mlff_student.integrations.ase_calculator import evaluate
 
 MOLECULES = molecules()
 
@@ -68,11 +78,14 @@ def test_finite_differences(system, tmp_path):
     periodic = bool(atoms.pbc.any())
     h = 1e-4
     probes = [(1, 0), (5, 1), (len(atoms), 2)]
-    lines = [header("system.data", elements, model_file("seedarch_427k"), periodic),
-             "thermo_modify format float %.16g",
-             "dump f all custom 1 f.dump id fx fy fz",
-             "dump_modify f sort id format float %.16g",
-             "run 0", "undump f"]
+    lines = [
+        header("system.data", elements, model_file("seedarch_427k"), periodic),
+        "thermo_modify format float %.16g",
+        "dump f all custom 1 f.dump id fx fy fz",
+        "dump_modify f sort id format float %.16g",
+        "run 0",
+        "undump f",
+    ]
     for atom_id, axis in probes:
         d = [0.0, 0.0, 0.0]
         lines.append(f"group p{atom_id} id {atom_id}")
@@ -84,18 +97,20 @@ def test_finite_differences(system, tmp_path):
     if periodic:
         for scale in (1 + h, (1 - h) / (1 + h), 1 / (1 - h)):
             # x -> s x for every point: tilts with an x component scale too.
-            lines.append(f"change_box all x scale {scale!r} xy final $(xy*{scale!r}) "
-                         f"xz final $(xz*{scale!r}) remap units box")
+            lines.append(
+                f"change_box all x scale {scale!r} xy final $(xy*{scale!r}) "
+                f"xz final $(xz*{scale!r}) remap units box"
+            )
             lines.append("run 0")
             lines.append('print "STRAIN $(pe:%.16g) $(lx:%.16g)"')
     _, log = run_lammps(tmp_path, "\n".join(lines) + "\n")
     forces = np.loadtxt(tmp_path / "f.dump", skiprows=9)[:, 1:4]
-    fd = [l.split() for l in log.splitlines() if l.startswith("FD ")]
+    fd = [line.split() for line in log.splitlines() if line.startswith("FD ")]
     for k, (atom_id, axis) in enumerate(probes):
         e_plus, e_minus = float(fd[3 * k][4]), float(fd[3 * k + 1][4])
         assert -(e_plus - e_minus) / (2 * h) == pytest.approx(forces[atom_id - 1, axis], abs=2e-6)
     if periodic:
-        strain = [l.split() for l in log.splitlines() if l.startswith("STRAIN")]
+        strain = [line.split() for line in log.splitlines() if line.startswith("STRAIN")]
         out = single_point(tmp_path / "sp", atoms, elements, model_file("seedarch_427k"))
         # W_xx = -dE/d(eps_xx) for a homogeneous stretch of x.
         dE = (float(strain[0][1]) - float(strain[1][1])) / (2 * h)
@@ -109,8 +124,10 @@ def test_plugin_loads_from_LAMMPS_PLUGIN_PATH(tmp_path):
     script = script.replace(f"plugin load {PLUGIN}\n", "") + 'run 0\nprint "PE $(pe:%.10f)"\n'
     assert "plugin load" not in script
     _, log = run_lammps(tmp_path, script, env={"LAMMPS_PLUGIN_PATH": str(Path(PLUGIN).parent)})
-    pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
-    assert pe == pytest.approx(evaluate(reference_model("seedarch_427k"), atoms)["energy"], abs=2e-4)
+    pe = float(next(line for line in log.splitlines() if line.startswith("PE ")).split()[1])
+    assert pe == pytest.approx(
+        evaluate(reference_model("seedarch_427k"), atoms)["energy"], abs=2e-4
+    )
 
 
 @pytest.mark.parametrize("system", ["loratadine", "benzene_triclinic"])
@@ -125,7 +142,12 @@ def test_shipped_default_model_matches_reference(system, tmp_path):
     np.testing.assert_allclose(out.forces, ref["forces"], atol=1e-8)
     if atoms.pbc.any():
         np.testing.assert_allclose(out.virial, ref["virial"], atol=1e-7)
-    for name, path in [("f32", POTENTIALS / "student_gfn2.pt"), ("aoti", MODELS / "student_gfn2_cpu_fp32.pt2")]:
+    for name, path in [
+        ("f32", POTENTIALS / "student_gfn2.pt"),
+        ("aoti", MODELS / "student_gfn2_cpu_fp32.pt2"),
+    ]:
         out = single_point(tmp_path / name, atoms, elements_of(atoms), path)
         assert out.energy == pytest.approx(ref["energy"], rel=1e-6), name
-        assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5, name
+        assert np.linalg.norm(out.forces - ref["forces"]) / np.linalg.norm(ref["forces"]) < 1e-5, (
+            name
+        )

@@ -15,8 +15,8 @@ from ase.build import molecule
 
 from harness import LMP, MODELS, NKTV2P_METAL, PLUGIN, header, run_lammps, single_point
 from mlff_student import export_torchscript, load_checkpoint
-from mlff_student.reference import evaluate
-from mlff_student.systems import molecular_box, write_lammps_data
+from mlff_student.data.systems import molecular_box, write_lammps_data
+from mlff_student.integrations.ase_calculator import evaluate
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "potentials" / "student_gfn2.pt"
 BENZENE = molecule("C6H6")
@@ -29,13 +29,28 @@ def pair(options: str) -> str:
 def test_a_pair_style_issued_again_after_pair_coeff_takes_effect(tmp_path):
     """LAMMPS keeps the coefficients of a re-issued pair_style of the same style: the loaded
     model must run with the new precision, not keep the old one silently."""
-    fp32 = single_point(tmp_path / "fp32", BENZENE, ["C", "H"], DEFAULT_MODEL,
-                        pair=pair("device cpu precision fp32"))
-    fp64 = single_point(tmp_path / "fp64", BENZENE, ["C", "H"], DEFAULT_MODEL,
-                        pair=pair("device cpu precision fp64"))
-    again = single_point(tmp_path / "again", BENZENE, ["C", "H"], DEFAULT_MODEL,
-                         pair=pair("device cpu precision fp32"),
-                         extra="pair_style mlff/student device cpu precision fp64\n")
+    fp32 = single_point(
+        tmp_path / "fp32",
+        BENZENE,
+        ["C", "H"],
+        DEFAULT_MODEL,
+        pair=pair("device cpu precision fp32"),
+    )
+    fp64 = single_point(
+        tmp_path / "fp64",
+        BENZENE,
+        ["C", "H"],
+        DEFAULT_MODEL,
+        pair=pair("device cpu precision fp64"),
+    )
+    again = single_point(
+        tmp_path / "again",
+        BENZENE,
+        ["C", "H"],
+        DEFAULT_MODEL,
+        pair=pair("device cpu precision fp32"),
+        extra="pair_style mlff/student device cpu precision fp64\n",
+    )
     assert abs(fp32.energy - fp64.energy) > 1e-7  # the two precisions are told apart
     assert again.energy == fp64.energy
     assert np.array_equal(again.forces, fp64.forces)
@@ -45,11 +60,18 @@ def test_a_pair_style_issued_again_after_pair_coeff_takes_effect(tmp_path):
 def peak_memory_mib(workdir: Path, script: str) -> float:
     """Peak resident memory of a LAMMPS run, measured in a process of its own."""
     (workdir / "in.lmp").write_text(script)
-    probe = ("import resource, subprocess, sys; "
-             "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", probe, LMP, "-in", "in.lmp", "-log", "log.lammps"],
-                         cwd=workdir, capture_output=True, text=True, check=True)
+    probe = (
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, LMP, "-in", "in.lmp", "-log", "log.lammps"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(out.stdout.split()[-1]) / 1024.0
 
 
@@ -98,16 +120,22 @@ def test_centroid_stress_has_all_nine_components(tmp_path, float64_model, style,
     atoms = distorted_benzene(periodic)
     ref = evaluate(load_checkpoint(DEFAULT_MODEL.with_suffix(".ckpt")), atoms)["centroid_virials"]
     where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
-    args = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"] \
-        if style.endswith("/kk") else []
+    args = (
+        ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+        if style.endswith("/kk")
+        else []
+    )
     write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
-    script = header("system.data", ["C", "H"], float64_model, periodic) + """
+    script = (
+        header("system.data", ["C", "H"], float64_model, periodic)
+        + """
 compute centroid all centroid/stress/atom NULL virial
 compute stress all stress/atom NULL virial
 dump rows all custom 1 rows.dump id c_centroid[*] c_stress[*]
 dump_modify rows sort id format float %.16g
 run 0
 """
+    )
     run_lammps(tmp_path, script, args=args)
     rows = np.loadtxt(tmp_path / "rows.dump", skiprows=9)
     centroid = -rows[:, 1:10] / NKTV2P_METAL
@@ -128,8 +156,11 @@ def test_overlapping_atoms_stop_the_run_naming_both(tmp_path, style):
     atoms.positions[7] = atoms.positions[1] + [0.02, 0.0, 0.0]  # H 8 onto C 2
     write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
     where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
-    args = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"] \
-        if style.endswith("/kk") else []
+    args = (
+        ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+        if style.endswith("/kk")
+        else []
+    )
     script = header("system.data", ["C", "H"], DEFAULT_MODEL, periodic=False) + "run 0\n"
     code, output = run_lammps(tmp_path, script, check=False, args=args)
     assert code != 0 and code < 128, output[-2000:]
@@ -137,8 +168,11 @@ def test_overlapping_atoms_stop_the_run_naming_both(tmp_path, style):
     assert ("atoms 2 and 8" in output) or ("atoms 8 and 2" in output), output[-2000:]
     # The check can be turned off, and then the run goes through.
     script = script.replace("pair_style mlff/student", "pair_style mlff/student min_distance 0")
-    run_lammps(tmp_path / "unchecked", script.replace("system.data", str(tmp_path / "system.data")),
-               args=args)
+    run_lammps(
+        tmp_path / "unchecked",
+        script.replace("system.data", str(tmp_path / "system.data")),
+        args=args,
+    )
 
 
 def lammps_has_package(name: str) -> bool:
@@ -157,14 +191,20 @@ def bonded_benzene_data(path: Path) -> None:
     ring = [(i, i % 6 + 1) for i in range(1, 7)] + [(i, i + 6) for i in range(1, 7)]
     bonds = [f"{k + 1} 1 {a} {b}" for k, (a, b) in enumerate(ring)]
     head = text.split("Atoms # bond\n\n")[0]
-    path.write_text(head + "Atoms # bond\n\n" + "\n".join(body) + "\n\nBonds\n\n"
-                    + "\n".join(bonds) + "\n")
+    path.write_text(
+        head + "Atoms # bond\n\n" + "\n".join(body) + "\n\nBonds\n\n" + "\n".join(bonds) + "\n"
+    )
 
 
-@pytest.mark.parametrize("special, works", [
-    ("", False), ("special_bonds lj/coul 1.0 1.0 1.0", True),
-    # Weights for another style of hybrid/overlay that keep the pairs (flagged) in the lists.
-    ("special_bonds lj 0.0 0.0 0.5 coul 1.0 1.0 1.0", True)])
+@pytest.mark.parametrize(
+    "special, works",
+    [
+        ("", False),
+        ("special_bonds lj/coul 1.0 1.0 1.0", True),
+        # Weights for another style of hybrid/overlay that keep the pairs (flagged) in the lists.
+        ("special_bonds lj 0.0 0.0 0.5 coul 1.0 1.0 1.0", True),
+    ],
+)
 def test_bonded_pairs_are_not_silently_left_out(tmp_path, float64_model, special, works):
     """With a molecular atom style LAMMPS drops bonded pairs whose special weights are 0 from
     every neighbor list; the model would then miss its strongest edges."""
@@ -191,7 +231,9 @@ print "RESULT $(pe:%.16g)"
         assert "special_bonds lj/coul 1.0 1.0 1.0" in output
         return
     assert code == 0, output[-2000:]
-    energy = float(next(l for l in output.splitlines() if l.startswith("RESULT")).split()[1])
+    energy = float(
+        next(line for line in output.splitlines() if line.startswith("RESULT")).split()[1]
+    )
     plain = single_point(tmp_path / "atomic", BENZENE, ["C", "H"], float64_model)
     assert energy == pytest.approx(plain.energy, abs=1e-9)
 
@@ -205,11 +247,20 @@ def run_expecting_error(tmp_path, script: str, message: str, nprocs: int = 1, en
 
 
 def benzene_script(tmp_path, model, elements="C H", pre="", periodic=False, options="") -> str:
-    write_lammps_data(PERIODIC_BENZENE if periodic else BENZENE, tmp_path / "system.data",
-                      ["C", "H"])
-    return header("system.data", ["C", "H"], model, periodic, pre=pre,
-                  pair=f"pair_style mlff/student {options}\npair_coeff * * {model} {elements}") + \
-        "run 0\n"
+    write_lammps_data(
+        PERIODIC_BENZENE if periodic else BENZENE, tmp_path / "system.data", ["C", "H"]
+    )
+    return (
+        header(
+            "system.data",
+            ["C", "H"],
+            model,
+            periodic,
+            pre=pre,
+            pair=f"pair_style mlff/student {options}\npair_coeff * * {model} {elements}",
+        )
+        + "run 0\n"
+    )
 
 
 PERIODIC_BENZENE = BENZENE.copy()
@@ -219,8 +270,11 @@ PERIODIC_BENZENE.center()
 
 
 def test_all_types_null_says_so(tmp_path):
-    run_expecting_error(tmp_path, benzene_script(tmp_path, DEFAULT_MODEL, "NULL NULL"),
-                        "maps every atom type to NULL")
+    run_expecting_error(
+        tmp_path,
+        benzene_script(tmp_path, DEFAULT_MODEL, "NULL NULL"),
+        "maps every atom type to NULL",
+    )
 
 
 def test_a_directory_as_model_says_so(tmp_path):
@@ -268,14 +322,16 @@ def test_a_truncated_package_stops_cleanly_and_leaves_nothing_behind(tmp_path, c
     scratch = tmp_path / "tmpdir"
     scratch.mkdir()
     message = "truncated or corrupt shared library" if cut_library else "is not a complete"
-    run_expecting_error(tmp_path, benzene_script(tmp_path, broken), message,
-                        env={"TMPDIR": str(scratch)})
+    run_expecting_error(
+        tmp_path, benzene_script(tmp_path, broken), message, env={"TMPDIR": str(scratch)}
+    )
     assert not any(scratch.iterdir())
 
 
 def test_comm_style_tiled_that_cannot_reach_the_ghost_depth_says_what_to_use(tmp_path):
-    script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, pre="comm_style tiled",
-                            options="ghosts deep")
+    script = benzene_script(
+        tmp_path, DEFAULT_MODEL, periodic=True, pre="comm_style tiled", options="ghosts deep"
+    )
     run_expecting_error(tmp_path, script, "use comm_style brick", nprocs=2)
 
 
@@ -284,11 +340,14 @@ def test_comm_style_tiled_exchanges_ghost_features(tmp_path):
     script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, pre="comm_style tiled")
     script += 'print "RESULT $(pe:%.16g)"\n'
     _, tiled = run_lammps(tmp_path, script, nprocs=2)
-    _, one = run_lammps(tmp_path / "one", script.replace("system.data",
-                                                          str(tmp_path / "system.data")))
+    _, one = run_lammps(
+        tmp_path / "one", script.replace("system.data", str(tmp_path / "system.data"))
+    )
     assert "ghost features exchanged" in tiled
-    energy = [float(next(l for l in out.splitlines() if l.startswith("RESULT")).split()[1])
-              for out in (tiled, one)]
+    energy = [
+        float(next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1])
+        for out in (tiled, one)
+    ]
     assert energy[0] == pytest.approx(energy[1], rel=1e-6)
 
 
@@ -297,7 +356,9 @@ def test_ranks_swamped_by_ghosts_get_a_warning(tmp_path):
     script = benzene_script(tmp_path, DEFAULT_MODEL, periodic=True, options="ghosts deep")
     _, output = run_lammps(tmp_path, script, nprocs=2)
     assert "WARNING" in output and "ghost atoms for 12 atoms" in output, output[-2000:]
-    _, output = run_lammps(tmp_path / "one", script.replace("system.data", str(tmp_path / "system.data")))
+    _, output = run_lammps(
+        tmp_path / "one", script.replace("system.data", str(tmp_path / "system.data"))
+    )
     assert "ghost atoms for" not in output
 
 
@@ -306,7 +367,9 @@ def test_an_element_the_model_was_not_trained_on_gets_a_warning(tmp_path):
     _, output = run_lammps(tmp_path, benzene_script(tmp_path, DEFAULT_MODEL, "Si H"))
     assert "WARNING" in output and "element Si (atom type 1) is not among the elements" in output
     (tmp_path / "trained").mkdir()
-    _, output = run_lammps(tmp_path / "trained", benzene_script(tmp_path / "trained", DEFAULT_MODEL))
+    _, output = run_lammps(
+        tmp_path / "trained", benzene_script(tmp_path / "trained", DEFAULT_MODEL)
+    )
     assert "is not among the elements" not in output
 
 
@@ -324,11 +387,16 @@ def test_a_package_from_another_pytorch_is_refused_with_what_to_do(tmp_path):
                 meta["torch_version"] = "2.9.1"
                 data = json.dumps(meta).encode()
             dst.writestr(info, data)
-    run_expecting_error(tmp_path, benzene_script(tmp_path, older),
-                        "was compiled with PyTorch 2.9.1, but this plugin runs LibTorch")
+    run_expecting_error(
+        tmp_path,
+        benzene_script(tmp_path, older),
+        "was compiled with PyTorch 2.9.1, but this plugin runs LibTorch",
+    )
     (tmp_path / "same").mkdir()
     _, output = run_lammps(tmp_path / "same", benzene_script(tmp_path / "same", package))
-    assert re.search(r"mlff/student \d+\.\d+\.\d+ with LibTorch \d+\.\d+\.\d+", output), output[-2000:]
+    assert re.search(r"mlff/student \d+\.\d+\.\d+ with LibTorch \d+\.\d+\.\d+", output), output[
+        -2000:
+    ]
 
 
 def kokkos_args(style: str, threads: int = 1) -> list[str]:
@@ -352,8 +420,15 @@ def test_deterministic_results_do_not_depend_on_the_order_atoms_are_stored_in(tm
     args = kokkos_args(style)
 
     def run(name: str, options: str, sort: str):
-        return single_point(tmp_path / name, box, ["C", "H"], DEFAULT_MODEL, args=args,
-                            pre=f"atom_modify sort {sort}", pair=pair(options))
+        return single_point(
+            tmp_path / name,
+            box,
+            ["C", "H"],
+            DEFAULT_MODEL,
+            args=args,
+            pre=f"atom_modify sort {sort}",
+            pair=pair(options),
+        )
 
     stored = run("stored", "deterministic yes", "0 0.0")
     sorted_ = run("sorted", "deterministic yes", "1 1.3")
@@ -380,25 +455,37 @@ def test_a_run_killed_midway_continues_from_its_restart_file(tmp_path):
 fix nve all nve
 timestep 0.0005
 """
-    final = "dump end all custom 1 end.dump id x y z vx vy vz\n" \
-            "dump_modify end sort id format float %.17g first yes\n"
+    final = (
+        "dump end all custom 1 end.dump id x y z vx vy vz\n"
+        "dump_modify end sort id format float %.17g first yes\n"
+    )
 
     def final_state(workdir: Path) -> np.ndarray:
         return np.loadtxt(workdir / "end.dump", skiprows=9)
 
     whole = tmp_path / "whole"
     whole.mkdir()
-    run_lammps(whole, header(str(tmp_path / "system.data"), ["C", "H"], model, False,
-                             pair=pair_lines) + md + "run 300\n" + final + "run 0\n")
+    run_lammps(
+        whole,
+        header(str(tmp_path / "system.data"), ["C", "H"], model, False, pair=pair_lines)
+        + md
+        + "run 300\n"
+        + final
+        + "run 0\n",
+    )
 
     # The same run, written to restart files every 100 steps and killed after the one at 200.
     killed = tmp_path / "killed"
     killed.mkdir()
-    script = header(str(tmp_path / "system.data"), ["C", "H"], model, False, pair=pair_lines) + \
-        md + "restart 100 state.*\nrun 1000000\n"
+    script = (
+        header(str(tmp_path / "system.data"), ["C", "H"], model, False, pair=pair_lines)
+        + md
+        + "restart 100 state.*\nrun 1000000\n"
+    )
     (killed / "in.lmp").write_text(script)
-    proc = subprocess.Popen([LMP, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"],
-                            cwd=killed)
+    proc = subprocess.Popen(
+        [LMP, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"], cwd=killed
+    )
     try:
         for _ in range(1200):
             if (killed / "state.300").exists() or proc.poll() is not None:
@@ -410,11 +497,16 @@ timestep 0.0005
     assert (killed / "state.200").exists(), "the run wrote no restart file"
     resumed = killed / "resumed"
     resumed.mkdir()
-    run_lammps(resumed, f"""plugin load {PLUGIN}
-read_restart {killed / 'state.200'}
+    run_lammps(
+        resumed,
+        f"""plugin load {PLUGIN}
+read_restart {killed / "state.200"}
 {pair_lines}neighbor 1.0 bin
 fix nve all nve
 timestep 0.0005
 run 100
-""" + final + "run 0\n")
+"""
+        + final
+        + "run 0\n",
+    )
     np.testing.assert_array_equal(final_state(resumed), final_state(whole))

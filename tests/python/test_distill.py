@@ -11,9 +11,13 @@ import torch
 from ase.build import molecule
 
 from mlff_student import load_checkpoint, load_exported
-from mlff_student.distill import (GraphSet, Teacher, fit_reference_energies, main, predict,
-                                  random_rotation, training_molecules)
-from mlff_student.model import StudentConfig, StudentForceField, all_pairs_within
+from mlff_student.data.systems import random_rotation
+from mlff_student.data.teacher import Teacher
+from mlff_student.model.student import StudentConfig, StudentForceField, all_pairs_within
+from mlff_student.train.datasets import GraphSet
+from mlff_student.train.distill import main
+from mlff_student.train.sampling import training_molecules
+from mlff_student.train.training import fit_reference_energies, predict
 
 POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
 
@@ -48,8 +52,11 @@ def frames(n_configs: int, seed: int = 0) -> dict:
         "natoms": np.array([len(a) for a in picked]),
         "numbers": np.concatenate([a.numbers for a in picked]),
         # float32 values, as GraphSet keeps coordinates
-        "positions": np.concatenate([a.positions + rng.normal(0, 0.05, (len(a), 3)) for a in picked])
-        .astype(np.float32).astype(np.float64),
+        "positions": np.concatenate(
+            [a.positions + rng.normal(0, 0.05, (len(a), 3)) for a in picked]
+        )
+        .astype(np.float32)
+        .astype(np.float64),
         "forces": np.zeros((sum(len(a) for a in picked), 3)),
         "energy": np.zeros(n_configs),
     }
@@ -64,12 +71,12 @@ def test_a_batch_gives_what_each_molecule_gives_alone():
     start = np.concatenate([[0], np.cumsum(data["natoms"])])
     done = 0
     for slot, c in enumerate([4, 1, 2]):
-        z = torch.tensor(data["numbers"][start[c]:start[c + 1]])
-        pos = torch.tensor(data["positions"][start[c]:start[c + 1]]).requires_grad_(True)
+        z = torch.tensor(data["numbers"][start[c] : start[c + 1]])
+        pos = torch.tensor(data["positions"][start[c] : start[c + 1]]).requires_grad_(True)
         alone = model(z, pos)
         (grad,) = torch.autograd.grad(alone, pos)
         assert energy[slot].item() == pytest.approx(alone.item(), rel=1e-12)
-        np.testing.assert_allclose(forces[done:done + len(z)].numpy(), -grad.numpy(), atol=1e-12)
+        np.testing.assert_allclose(forces[done : done + len(z)].numpy(), -grad.numpy(), atol=1e-12)
         done += len(z)
 
 
@@ -77,8 +84,9 @@ def test_reference_energies_recover_a_composition_model():
     data = frames(30)
     truth = {1: -10.7, 6: -48.2, 8: -102.5}
     start = np.concatenate([[0], np.cumsum(data["natoms"])])
-    data["energy"] = np.array([sum(truth[z] for z in data["numbers"][start[c]:start[c + 1]])
-                               for c in range(30)])
+    data["energy"] = np.array(
+        [sum(truth[z] for z in data["numbers"][start[c] : start[c + 1]]) for c in range(30)]
+    )
     reference = fit_reference_energies(data, np.arange(30), 100)
     for z, e in truth.items():
         assert reference[z] == pytest.approx(e, abs=1e-8)
@@ -106,13 +114,32 @@ def test_only_channel_mixing_is_rotation_invariant(mixing):
 def test_distill_end_to_end_on_cpu(tmp_path):
     """Samples two molecules with the teacher, trains a small student, writes the three files;
     the plugin's file computes what the checkpoint computes."""
-    args = Namespace(out=str(tmp_path / "tiny"), dataset=str(tmp_path / "train.npz"),
-                     test_dataset=str(tmp_path / "test.npz"), molecules="CH3OH,H2O",
-                     temperatures="300", frames=4, displaced=2, workers=2, device="cpu", epochs=3,
-                     minutes=None, batch_size=4, lr=2e-3, hidden_dim=16, interactions=2,
-                     num_rbf=8, cutoff=4.0, mixing="channel", smooth_cutoff=True, seed=0,
-                     liquid_dataset=None, liquid_test_dataset=None, liquid_frames=0,
-                     label_only=False)
+    args = Namespace(
+        out=str(tmp_path / "tiny"),
+        dataset=str(tmp_path / "train.npz"),
+        test_dataset=str(tmp_path / "test.npz"),
+        molecules="CH3OH,H2O",
+        temperatures="300",
+        frames=4,
+        displaced=2,
+        workers=2,
+        device="cpu",
+        epochs=3,
+        minutes=None,
+        batch_size=4,
+        lr=2e-3,
+        hidden_dim=16,
+        interactions=2,
+        num_rbf=8,
+        cutoff=4.0,
+        mixing="channel",
+        smooth_cutoff=True,
+        seed=0,
+        liquid_dataset=None,
+        liquid_test_dataset=None,
+        liquid_frames=0,
+        label_only=False,
+    )
     assert main(args) == 0
     data = np.load(tmp_path / "train.npz")
     assert len(data["natoms"]) == 2 * (4 + 2)
@@ -161,7 +188,10 @@ def pair_energy_jump(model, z1: int, z2: int) -> float:
     """E(rc - 1e-4) - E(rc + 1e-4) of a pair: what crossing the cutoff does to the energy."""
     model = model.double()
     z = torch.tensor([z1, z2])
-    at = lambda d: model(z, torch.tensor([[0.0, 0, 0], [d, 0, 0]], dtype=torch.float64)).item()  # noqa: E731
+
+    def at(d):
+        return model(z, torch.tensor([[0.0, 0, 0], [d, 0, 0]], dtype=torch.float64)).item()
+
     return at(model.cutoff - 1e-4) - at(model.cutoff + 1e-4)
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from mlff_student import export_torchscript, load_checkpoint, load_exported, load_onnx
-from mlff_student.reference import edges_of, evaluate
-from mlff_student.systems import molecular_box, molecules
+from mlff_student.data.systems import molecular_box, molecules
+from mlff_student.integrations.ase_calculator import edges_of, evaluate
 
 MODELS = Path(os.environ.get("MLFF_TEST_MODELS", "test_models"))
 
@@ -87,7 +87,9 @@ def test_energy_mask_selects_nodes(model, exported64):
     torch.testing.assert_close(e_all, e_part)  # per-node energies do not depend on the mask
     assert not torch.allclose(g_all, g_part)
     vec2 = vec.clone().requires_grad_(True)
-    expect = torch.autograd.grad((model.double().node_energies(*args[:3], vec2) * mask).sum(), vec2)[0]
+    expect = torch.autograd.grad(
+        (model.double().node_energies(*args[:3], vec2) * mask).sum(), vec2
+    )[0]
     torch.testing.assert_close(g_part, expect)
 
 
@@ -100,8 +102,11 @@ def test_onnx_import_rebuilds_the_model_from_its_weights(model, tmp_path):
 
     last = model.config.num_interactions - 1
     dropped = {f"interactions.{last}.update.mixing_matrix", "atom_reference"}
-    weights = [numpy_helper.from_array(v.numpy(), name=k)
-               for k, v in model.state_dict().items() if k not in dropped]
+    weights = [
+        numpy_helper.from_array(v.numpy(), name=k)
+        for k, v in model.state_dict().items()
+        if k not in dropped
+    ]
     graph = helper.make_graph([], "student", [], [], initializer=weights)
     onnx.save(helper.make_model(graph), tmp_path / "model.onnx")
     loaded = load_onnx(tmp_path / "model.onnx")
@@ -118,9 +123,14 @@ def test_distiller_checkpoint_loads_unchanged(model, tmp_path):
     c = model.config
     ckpt = {
         "model_state_dict": model.state_dict(),
-        "config": {"hidden_dim": c.hidden_dim, "num_interactions": c.num_interactions,
-                   "num_rbf": c.num_rbf, "cutoff": c.cutoff, "max_z": c.max_z,
-                   "use_torch_cluster": False},
+        "config": {
+            "hidden_dim": c.hidden_dim,
+            "num_interactions": c.num_interactions,
+            "num_rbf": c.num_rbf,
+            "cutoff": c.cutoff,
+            "max_z": c.max_z,
+            "use_torch_cluster": False,
+        },
         "num_parameters": sum(p.numel() for p in model.parameters()),
     }
     torch.save(ckpt, tmp_path / "full.pt")

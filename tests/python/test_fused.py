@@ -12,9 +12,10 @@ import torch
 if not torch.cuda.is_available():
     os.environ["TRITON_INTERPRET"] = "1"
 
-from mlff_student import filter_tables, load_checkpoint, message_kernels  # noqa: E402
-from mlff_student.reference import edges_of  # noqa: E402
-from mlff_student.systems import molecular_box, molecules  # noqa: E402
+from mlff_student import load_checkpoint
+from mlff_student.data.systems import molecular_box, molecules
+from mlff_student.deploy import filter_tables, message_kernels
+from mlff_student.integrations.ase_calculator import edges_of
 
 MODELS = Path(os.environ.get("MLFF_TEST_MODELS", "test_models"))
 SHIPPED = Path(__file__).parents[2] / "potentials" / "student_gfn2.ckpt"
@@ -24,8 +25,10 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 def models():
     """MLFF-Distiller's 427K architecture (Cartesian mixing, envelope inside the filter only) and
     the shipped default (channel mixing, smooth cutoff): both branches of the tabulated filter."""
-    return {"seedarch_427k": load_checkpoint(MODELS / "seedarch_427k.ckpt"),
-            "student_gfn2": load_checkpoint(SHIPPED)}
+    return {
+        "seedarch_427k": load_checkpoint(MODELS / "seedarch_427k.ckpt"),
+        "student_gfn2": load_checkpoint(SHIPPED),
+    }
 
 
 @pytest.fixture(scope="module", params=["seedarch_427k", "student_gfn2"])
@@ -91,8 +94,8 @@ def test_csr_rows_group_edges():
 
 
 def test_tables_are_made_without_triton():
-    code = "import sys, mlff_student.filter_tables; assert 'triton' not in sys.modules"
-    env = {**os.environ, "PYTHONPATH": str(Path(filter_tables.__file__).parents[1])}
+    code = "import sys, mlff_student.deploy.filter_tables; assert 'triton' not in sys.modules"
+    env = {**os.environ, "PYTHONPATH": str(Path(filter_tables.__file__).parents[2])}
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 
 

@@ -11,10 +11,14 @@ import torch
 from ase.build import molecule
 
 from mlff_student import load_checkpoint, load_exported
-from mlff_student.distill import GraphSet, Teacher, main, predict
-from mlff_student.liquid import RigidPacking, cell_length, kabsch, liquid_frames, random_rotation
-from mlff_student.model import StudentConfig, StudentForceField, all_pairs_within
-from mlff_student.reference import evaluate
+from mlff_student.data.liquid import RigidPacking, cell_length, kabsch, liquid_frames
+from mlff_student.data.systems import random_rotation
+from mlff_student.data.teacher import Teacher
+from mlff_student.integrations.ase_calculator import evaluate
+from mlff_student.model.student import StudentConfig, StudentForceField, all_pairs_within
+from mlff_student.train.datasets import GraphSet
+from mlff_student.train.distill import main
+from mlff_student.train.training import predict
 
 POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
 BENZENE = molecule("C6H6")
@@ -40,7 +44,7 @@ def test_frames_are_periodic_cells_at_the_density_with_whole_thermal_molecules(f
         assert intermolecular_distances(atoms, 4).min() >= 1.5
         # Each molecule keeps benzene's bonds, spread by the teacher's thermal motion.
         for m in range(4):
-            ring = atoms[m * 12:m * 12 + 6]
+            ring = atoms[m * 12 : m * 12 + 6]
             cc = np.sort(ring.get_all_distances(mic=True), axis=1)[:, 1:3]
             assert np.all((cc > 1.30) & (cc < 1.50))
             assert np.std(cc) > 1e-3
@@ -84,22 +88,28 @@ def test_periodic_teacher_forces_are_minus_the_energy_gradient(frames):
 
 def test_periodic_training_graphs_give_the_reference_energies_and_forces(frames):
     torch.manual_seed(0)
-    model = StudentForceField(StudentConfig(hidden_dim=16, num_interactions=2, num_rbf=8,
-                                            mixing="channel", smooth_cutoff=True))
-    data = {"natoms": np.array([len(a) for a in frames]),
-            "numbers": np.concatenate([a.numbers for a in frames]),
-            "positions": np.concatenate([a.positions for a in frames]).astype(np.float32),
-            "forces": np.zeros((sum(len(a) for a in frames), 3)), "energy": np.zeros(len(frames)),
-            "cell": np.array([np.asarray(a.cell) for a in frames])}
+    model = StudentForceField(
+        StudentConfig(
+            hidden_dim=16, num_interactions=2, num_rbf=8, mixing="channel", smooth_cutoff=True
+        )
+    )
+    data = {
+        "natoms": np.array([len(a) for a in frames]),
+        "numbers": np.concatenate([a.numbers for a in frames]),
+        "positions": np.concatenate([a.positions for a in frames]).astype(np.float32),
+        "forces": np.zeros((sum(len(a) for a in frames), 3)),
+        "energy": np.zeros(len(frames)),
+        "cell": np.array([np.asarray(a.cell) for a in frames]),
+    }
     graphs = GraphSet(data, model.cutoff, torch.device("cpu"))
     energy, forces = predict(model, graphs.batch(np.arange(len(frames))), create_graph=False)
     for k, atoms in enumerate(frames):
         atoms = atoms.copy()
-        atoms.positions = data["positions"][k * len(atoms):(k + 1) * len(atoms)]
+        atoms.positions = data["positions"][k * len(atoms) : (k + 1) * len(atoms)]
         ref = evaluate(model.double(), atoms)
         model.float()
         assert energy[k].item() == pytest.approx(ref["energy"], rel=1e-5)
-        got = forces[k * len(atoms):(k + 1) * len(atoms)].detach().numpy()
+        got = forces[k * len(atoms) : (k + 1) * len(atoms)].detach().numpy()
         assert np.abs(got - ref["forces"]).max() < 1e-4
 
 
@@ -107,11 +117,31 @@ def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
     """A tiny end-to-end run: liquid chains are sampled, labelled and kept per chain, then trained
     on with molecules; the record reports each held-out set."""
     args = Namespace(
-        out=str(tmp_path / "tiny"), dataset=str(tmp_path / "gas.npz"), test_dataset=None,
-        liquid_dataset=str(tmp_path / "liquid.npz"), liquid_test_dataset=None, liquid_frames=2,
-        label_only=False, molecules="H2O,CH4", temperatures="300", frames=2, displaced=0, workers=1,
-        device="cpu", epochs=1, minutes=None, batch_size=4, lr=1e-3, hidden_dim=8,
-        interactions=1, num_rbf=4, cutoff=4.0, mixing="channel", smooth_cutoff=True, seed=0)
+        out=str(tmp_path / "tiny"),
+        dataset=str(tmp_path / "gas.npz"),
+        test_dataset=None,
+        liquid_dataset=str(tmp_path / "liquid.npz"),
+        liquid_test_dataset=None,
+        liquid_frames=2,
+        label_only=False,
+        molecules="H2O,CH4",
+        temperatures="300",
+        frames=2,
+        displaced=0,
+        workers=1,
+        device="cpu",
+        epochs=1,
+        minutes=None,
+        batch_size=4,
+        lr=1e-3,
+        hidden_dim=8,
+        interactions=1,
+        num_rbf=4,
+        cutoff=4.0,
+        mixing="channel",
+        smooth_cutoff=True,
+        seed=0,
+    )
     main(args)
     liquid = np.load(tmp_path / "liquid.npz")
     assert len(liquid["natoms"]) == 2 and liquid["cell"].any(axis=(1, 2)).all()
@@ -137,7 +167,11 @@ def test_the_shipped_liquid_model():
     src, dst = all_pairs_within(pos, model.cutoff)
     node, _ = module(z, src, dst, pos[src] - pos[dst], torch.ones(len(z)))
     assert node.sum().item() == pytest.approx(model.float()(z, pos).item(), rel=1e-6)
-    atoms = liquid_frames(BENZENE, molecules=4, density=0.87, temperature=300.0, count=1, seed=11)[0]
+    atoms = liquid_frames(BENZENE, molecules=4, density=0.87, temperature=300.0, count=1, seed=11)[
+        0
+    ]
     predicted = evaluate(model.double(), atoms)["energy"]
-    teacher_energy, _ = Teacher(atoms.numbers, atoms.positions, np.asarray(atoms.cell))(atoms.positions)
+    teacher_energy, _ = Teacher(atoms.numbers, atoms.positions, np.asarray(atoms.cell))(
+        atoms.positions
+    )
     assert predicted == pytest.approx(teacher_energy, abs=0.02 * len(atoms))

@@ -1,18 +1,19 @@
-"""The MLIAPUnified model (mliap.py) on the data LAMMPS's ML-IAP would give one rank of a periodic
-box: owned atoms, one cutoff of ghost images, pairs into owned atoms only. The exchanges are
-played here as LAMMPS plays them (forward: ghost rows become their owners'; reverse: ghost rows
-are summed onto their owners and zeroed), so the energy and forces must be the periodic box's."""
+"""The MLIAPUnified model (integrations/mliap.py) on the data LAMMPS's ML-IAP would give one rank
+of a periodic box: owned atoms, one cutoff of ghost images, pairs into owned atoms only. The
+exchanges are played here as LAMMPS plays them (forward: ghost rows become their owners';
+reverse: ghost rows are summed onto their owners and zeroed), so the energy and forces must be
+the periodic box's."""
 
 import numpy as np
 import pytest
 import torch
-
-from mlff_student import ghost_exchange, load_checkpoint
-from mlff_student.mliap import StudentMLIAP
-from mlff_student.reference import edges_of, evaluate
-from mlff_student.systems import molecular_box, molecules
-
 from test_fused import SHIPPED
+
+from mlff_student import load_checkpoint
+from mlff_student.data.systems import molecular_box, molecules
+from mlff_student.integrations.ase_calculator import edges_of, evaluate
+from mlff_student.integrations.mliap import StudentMLIAP
+from mlff_student.model import ghost_exchange
 
 
 class FakeData:
@@ -24,7 +25,7 @@ class FakeData:
         owner = list(range(len(atoms)))
         positions = list(atoms.positions)
         jatoms = []
-        for j, s in zip(src, shift):
+        for j, s in zip(src, shift, strict=True):
             if not np.any(s):
                 jatoms.append(j)
                 continue
@@ -52,10 +53,10 @@ class FakeData:
         self.exchanges += 1
 
     def reverse_exchange(self, copy_from, copy_to, vec_len):
-        summed = copy_from[:self.nlocal].clone()
-        summed.index_add_(0, torch.as_tensor(self.owner[self.nlocal:]), copy_from[self.nlocal:])
+        summed = copy_from[: self.nlocal].clone()
+        summed.index_add_(0, torch.as_tensor(self.owner[self.nlocal :]), copy_from[self.nlocal :])
         copy_to.zero_()
-        copy_to[:self.nlocal] = summed
+        copy_to[: self.nlocal] = summed
         self.exchanges += 1
 
     def update_pair_forces(self, fij):
@@ -64,8 +65,8 @@ class FakeData:
         np.add.at(self.f, self.pair_j, -fij)
 
     def owner_forces(self):
-        f = self.f[:self.nlocal].copy()
-        np.add.at(f, self.owner[self.nlocal:], self.f[self.nlocal:])
+        f = self.f[: self.nlocal].copy()
+        np.add.at(f, self.owner[self.nlocal :], self.f[self.nlocal :])
         return f
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlff_student.nve import Thermo, window_means
+from mlff_student.analysis.nve import Thermo, window_means
 
 
 def test_ten_picosecond_windows_show_a_slow_heating():

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from scaling import kokkos_flags  # noqa: E402
+from scaling import kokkos_flags
 
 
 def gpus(flags: list[str]) -> int:

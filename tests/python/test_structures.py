@@ -1,14 +1,18 @@
-"""The shipped structures (mlff_student/structures, made by python -m mlff_student molecules): the
-molecules they name, each one molecule at a minimum of the teacher."""
+"""The shipped structures (mlff_student/data/structures, made by python -m mlff_student
+molecules): the molecules they name, each one molecule at a minimum of the teacher."""
 
 import numpy as np
 import pytest
 
-from mlff_student.distill import Teacher
-from mlff_student.systems import DRUGLIKE, covalent_bonds, molecules
+from mlff_student.data.systems import DRUGLIKE, covalent_bonds, molecules
+from mlff_student.data.teacher import Teacher
 
-FORMULAS = {"benzene": "C6H6", "caffeine": "C8H10N4O2", "celecoxib": "C17H14F3N3O2S",
-            "loratadine": "C22H23ClN2O2"}
+FORMULAS = {
+    "benzene": "C6H6",
+    "caffeine": "C8H10N4O2",
+    "celecoxib": "C17H14F3N3O2S",
+    "loratadine": "C22H23ClN2O2",
+}
 
 
 def test_molecules_have_their_formulas():

@@ -7,21 +7,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import header, run_lammps, single_point, elements_of
+from harness import elements_of, header, run_lammps, single_point
 from mlff_student import load_onnx
-from mlff_student.reference import evaluate
-from mlff_student.systems import molecular_box, molecules, write_lammps_data
+from mlff_student.data.systems import molecular_box, molecules, write_lammps_data
+from mlff_student.integrations.ase_calculator import evaluate
 
-pytestmark = pytest.mark.skipif("MLFF_LMP" not in os.environ, reason="the LAMMPS plugin is not built")
+pytestmark = pytest.mark.skipif(
+    "MLFF_LMP" not in os.environ, reason="the LAMMPS plugin is not built"
+)
 SEED = Path(os.environ.get("MLFF_SEED_DIR", ""))
 SEED_MODELS = Path(os.environ.get("MLFF_SEED_MODELS", "test_models/seed"))
 
 
 def systems():
     mols = molecules()
-    return {**mols,
-            "benzene_box": molecular_box(mols["benzene"], 2, 0.87, seed=3),
-            "benzene_triclinic": molecular_box(mols["benzene"], 2, 0.87, seed=4, tilt=(0.15, -0.1, 0.2))}
+    return {
+        **mols,
+        "benzene_box": molecular_box(mols["benzene"], 2, 0.87, seed=3),
+        "benzene_triclinic": molecular_box(
+            mols["benzene"], 2, 0.87, seed=4, tilt=(0.15, -0.1, 0.2)
+        ),
+    }
 
 
 @pytest.mark.parametrize("system", list(systems()))
@@ -41,5 +47,5 @@ def test_benzene_energy_is_the_known_one(tmp_path):
     write_lammps_data(molecules()["benzene"], tmp_path / "system.data", ["C", "H"])
     script = header("system.data", ["C", "H"], SEED_MODELS / "student_427k_float32.pt", False)
     _, log = run_lammps(tmp_path, script + 'run 0\nprint "PE $(pe:%.10f)"\n')
-    pe = float(next(l for l in log.splitlines() if l.startswith("PE ")).split()[1])
+    pe = float(next(line for line in log.splitlines() if line.startswith("PE ")).split()[1])
     assert pe == pytest.approx(-76.05328, abs=2e-4)

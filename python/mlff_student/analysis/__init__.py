@@ -1,0 +1,1 @@
+"""Reports on runs: energy conservation and temperature of NVE LAMMPS logs."""

@@ -1,0 +1,1 @@
+"""Model files for the LAMMPS plugin: TorchScript export, AOTInductor packages, fused kernels."""

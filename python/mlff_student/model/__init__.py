@@ -1,0 +1,1 @@
+"""The student architecture, its ghost-exchange operations, and checkpoint and ONNX loading."""

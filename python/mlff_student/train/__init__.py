@@ -1,0 +1,1 @@
+"""Distillation: sampling and labelling datasets, batching them, training, the distill command."""

@@ -1,0 +1,192 @@
+"""The distill command: sample and label datasets (or read them), train a student, evaluate, save.
+
+The teacher is GFN2-xTB through PyPI's ``tblite``, which runs offline on CPUs. Configurations come
+from the teacher's own Langevin MD of small closed-shell molecules with the seed's elements (ASE's
+G2 set: hydrocarbons, aromatics, alcohols, amines, amides, nitriles, thiols, halides...), plus
+randomly displaced copies of MD frames; every stored frame is rotated at random, so the training
+set shows each molecule in all orientations. Training fits per-element reference energies by
+least squares first, then the network learns the rest from energies and forces.
+
+    python -m mlff_student distill --out potentials/student_gfn2 --dataset data.npz \
+        [--test-dataset test.npz] [--device cuda] [--minutes M | --epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase.data import chemical_symbols
+
+from ..model.student import StudentConfig
+from .datasets import GraphSet, merge_datasets
+from .liquid_sampling import LiquidSampling, make_liquid_dataset
+from .sampling import Sampling, make_dataset
+from .training import Training, evaluate, save, train
+
+
+def main(args) -> int:
+    device = torch.device(args.device)
+    sampling = Sampling(
+        temperatures=tuple(float(t) for t in args.temperatures.split(",")),
+        frames=args.frames,
+        displaced=args.displaced,
+        seed=args.seed,
+    )
+    names = args.molecules.split(",") if args.molecules else None
+
+    def read_or_make(path: Path, make) -> dict:
+        if not path.exists():
+            return make(path)
+        data = dict(np.load(path))
+        print(
+            f"dataset: {len(data['natoms'])} frames from {path} (the sampling options apply "
+            "only when a dataset is made)"
+        )
+        return data
+
+    def molecules(sampling: Sampling):
+        return lambda path: make_dataset(path, sampling, args.workers, names)
+
+    def liquid(sampling: LiquidSampling):
+        return lambda path: make_liquid_dataset(path, sampling, args.workers)
+
+    if not args.dataset and not args.label_only:
+        raise ValueError("training needs --dataset (molecules); only --label-only can do without")
+    data = read_or_make(Path(args.dataset), molecules(sampling)) if args.dataset else None
+    # Held out: independent trajectories (other seed, a temperature in between).
+    held_out = Sampling(
+        temperatures=(450.0,),
+        frames=max(1, args.frames // 4),
+        displaced=max(0, args.displaced // 4),
+        seed=args.seed + 1000,
+    )
+    tests = {}
+    if args.test_dataset:
+        tests["test"] = read_or_make(Path(args.test_dataset), molecules(held_out))
+    parts, liquid_sampling = [data], None
+    if args.liquid_dataset:
+        liquid_sampling = LiquidSampling(frames=args.liquid_frames, seed=args.seed)
+        parts.append(read_or_make(Path(args.liquid_dataset), liquid(liquid_sampling)))
+    if args.liquid_test_dataset:
+        # Held out: independent chains (other seeds) at the density and two temperatures.
+        held_out_liquid = LiquidSampling(
+            temperatures=(300.0, 400.0),
+            densities=(0.87,),
+            cell_molecules=(8,),
+            frames=max(20, args.liquid_frames // 15),
+            seed=args.seed + 1000,
+        )
+        tests["liquid_test"] = read_or_make(Path(args.liquid_test_dataset), liquid(held_out_liquid))
+    if args.label_only:
+        return 0
+
+    trained = sorted(set(np.concatenate([part["numbers"] for part in parts]).tolist()))
+    config = StudentConfig(
+        hidden_dim=args.hidden_dim,
+        num_interactions=args.interactions,
+        num_rbf=args.num_rbf,
+        cutoff=args.cutoff,
+        mixing=args.mixing,
+        smooth_cutoff=args.smooth_cutoff,
+        elements=tuple(chemical_symbols[z] for z in trained),
+    )
+    training = Training(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        minutes=args.minutes,
+        seed=args.seed,
+    )
+    model, summary = train(
+        merge_datasets(parts) if len(parts) > 1 else data, config, training, device
+    )
+    model.to(device)
+    for name, test in tests.items():
+        graphs = GraphSet(test, config.cutoff, device)
+        summary[name] = evaluate(model, graphs, np.arange(len(test["natoms"])))
+        summary[f"{name}_frames"] = len(test["natoms"])
+    model.cpu()
+    print(json.dumps({k: v for k, v in summary.items() if isinstance(v, dict)}, indent=1))
+    record = {
+        "teacher": "GFN2-xTB (tblite)",
+        "config": asdict(config),
+        "sampling": json.loads(str(data["sampling"])),
+        "molecules": data["names"].tolist(),
+        "frames": int(len(data["natoms"])),
+        "device": str(device),
+        "training": {k: v for k, v in asdict(training).items() if k != "history"},
+        **summary,
+        "history": training.history,
+    }
+    if liquid_sampling is not None:
+        record["liquid_sampling"] = json.loads(str(parts[1]["sampling"]))
+        record["liquid_frames"] = int(len(parts[1]["natoms"]))
+    save(model, Path(args.out), record)
+    print(f"wrote {Path(args.out).with_suffix('.pt')} (plugin), .ckpt and .json")
+    return 0
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--out", required=True, help="output stem: writes OUT.pt, OUT.ckpt, OUT.json")
+    p.add_argument(
+        "--dataset",
+        help="labelled molecule frames (.npz): read if it exists, else made; needed for training",
+    )
+    p.add_argument(
+        "--test-dataset", help="held-out frames from independent trajectories (.npz), same"
+    )
+    p.add_argument(
+        "--liquid-dataset",
+        help="labelled periodic liquid frames (.npz), trained on "
+        "together with --dataset: read if it exists, else sampled (data/liquid.py) and made",
+    )
+    p.add_argument(
+        "--liquid-test-dataset", help="held-out liquid frames from independent chains, same"
+    )
+    p.add_argument(
+        "--liquid-frames",
+        type=int,
+        default=LiquidSampling.frames,
+        help="liquid frames to make (4- and 8-molecule benzene cells, 250-450 K)",
+    )
+    p.add_argument(
+        "--label-only",
+        action="store_true",
+        help="make the missing datasets, then stop (label here, train elsewhere)",
+    )
+    p.add_argument("--molecules", help="comma-separated G2 names (default: all that qualify)")
+    p.add_argument("--temperatures", default="300,600", help="teacher MD temperatures (K)")
+    p.add_argument(
+        "--frames", type=int, default=Sampling.frames, help="per molecule and temperature"
+    )
+    p.add_argument("--displaced", type=int, default=Sampling.displaced, help="per molecule")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--epochs", type=int, default=Training.epochs)
+    p.add_argument("--minutes", type=float, help="train for this wall time instead of --epochs")
+    p.add_argument("--batch-size", type=int, default=Training.batch_size)
+    p.add_argument("--lr", type=float, default=Training.lr)
+    p.add_argument("--hidden-dim", type=int, default=64)
+    p.add_argument("--interactions", type=int, default=3)
+    p.add_argument("--num-rbf", type=int, default=20)
+    p.add_argument("--cutoff", type=float, default=5.0)
+    p.add_argument(
+        "--mixing",
+        choices=["cartesian", "channel"],
+        default="channel",
+        help="channel: rotation invariant (the default model's); cartesian: the original's",
+    )
+    p.add_argument(
+        "--smooth-cutoff",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="messages vanish continuously at the cutoff (--no-smooth-cutoff: the "
+        "original architecture, whose energy jumps there)",
+    )
+    p.add_argument("--seed", type=int, default=0)
