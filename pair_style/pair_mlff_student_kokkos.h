@@ -39,6 +39,12 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   int pack_reverse_comm_kokkos(int, int, DAT::tdual_double_1d&) override;
   void unpack_reverse_comm_kokkos(int, DAT::tdual_int_1d, DAT::tdual_double_1d&) override;
 
+  // Copies rows of the exchange's feature rows (list[k], or first + k) to the buffer, from it, or
+  // adds the buffer's values to them, in DeviceType's memory. Public: CUDA's device lambdas may
+  // not live in private members.
+  enum class RowMove { ToBuffer, FromBuffer, AddFromBuffer };
+  void move_rows(int n, const int* list, int first, double* buf, RowMove move) const;
+
  protected:
   void settle_options() override;
   void model_loaded() override;
@@ -56,10 +62,6 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   mlff::DeviceArrays kokkos_arrays();
   bool device_comm() const;  // pair communication packs in DeviceType's memory
 
-  // Copies rows of the exchange's feature rows (list[k], or first + k) to the buffer, from it, or
-  // adds the buffer's values to them, in DeviceType's memory.
-  enum class RowMove { ToBuffer, FromBuffer, AddFromBuffer };
-  void move_rows(int n, const int* list, int first, double* buf, RowMove move) const;
 
   // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.
   static constexpr bool on_gpu =
