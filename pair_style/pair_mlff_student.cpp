@@ -3,25 +3,23 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
-#include <utility>
 
 #include "atom.h"
 #include "comm.h"
 #include "domain.h"
 #include "error.h"
+#include "exchange/engine_setup.h"
 #include "exchange/make_transport.h"
-#include "exchange/nccl_transport.h"
 #include "force.h"
 #include "memory.h"
 #include "model/elements.h"
 #include "neigh_list.h"
 #include "neighbor.h"
-#include "platform.h"
 #include "update.h"
 
 using namespace LAMMPS_NS;
 
-PairMLFFStudent::PairMLFFStudent(LAMMPS* lmp) : Pair(lmp), cutoff(0.0), reverse_virial_width(0) {
+PairMLFFStudent::PairMLFFStudent(LAMMPS* lmp) : Pair(lmp), cutoff(0.0) {
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;
@@ -61,12 +59,8 @@ void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::StyleOptions();
   options.runner.cuda_device = mlff::node_rank(world);
   for (int iarg = 0; iarg < narg; iarg += 2) {
-    const std::string key = arg[iarg];
-    if (!mlff::StyleOptions::is_keyword(key))
-      error->all(FLERR, "Illegal pair_style mlff/student argument: {}", key);
-    if (iarg + 1 >= narg) error->all(FLERR, "pair_style mlff/student: {} needs a value", key);
     try {
-      options.set(key, arg[iarg + 1]);
+      options.set(arg[iarg], iarg + 1 < narg ? arg[iarg + 1] : nullptr);
     } catch (const std::exception& e) {
       error->all(FLERR, "pair_style mlff/student: {}", e.what());
     }
@@ -90,15 +84,13 @@ void PairMLFFStudent::load_model(const std::string& path, bool reload) {
     error->all(FLERR, "mlff/student: {}", e.what());
   }
   model_path = path;
-  const mlff::ModelMetadata& meta = model->metadata();
-  cutoff = meta.cutoff;
+  cutoff = model->metadata().cutoff;
   if (comm->me != 0) return;
   const std::string caveat = model->determinism_caveat(path);
   if (!caveat.empty()) error->warning(FLERR, "mlff/student: {}", caveat);
-  utils::logmesg(lmp, "mlff/student {} with LibTorch {}\n", MLFF_STUDENT_VERSION,
-                 mlff::libtorch_version());
-  utils::logmesg(lmp, "mlff/student: {}{}\n", reload ? "pair_style issued again: reloaded " : "",
-                 model->summary(path));
+  utils::logmesg(lmp, "mlff/student {} with LibTorch {}\nmlff/student: {}{}\n",
+                 MLFF_STUDENT_VERSION, mlff::libtorch_version(),
+                 reload ? "pair_style issued again: reloaded " : "", model->summary(path));
 }
 
 void PairMLFFStudent::coeff(int narg, char** arg) {
@@ -160,36 +152,27 @@ void PairMLFFStudent::init_style() {
   comm_reverse = feature_width;
   ghost_load_checked = false;
   ghostneigh = exchange.ghosts == mlff::GhostMode::Deep ? 1 : 0;
+  // Exchanged ghosts need LAMMPS's default shell (the pair cutoff + skin); the deep shell more.
+  neighbor->add_request(this, NeighConst::REQ_FULL | (ghostneigh ? NeighConst::REQ_GHOST : 0));
   if (exchange.exchanges()) {
-    // The pair cutoff gives LAMMPS's default ghost shell: one cutoff + skin.
-    neighbor->add_request(this, NeighConst::REQ_FULL);
     make_transport();
     if (comm->me == 0)
-      utils::logmesg(lmp,
-                     "mlff/student: ghost features exchanged before each of {} interactions "
-                     "({} bytes per atom, {}), {}\n",
-                     meta.num_interactions - 1, 8 * feature_width, float64 ? "float64" : "float32",
-                     mlff::describe(exchange.transport));
-  } else if (exchange.ghost_nodes()) {
-    const double need = model->metadata().receptive_field() + neighbor->skin;
+      utils::logmesg(lmp, "mlff/student: {}\n",
+                     mlff::exchange_log_line(exchange, meta, feature_width, float64));
+  } else if (ghostneigh) {
+    const double need = meta.receptive_field() + neighbor->skin;
     if (comm->style == Comm::TILED)
       for (int d = 0; d < domain->dimension; d++)
         if (domain->periodicity[d] && need > domain->prd[d])
-          error->all(FLERR,
-                     "mlff/student on several ranks needs ghost atoms {} A deep ({} "
-                     "interactions x {} A + skin), more than the periodic box length {} A, which "
-                     "comm_style tiled cannot give: use comm_style brick (the default)",
-                     need, model->metadata().num_interactions, cutoff, domain->prd[d]);
+          error->all(FLERR, "mlff/student: {}",
+                     mlff::deep_shell_refusal(meta, need, domain->prd[d]));
     if (comm->cutghostuser < need) {
       comm->cutghostuser = need;
       if (comm->me == 0)
         utils::logmesg(lmp,
                        "mlff/student: ghost cutoff set to {} A ({} interactions x {} A + skin)\n",
-                       need, model->metadata().num_interactions, cutoff);
+                       need, meta.num_interactions, cutoff);
     }
-    neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
-  } else {
-    neighbor->add_request(this, NeighConst::REQ_FULL);
   }
 }
 
@@ -199,22 +182,13 @@ double PairMLFFStudent::init_one(int i, int j) {
   return cutoff;
 }
 
-// Several ranks compute the messages of all their ghosts too: when ghosts far outnumber owned
-// atoms, fewer ranks would be faster. Said once per run.
+// Said once per run.
 void PairMLFFStudent::check_ghost_load() {
   if (exchange.ghosts != mlff::GhostMode::Deep || ghost_load_checked || comm->nprocs == 1) return;
   ghost_load_checked = true;
-  const double mine[2] = {double(atom->nlocal), double(atom->nghost)};
-  double all[2];
-  MPI_Allreduce(mine, all, 2, MPI_DOUBLE, MPI_SUM, world);
-  if (comm->me == 0 && all[1] > kGhostsPerAtomWarning * all[0])
-    error->warning(FLERR,
-                   "mlff/student: the {} ranks hold {:.0f} ghost atoms for {:.0f} atoms ({:.0f} "
-                   "per atom), and every ghost's messages are computed: this run is far slower "
-                   "than on fewer ranks. Use fewer ranks, or give each a subdomain much larger "
-                   "than the {} A ghost shell",
-                   comm->nprocs, all[1], all[0], all[1] / std::max(all[0], 1.0),
-                   comm->cutghostuser);
+  const std::string warning =
+      mlff::ghost_load_warning(world, atom->nlocal, atom->nghost, comm->cutghostuser);
+  if (comm->me == 0 && !warning.empty()) error->warning(FLERR, "mlff/student: {}", warning);
 }
 
 void PairMLFFStudent::compute(int eflag, int vflag) {
@@ -243,18 +217,9 @@ void PairMLFFStudent::release_step() {
 
 void PairMLFFStudent::choose_exchange() {
   const mlff::ModelMetadata& meta = model->metadata();
-  mlff::ExchangeFacts facts;
-  facts.ghosts_asked = options.ghosts;
-  facts.transport_asked = options.transport;
-  facts.ranks = comm->nprocs;
-  facts.model_name = model_path;
-  facts.model_has_exchange = meta.ghost_exchange;
-  facts.rows_on_gpu = feature_rows_on_gpu();
-  facts.nccl_built = mlff::NcclTransport::available();
-  if (options.transport == mlff::Transport::Auto && comm->nprocs > 1)
-    facts.nccl_usable =
-        mlff::NcclTransport::usable(world, facts.rows_on_gpu ? model->cuda_device() : -1);
-  facts.engine_comm_on_device = lammps_comm_on_device();
+  const mlff::ExchangeFacts facts = mlff::gather_facts(
+      options.ghosts, options.transport, meta, model_path, world,
+      feature_rows_on_gpu() ? model->cuda_device() : -1, lammps_comm_on_device());
   try {
     exchange = mlff::choose_exchange(facts);
   } catch (const std::exception& e) {
@@ -302,10 +267,14 @@ bool PairMLFFStudent::feature_rows_on_gpu() const {
   return model->device() == mlff::Device::CUDA;
 }
 
+// An owner (two ints) travels as one 8-byte word, bit for bit, like a row of features.
 void PairMLFFStudent::find_ghost_owners() {
-  payload = CommPayload::Owners;
-  comm->forward_comm(this, 2);
+  static_assert(sizeof(mlff::AtomOwner) == 8);
+  payload = CommPayload::Rows;
+  comm_rows = {owners.data(), static_cast<std::int64_t>(owners.size()), 1, false, false};
+  comm->forward_comm(this, 1);
   payload = CommPayload::NodeRows;
+  comm_rows = mlff::FeatureRows();
 }
 
 bool PairMLFFStudent::reneighbored() const {
@@ -328,7 +297,7 @@ bool PairMLFFStudent::ghost_rows_on_host() const {
 }
 
 void PairMLFFStudent::sum_ghost_rows_on_host(int virial_width) {
-  reverse_virial_width = virial_width;
+  node_rows.virial_width = virial_width;
   comm->reverse_comm(this);
 }
 
@@ -349,63 +318,32 @@ void PairMLFFStudent::swap_features(const mlff::FeatureRows& rows, bool forward)
   if (rows.width != feature_width)
     error->one(FLERR, "mlff/student: the model exchanges {} words per atom, not the {} set up",
                rows.width, feature_width);
-  payload = CommPayload::Features;
-  features = rows;
+  payload = CommPayload::Rows;
+  comm_rows = rows;
   if (forward)
     comm->forward_comm(this, rows.width);
   else
     comm->reverse_comm(this, rows.width);
   payload = CommPayload::NodeRows;
-  features = mlff::FeatureRows();
+  comm_rows = mlff::FeatureRows();
 }
 
 int PairMLFFStudent::pack_forward_comm(int n, int* list, double* buf, int, int*) {
-  if (payload == CommPayload::Owners) {
-    for (int k = 0; k < n; k++) {
-      buf[2 * k] = owners[list[k]].rank;
-      buf[2 * k + 1] = owners[list[k]].index;
-    }
-    return 2 * n;
-  }
-  mlff::gather_rows(features, list, n, buf);
-  return n * features.width;
+  mlff::gather_rows(comm_rows, list, n, buf);
+  return n * comm_rows.width;
 }
 
 void PairMLFFStudent::unpack_forward_comm(int n, int first, double* buf) {
-  if (payload == CommPayload::Owners) {
-    for (int k = 0; k < n; k++)
-      owners[first + k] = {static_cast<int>(buf[2 * k]), static_cast<int>(buf[2 * k + 1])};
-    return;
-  }
-  mlff::copy_rows_in(features, first, n, buf);
+  mlff::copy_rows_in(comm_rows, first, n, buf);
 }
 
 int PairMLFFStudent::pack_reverse_comm(int n, int first, double* buf) {
-  if (payload == CommPayload::Features) {
-    mlff::copy_rows_out(features, first, n, buf);
-    return n * features.width;
-  }
-  int m = 0;
-  for (int i = first; i < first + n; i++) {
-    for (int a = 0; a < 3; a++) buf[m++] = node_force[3 * i + a];
-    for (int k = 0; k < reverse_virial_width; k++)
-      buf[m++] = node_virial[reverse_virial_width * i + k];
-  }
-  return m;
+  if (payload == CommPayload::NodeRows) return node_rows.pack(first, n, buf);
+  mlff::copy_rows_out(comm_rows, first, n, buf);
+  return n * comm_rows.width;
 }
 
-// Received rows may belong to ghosts that a later (earlier-numbered) swap forwards again, so they
-// are summed into the node rows that pack_reverse_comm reads.
 void PairMLFFStudent::unpack_reverse_comm(int n, int* list, double* buf) {
-  if (payload == CommPayload::Features) {
-    mlff::add_to_rows(features, list, n, buf);
-    return;
-  }
-  int m = 0;
-  for (int i = 0; i < n; i++) {
-    const int j = list[i];
-    for (int a = 0; a < 3; a++) node_force[3 * j + a] += buf[m++];
-    for (int k = 0; k < reverse_virial_width; k++)
-      node_virial[reverse_virial_width * j + k] += buf[m++];
-  }
+  if (payload == CommPayload::NodeRows) return node_rows.add(list, n, buf);
+  mlff::add_to_rows(comm_rows, list, n, buf);
 }

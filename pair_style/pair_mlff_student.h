@@ -19,6 +19,7 @@ PairStyle(mlff/student,PairMLFFStudent);
 #include "exchange/choice.h"
 #include "exchange/transport.h"
 #include "graph/engine_step.h"
+#include "graph/node_rows.h"
 #include "model/model_runner.h"
 #include "pair.h"
 #include "staged/staged_step.h"
@@ -70,9 +71,9 @@ class PairMLFFStudent : public Pair {
       totals = step.compute(arrays, exchange.ghost_nodes(), reneighbored(), virial_width,
                             profile.get(), exchange.exchanges() ? transport.get() : nullptr);
       if (ghost_rows_on_host()) {
-        step.download_rows(arrays, node_force, node_virial);
+        step.download_rows(arrays, node_rows.force, node_rows.virial);
         sum_ghost_rows_on_host(virial_width);
-        step.upload_rows(arrays, node_force, node_virial);
+        step.upload_rows(arrays, node_rows.force, node_rows.virial);
       }
       step.add_to_engine(arrays, rows_to_add());
     } catch (const std::exception& e) {
@@ -84,7 +85,6 @@ class PairMLFFStudent : public Pair {
   void sum_ghost_rows_on_host(int virial_width);
   [[noreturn]] void step_failed(const std::exception& e);
   void tally(const mlff::StepTotals& totals);
-  static constexpr double kGhostsPerAtomWarning = 10.0;
   bool ghost_load_checked = false;
 
   mlff::StyleOptions options;  // from pair_style's keywords
@@ -114,19 +114,16 @@ class PairMLFFStudent : public Pair {
   // The owner of every ghost, found by a forward communication of owner ranks and indices.
   virtual void find_ghost_owners();
 
-  // What pack/unpack move: node rows of forces and virials (newton off), feature rows of an
-  // exchange, or owners. LAMMPS sized its buffers for comm_forward = comm_reverse =
-  // feature_width words (doubles) per atom.
-  enum class CommPayload { NodeRows, Features, Owners };
+  // What pack/unpack move: node rows of forces and virials (newton off), or rows in comm_rows
+  // (the feature rows of an exchange, or the owners of atoms). LAMMPS sized its buffers for
+  // comm_forward = comm_reverse = feature_width words (doubles) per atom.
+  enum class CommPayload { NodeRows, Rows };
   CommPayload payload = CommPayload::NodeRows;
-  mlff::FeatureRows features;  // the rows in flight while payload is Features
+  mlff::FeatureRows comm_rows;
   std::vector<mlff::AtomOwner> owners;
-  int reverse_virial_width;  // per-atom virial components that travel with node rows
 
   std::unique_ptr<mlff::StagedStep> step;
-  // Node rows on the host during a reverse communication: [3 * nodes], [width * nodes].
-  std::vector<double> node_force;
-  std::vector<double> node_virial;
+  mlff::NodeRows node_rows;  // on the host during a reverse communication (newton off)
   std::unique_ptr<mlff::StepProfile> profile;  // MLFF_STUDENT_PROFILE=1
 };
 

@@ -103,10 +103,10 @@ void PairMLFFStudentKokkos<DeviceType>::find_ghost_owners() {
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::move_rows(int n, const int* list, int first, double* buf,
                                                   RowMove move) const {
-  const bool as_floats = move == RowMove::AddFromBuffer && features.single;
-  const int w = as_floats ? 2 * features.width : features.width;
-  double* words = static_cast<double*>(features.data);
-  float* values = static_cast<float*>(features.data);
+  const bool as_floats = move == RowMove::AddFromBuffer && comm_rows.single;
+  const int w = as_floats ? 2 * comm_rows.width : comm_rows.width;
+  double* words = static_cast<double*>(comm_rows.data);
+  float* values = static_cast<float*>(comm_rows.data);
   const float* buf_values = reinterpret_cast<const float*>(buf);
   Kokkos::parallel_for(
       Kokkos::RangePolicy<DeviceType>(0, n * w), KOKKOS_LAMBDA(int k) {
@@ -128,7 +128,7 @@ int PairMLFFStudentKokkos<DeviceType>::pack_forward_comm_kokkos(int n, DAT::tdua
                                                                 int*) {
   move_rows(n, k_sendlist.view<DeviceType>().data(), 0, k_buf.view<DeviceType>().data(),
             RowMove::ToBuffer);
-  return n * features.width;
+  return n * comm_rows.width;
 }
 
 template <class DeviceType>
@@ -141,7 +141,7 @@ template <class DeviceType>
 int PairMLFFStudentKokkos<DeviceType>::pack_reverse_comm_kokkos(int n, int first,
                                                                 DAT::tdual_double_1d& k_buf) {
   move_rows(n, nullptr, first, k_buf.view<DeviceType>().data(), RowMove::ToBuffer);
-  return n * features.width;
+  return n * comm_rows.width;
 }
 
 template <class DeviceType>

@@ -62,7 +62,6 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   mlff::DeviceArrays kokkos_arrays();
   bool device_comm() const;  // pair communication packs in DeviceType's memory
 
-
   // Whether DeviceType's memory is a GPU's, where the model must run with device cuda.
   static constexpr bool on_gpu =
       !Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename DeviceType::memory_space>::accessible;

@@ -79,14 +79,9 @@ std::string explain(ExchangeChoice::Note note, const std::string& model, double 
 }
 
 std::string describe(Transport transport) {
-  switch (transport) {
-    case Transport::Nccl:
-      return "directly between GPUs over NCCL";
-    case Transport::Mpi:
-      return "directly between ranks over MPI";
-    default:
-      return "through LAMMPS's communication";
-  }
+  if (transport == Transport::Nccl) return "directly between GPUs over NCCL";
+  if (transport == Transport::Mpi) return "directly between ranks over MPI";
+  return "through LAMMPS's communication";
 }
 
 }  // namespace mlff

@@ -130,31 +130,29 @@ void NcclTransport::plan(int nlocal, const std::vector<AtomOwner>& owners) {
   s.image_owners = to_device({plan.image_owners.begin(), plan.image_owners.end()});
 }
 
-// A rank that holds no atom (no rows) has no peers: nobody asked it for rows, it asked nobody.
-void NcclTransport::refresh_ghosts(const FeatureRows& rows) {
+// Forward, every peer's send_rows go out and its recv_rows are overwritten; the fold sends the
+// ghost rows back and adds them. A rank that holds no atom (no rows) has no peers: nobody asked it
+// for rows, it asked nobody.
+void NcclTransport::exchange(const FeatureRows& rows, bool forward) {
   if (rows.count == 0) return;
   const State& s = *state_;
   const c10::cuda::CUDAGuard guard(s.device);
-  at::Tensor all = device_words(rows, s.device);
-  const at::Tensor out = all.index_select(0, s.send_rows);
-  at::Tensor in = at::empty({s.recv_rows.size(0), all.size(1)}, all.options());
-  s.swap(out, s.send_offsets, in, s.recv_offsets);
-  all.index_copy_(0, s.recv_rows, in);
-  if (s.image_rows.numel() > 0)
-    all.index_copy_(0, s.image_rows, all.index_select(0, s.image_owners));
-}
-
-void NcclTransport::fold_ghosts(const FeatureRows& rows) {
-  if (rows.count == 0) return;
-  const State& s = *state_;
-  const c10::cuda::CUDAGuard guard(s.device);
-  at::Tensor all = device_values(rows, s.device);
-  const at::Tensor out = all.index_select(0, s.recv_rows);
-  at::Tensor in = at::empty({s.send_rows.size(0), all.size(1)}, all.options());
-  s.swap(out, s.recv_offsets, in, s.send_offsets);
-  all.index_add_(0, s.send_rows, in);
-  if (s.image_rows.numel() > 0)
-    all.index_add_(0, s.image_owners, all.index_select(0, s.image_rows));
+  at::Tensor all = forward ? device_words(rows, s.device) : device_values(rows, s.device);
+  const at::Tensor& out_rows = forward ? s.send_rows : s.recv_rows;
+  const at::Tensor& in_rows = forward ? s.recv_rows : s.send_rows;
+  const at::Tensor out = all.index_select(0, out_rows);
+  at::Tensor in = at::empty({in_rows.size(0), all.size(1)}, all.options());
+  s.swap(out, forward ? s.send_offsets : s.recv_offsets, in,
+         forward ? s.recv_offsets : s.send_offsets);
+  if (forward) {
+    all.index_copy_(0, in_rows, in);
+    if (s.image_rows.numel() > 0)
+      all.index_copy_(0, s.image_rows, all.index_select(0, s.image_owners));
+  } else {
+    all.index_add_(0, in_rows, in);
+    if (s.image_rows.numel() > 0)
+      all.index_add_(0, s.image_owners, all.index_select(0, s.image_rows));
+  }
 }
 
 #else
@@ -175,8 +173,7 @@ NcclTransport::~NcclTransport() = default;
 void NcclTransport::plan(int nlocal, const std::vector<AtomOwner>&) {
   owned_rows_ = nlocal;
 }
-void NcclTransport::refresh_ghosts(const FeatureRows&) {}
-void NcclTransport::fold_ghosts(const FeatureRows&) {}
+void NcclTransport::exchange(const FeatureRows&, bool) {}
 
 #endif
 

@@ -27,11 +27,12 @@ class NcclTransport : public ExchangeTransport {
 
   bool needs_owners() const override { return true; }
   void plan(int nlocal, const std::vector<AtomOwner>& owners) override;
-  void refresh_ghosts(const FeatureRows& rows) override;
-  void fold_ghosts(const FeatureRows& rows) override;
+  void refresh_ghosts(const FeatureRows& rows) override { exchange(rows, true); }
+  void fold_ghosts(const FeatureRows& rows) override { exchange(rows, false); }
 
  private:
-  NcclTransport(MPI_Comm world);
+  explicit NcclTransport(MPI_Comm world);
+  void exchange(const FeatureRows& rows, bool forward);
   struct State;
   MPI_Comm world_;
   std::unique_ptr<State> state_;

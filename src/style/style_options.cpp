@@ -24,14 +24,14 @@ bool yes_or_no(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-bool StyleOptions::is_keyword(const std::string& key) {
+void StyleOptions::set(const std::string& key, const char* given) {
+  bool known = false;
   for (const char* k : {"device", "precision", "cuda_graph", "deterministic", "min_distance",
                         "ghosts", "exchange_comm"})
-    if (key == k) return true;
-  return false;
-}
-
-void StyleOptions::set(const std::string& key, const std::string& value) {
+    known = known || key == k;
+  if (!known) throw Error("Illegal pair_style mlff/student argument: " + key);
+  if (!given) throw Error(key + " needs a value");
+  const std::string value = given;
   if (key == "device")
     runner.device = parse_device(value);
   else if (key == "precision")
@@ -44,10 +44,8 @@ void StyleOptions::set(const std::string& key, const std::string& value) {
     min_distance = non_negative_length(value);
   else if (key == "ghosts")
     ghosts = parse_ghost_mode(value);
-  else if (key == "exchange_comm")
-    transport = parse_transport(value);
   else
-    throw Error("Illegal pair_style mlff/student argument: " + key);
+    transport = parse_transport(value);
 }
 
 void StyleOptions::pin_device(Device here) {

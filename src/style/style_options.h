@@ -22,10 +22,9 @@ struct StyleOptions {
   GhostMode ghosts = GhostMode::Auto;
   Transport transport = Transport::Auto;
 
-  // One keyword and its value; throws mlff::Error naming what is wrong (Illegal for an
-  // unknown keyword).
-  void set(const std::string& key, const std::string& value);
-  static bool is_keyword(const std::string& key);
+  // One keyword and its value (nullptr: none was given); throws mlff::Error naming what is
+  // wrong.
+  void set(const std::string& key, const char* value);
   // For an engine whose atoms lie in one memory (Kokkos): the model runs there, on the current
   // GPU. Throws mlff::Error where the keywords asked otherwise.
   void pin_device(Device here);
