@@ -5,7 +5,7 @@
 #include <string>
 
 #include "device/edge_kernels.h"
-#include "util/error.h"
+#include "util/cuda_check.h"
 
 namespace mlff::edge_kernels {
 
@@ -20,11 +20,6 @@ constexpr unsigned long long kInfBits = 0x7FF0000000000000ull;
 // time; up to kOneBlockRows rows that costs less than the five launches it replaces.
 constexpr int kBlockThreads = 1024;
 constexpr std::int64_t kOneBlockRows = 8 * kBlockThreads;
-
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess)
-    throw Error(std::string(what) + " failed: " + cudaGetErrorString(status));
-}
 
 int blocks_for(std::int64_t n) {
   return static_cast<int>((n + kThreads - 1) / kThreads);
@@ -192,25 +187,25 @@ __global__ void sum_slots(std::int64_t slots, const std::int64_t* src, const std
 
 std::size_t selection_scratch_bytes(std::int64_t rows) {
   std::size_t bytes = 0;
-  check(cub::DeviceSelect::Flagged(nullptr, bytes, static_cast<const std::int64_t*>(nullptr),
-                                   static_cast<const std::uint8_t*>(nullptr),
-                                   static_cast<std::int64_t*>(nullptr),
-                                   static_cast<std::int64_t*>(nullptr), rows),
-        "sizing the edge selection");
+  check_cuda(cub::DeviceSelect::Flagged(nullptr, bytes, static_cast<const std::int64_t*>(nullptr),
+                                        static_cast<const std::uint8_t*>(nullptr),
+                                        static_cast<std::int64_t*>(nullptr),
+                                        static_cast<std::int64_t*>(nullptr), rows),
+             "sizing the edge selection");
   return bytes;
 }
 
 void select_edges(const PairTable& table, const double* x, double cutoff, double* d,
                   std::uint8_t* within, std::int64_t* selected, std::int64_t* count, double* totals,
                   void* scratch, std::size_t scratch_bytes, cudaStream_t stream) {
-  check(cudaMemsetAsync(totals, 0, kTotals * sizeof(double), stream), "zeroing the totals");
+  check_cuda(cudaMemsetAsync(totals, 0, kTotals * sizeof(double), stream), "zeroing the totals");
   if (table.rows > 0)
     edge_vectors<<<blocks_for(table.rows), kThreads, 0, stream>>>(
         table.atoms, table.rows, x, cutoff * cutoff, d, within, totals + kShortest2);
-  check(cudaGetLastError(), "the edge vectors kernel");
-  check(cub::DeviceSelect::Flagged(scratch, scratch_bytes, table.row_index, within, selected, count,
-                                   table.rows, stream),
-        "the edge selection");
+  check_cuda(cudaGetLastError(), "the edge vectors kernel");
+  check_cuda(cub::DeviceSelect::Flagged(scratch, scratch_bytes, table.row_index, within, selected,
+                                        count, table.rows, stream),
+             "the edge selection");
 }
 
 template <class T>
@@ -223,7 +218,7 @@ void fill_edges(const PairTable& table, const std::int64_t* selected, const std:
     fill_slots<T><<<blocks_for(threads), kThreads, 0, stream>>>(
         table.nodes, table.rows, table.pad_first, selected, count, d, slots, src, dst, vec,
         model_vec, force, 3 * force_rows);
-  check(cudaGetLastError(), "the edge slots kernel");
+  check_cuda(cudaGetLastError(), "the edge slots kernel");
 }
 
 template <class T>
@@ -238,7 +233,7 @@ void sum_edges(std::int64_t slots, const std::int64_t* src, const std::int64_t* 
   sum_slots<T><<<blocks_for(threads), kThreads, 0, stream>>>(
       slots, src, dst, vec, grad, nodes, node_energy, energy_mask, centers, num_centers, x, count,
       force, energy, totals);
-  check(cudaGetLastError(), "the sums kernel");
+  check_cuda(cudaGetLastError(), "the sums kernel");
 }
 
 bool picks_in_one_block(std::int64_t rows) {
@@ -252,12 +247,12 @@ void pick_edges(const PairTable& table, const double* x, double cutoff, std::int
   pick_in_block<T><<<1, kBlockThreads, 0, stream>>>(
       table.atoms, table.nodes, table.rows, table.pad_first, x, cutoff * cutoff, slots, src, dst,
       vec, model_vec, force, 3 * force_rows, count, totals);
-  check(cudaGetLastError(), "the edge picking kernel");
+  check_cuda(cudaGetLastError(), "the edge picking kernel");
 }
 
 void add_values(double* to, const double* from, std::int64_t values, cudaStream_t stream) {
   if (values > 0) add_to<<<blocks_for(values), kThreads, 0, stream>>>(to, from, values);
-  check(cudaGetLastError(), "the force addition kernel");
+  check_cuda(cudaGetLastError(), "the force addition kernel");
 }
 
 double decode_shortest2(double slot) {

@@ -26,14 +26,14 @@ ModelSums launch_model(const LoadedModel& model, const at::Tensor& z, const at::
           : std::vector<at::Tensor>{at::zeros({0}, as_double), at::zeros({0, 3}, as_double)};
   ModelSums sums;
   sums.energy = result[0].reshape({num_nodes}).to(at::kDouble) * energy_mask;
-  sums.edge_grad = result[1].reshape({-1, 3}).to(at::kDouble);
+  const at::Tensor edge_grad = result[1].reshape({-1, 3}).to(at::kDouble);
   // A gradient g pushes src by -g and dst by +g.
   sums.force = at::zeros({num_nodes, 3}, as_double)
-                   .index_add_(0, src, sums.edge_grad, -1)
-                   .index_add_(0, dst, sums.edge_grad);
-  sums.virial_sum = (edge_vec.unsqueeze(2) * sums.edge_grad.unsqueeze(1)).sum(0);
+                   .index_add_(0, src, edge_grad, -1)
+                   .index_add_(0, dst, edge_grad);
+  sums.virial_sum = (edge_vec.unsqueeze(2) * edge_grad.unsqueeze(1)).sum(0);
   if (virial_width > 0)
-    sums.virial = node_virials(src, dst, edge_vec, sums.edge_grad, num_nodes, virial_width);
+    sums.virial = node_virials(src, dst, edge_vec, edge_grad, num_nodes, virial_width);
   return sums;
 }
 

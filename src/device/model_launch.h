@@ -15,7 +15,6 @@ struct ModelSums {
   at::Tensor energy;      // [nodes] float64, masked by energy_mask
   at::Tensor force;       // [nodes, 3] float64
   at::Tensor virial;      // [nodes, virial_width] float64; undefined for width 0
-  at::Tensor edge_grad;   // [edges, 3] float64, the gradient of the energy by edge_vec
   at::Tensor virial_sum;  // [3, 3] float64, sum over edges of edge_vec[a] edge_grad[b]
 };
 

@@ -9,6 +9,12 @@
 
 namespace mlff {
 
+// What a force evaluation returns to the engine each step.
+struct StepTotals {
+  double energy = 0.0;  // of the owned atoms, eV
+  Virial virial = {};   // eV
+};
+
 // What an engine calls each step, whichever memory its arrays lie in (StagedStep: host memory;
 // DeviceStep: the model's device). Arrays: the engine's arrays in LAMMPS layouts, owned atoms
 // first, then ghosts, with its forces and per-atom energies and virials to add to. Both steps keep

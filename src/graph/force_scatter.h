@@ -10,12 +10,6 @@ namespace mlff {
 // Virial components in LAMMPS's order: xx, yy, zz, xy, xz, yz.
 using Virial = std::array<double, 6>;
 
-// What a force evaluation returns to the engine each step.
-struct StepTotals {
-  double energy = 0.0;  // of the owned atoms, eV
-  Virial virial = {};   // eV
-};
-
 // Turns dE/d(edge_vec) into forces and virials. Since edge_vec = x[src] - x[dst], an edge
 // gradient g pushes src by -g and dst by +g, and contributes -edge_vec (x) g to the virial.
 // All accumulation is in double. Large graphs are scattered on OpenMP threads, each into its own

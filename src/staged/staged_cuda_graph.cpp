@@ -11,11 +11,6 @@
 
 namespace mlff {
 
-void check_cuda(cudaError_t status, const char* what) {
-  if (status != cudaSuccess)
-    throw Error(std::string(what) + " failed: " + cudaGetErrorString(status));
-}
-
 std::unique_ptr<at::cuda::CUDAGraph> capture_cuda_graph(const std::function<void()>& enqueue,
                                                         const std::string& what) {
   enqueue();

@@ -17,12 +17,10 @@
 #include "model/loaded_model.h"
 #include "model/model_runner.h"
 #include "staged/input_staging.h"
+#include "util/cuda_check.h"
 #include "util/step_profile.h"
 
 namespace mlff {
-
-// Throws mlff::Error "<what> failed: <CUDA's message>" unless status is cudaSuccess.
-void check_cuda(cudaError_t status, const char* what);
 
 // Runs enqueue once on the current stream (it loads the kernels and fills the allocator's caches),
 // then captures a second run as a CUDA graph. Throws mlff::Error naming `what` when the capture
