@@ -17,10 +17,6 @@ namespace mlff {
 
 namespace {
 
-std::int64_t grown(std::int64_t needed, std::int64_t minimum_margin) {
-  return needed + std::max(minimum_margin, needed / 16);
-}
-
 // Rows [0, rows) of a buffer, zeros beyond: a larger buffer keeps what the smaller one held, so
 // that a graph that outgrows its edges within a run keeps its nodes.
 void regrow(at::Tensor& buffer, std::int64_t rows, const at::TensorOptions& options) {
@@ -53,7 +49,7 @@ void DeviceCudaGraph::fit(std::int64_t nall, std::int64_t pairs, std::int64_t no
   const at::ScalarType input = model_.input_dtype();
   bool regrown = false;
   if (nall > cap_atoms_ || !x_.defined()) {
-    cap_atoms_ = grown(std::max<std::int64_t>(nall, 1), 16);
+    cap_atoms_ = capacity_for(std::max<std::int64_t>(nall, 1), 16);
     // Two extra rows: the far one, then the origin, farther apart than the cutoff.
     x_ = at::zeros({cap_atoms_ + 2, 3}, on.dtype(at::kDouble));
     x_.select(0, cap_atoms_).select(0, 0).fill_(2.0 * cutoff_ + 1.0);
@@ -61,7 +57,7 @@ void DeviceCudaGraph::fit(std::int64_t nall, std::int64_t pairs, std::int64_t no
     regrown = true;
   }
   if (edges > cap_edges_ || !src_.defined()) {
-    cap_edges_ = grown(edges, 64);
+    cap_edges_ = capacity_for(edges, 64);
     src_ = at::zeros({cap_edges_}, on.dtype(at::kLong));
     dst_ = at::zeros({cap_edges_}, on.dtype(at::kLong));
     edge_vec_ = at::zeros({cap_edges_, 3}, on.dtype(at::kDouble));
@@ -69,11 +65,11 @@ void DeviceCudaGraph::fit(std::int64_t nall, std::int64_t pairs, std::int64_t no
     regrown = true;
   }
   if (pairs > cap_pairs_ || !table_atoms_.defined()) {
-    cap_pairs_ = grown(pairs, 64);
+    cap_pairs_ = capacity_for(pairs, 64);
     regrown = true;
   }
   if (nodes + 1 + cap_edges_ / kPadEdgesPerNode > cap_nodes_ || !z_.defined()) {
-    cap_nodes_ = grown(nodes, 16) + cap_edges_ / kPadEdgesPerNode + 1;
+    cap_nodes_ = capacity_for(nodes, 16) + cap_edges_ / kPadEdgesPerNode + 1;
     regrow(z_, cap_nodes_, on.dtype(at::kLong));
     regrow(energy_mask_, cap_nodes_, on.dtype(at::kDouble));
     model_energy_mask_ = input == at::kDouble ? energy_mask_ : energy_mask_.to(input);

@@ -94,11 +94,8 @@ void StagedCudaGraph::run(const EdgeGraph& graph, ModelOutput& out, StepProfile*
       return e <= edges && n + 1 + (edges - e + kPadEdgesPerNode - 1) / kPadEdgesPerNode <= nodes;
     };
     if (!graph_ || !fits(capacity_nodes_, capacity_edges_)) {
-      // Margins of 1/16 keep the padding cheap; edge counts drift slowly in MD, so the graph is
-      // captured again only now and then.
-      capacity_edges_ = e + std::max<std::int64_t>(64, e / 16);
-      capacity_nodes_ =
-          n + std::max<std::int64_t>(16, n / 16) + capacity_edges_ / kPadEdgesPerNode + 1;
+      capacity_edges_ = capacity_for(e, 64);
+      capacity_nodes_ = capacity_for(n, 16) + capacity_edges_ / kPadEdgesPerNode + 1;
       recapture = true;
     }
   } else {

@@ -7,6 +7,7 @@
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +28,12 @@ namespace mlff {
 // fails.
 std::unique_ptr<at::cuda::CUDAGraph> capture_cuda_graph(const std::function<void()>& enqueue,
                                                         const std::string& what);
+
+// The capacity a captured graph is made for: `needed` and a margin of 1/16, at least
+// minimum_margin. Sizes drift slowly in MD, so a graph is captured again only now and then.
+inline std::int64_t capacity_for(std::int64_t needed, std::int64_t minimum_margin) {
+  return needed + std::max(minimum_margin, needed / 16);
+}
 
 // Replays a captured graph on `stream` and waits for it. With a profile, its time on the GPU
 // (CUDA events around the replay) becomes the part "CUDA graph on the GPU": the rest of the stage
