@@ -256,7 +256,7 @@ def test_cuda_graph_replays_equal_eager_steps(tmp_path, density):
     """Small systems replay the Kokkos step as a captured CUDA graph (cuda_graph auto or yes):
     the same edges in the same order as the eager step, only atomics may add in another order.
     The liquid's pair table (about 11,000 rows) takes the edges in several kernels, the vapor's
-    (about 3,400) in one block of threads (graph_kernels::picks_in_one_block)."""
+    (about 3,400) in one block of threads (edge_kernels::picks_in_one_block)."""
     graphed = graph_thermo(tmp_path / "yes", "yes", density)
     eager = graph_thermo(tmp_path / "no", "no", density)
     assert len(graphed) == 12 and graphed.shape == eager.shape
