@@ -52,7 +52,7 @@ void PairMLFFStudentKokkos<DeviceType>::settle_options() {
 }
 
 // The device step holds the model it runs: a model loaded again needs a new one. (The plain
-// style's host step is not made.)
+// style's staged step is not made.)
 template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::model_loaded() {
   device_step = std::make_unique<mlff::DeviceStep>(*model, type_to_z, cutoff, options.min_distance);

@@ -1,6 +1,6 @@
 #pragma once
 
-// The resident step's device work for small graphs, captured once as a CUDA graph and replayed
+// The device step's work for small graphs, captured once as a CUDA graph and replayed
 // (pair_style mlff/student/kk ... cuda_graph auto|yes). Internal to the core: it includes LibTorch.
 
 #include <ATen/core/Tensor.h>

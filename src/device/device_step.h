@@ -44,7 +44,7 @@ struct DeviceArrays {
 // into node rows there, to be added to the engine's arrays. Each step only the totals and two sizes
 // reach the host (and the owner map's size when reneighbored, and node rows for a host reverse
 // communication); work buffers come from LibTorch's caching allocator and are reused. On a GPU,
-// small graphs (LoadedModel::graphed) replay a captured CUDA graph instead (resident_graph.h).
+// small graphs (LoadedModel::graphed) replay a captured CUDA graph instead (device_cuda_graph.h).
 class DeviceStep : public EngineStep<DeviceArrays> {
  public:
   // type_to_z[t]: atomic number of atom type t, 0 for NULL types; edges shorter than

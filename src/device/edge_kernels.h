@@ -1,6 +1,6 @@
 #pragma once
 
-// CUDA kernels of the Kokkos step's captured graph (resident_graph.h): picking the edges from a
+// CUDA kernels of the Kokkos step's captured graph (device_cuda_graph.h): picking the edges from a
 // pair table before the model, summing its outputs onto nodes and into totals after it. Each is
 // one kernel or two, where the same work in LibTorch operations took about 29 launches, each
 // costing some microseconds in a graph however small the system. Plain pointers and sizes: the

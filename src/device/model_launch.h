@@ -1,7 +1,7 @@
 #pragma once
 
 // The model on an edge graph that lies on its device, and its edge gradients summed onto nodes:
-// shared by the resident step's eager and captured paths. Internal to the core: it includes
+// shared by the device step's eager and captured paths. Internal to the core: it includes
 // LibTorch.
 
 #include <ATen/core/Tensor.h>

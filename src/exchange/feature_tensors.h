@@ -1,6 +1,6 @@
 #pragma once
 
-// Feature rows (ghost_exchange.h) in device memory as LibTorch tensors, for the core's own
+// Feature rows (feature_rows.h) in device memory as LibTorch tensors, for the core's own
 // sources: the headers adapters include stay free of LibTorch.
 
 #include <ATen/ATen.h>

@@ -28,7 +28,7 @@ class EngineStep {
   // Builds the graph and runs the model. ghost_nodes: ghosts are graph nodes (several ranks);
   // otherwise they are folded onto owners, a map rebuilt when refresh_owners (reneighboring).
   // exchange (with ghost_nodes): the neighbor list has owned centers only, one cutoff of ghosts,
-  // and ghost features are exchanged layer by layer through it (ghost_exchange.h).
+  // and ghost features are exchanged layer by layer through it (exchange/transport.h).
   // virial_width: per-node virial rows of 0, 6 (xx yy zz xy xz yz) or 9 components (also
   // yx zx zy, for centroid virials). Throws mlff::Error on non-finite positions or model
   // outputs, or a ghost without an owner, and mlff::CloseAtoms (naming atom IDs) on overlapping

@@ -108,7 +108,7 @@ struct Engine {
   std::vector<double> f, eatom, vatom;
 };
 
-// The host step on the same arrays, newton on: every node row is added.
+// The staged step on the same arrays, newton on: every node row is added.
 Engine host_step(mlff::ModelRunner& runner, const PeriodicBenzene& s, bool ghost_nodes) {
   mlff::StagedStep step(runner, {0, 6, 1}, 5.0);
   Engine out;
