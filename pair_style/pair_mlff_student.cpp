@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "atom.h"
 #include "comm.h"
@@ -11,10 +12,12 @@
 #include "exchange/engine_setup.h"
 #include "exchange/make_transport.h"
 #include "force.h"
+#include "group.h"
 #include "memory.h"
 #include "model/elements.h"
 #include "neigh_list.h"
 #include "neighbor.h"
+#include "style/list_checks.h"
 #include "update.h"
 
 using namespace LAMMPS_NS;
@@ -58,14 +61,13 @@ void PairMLFFStudent::allocate() {
 void PairMLFFStudent::settings(int narg, char** arg) {
   options = mlff::StyleOptions();
   options.runner.cuda_device = mlff::node_rank(world);
-  for (int iarg = 0; iarg < narg; iarg += 2) {
-    try {
+  try {
+    for (int iarg = 0; iarg < narg; iarg += 2)
       options.set(arg[iarg], iarg + 1 < narg ? arg[iarg + 1] : nullptr);
-    } catch (const std::exception& e) {
-      error->all(FLERR, "pair_style mlff/student: {}", e.what());
-    }
+    if (const auto here = pinned_device()) options.pin_device(*here);
+  } catch (const std::exception& e) {
+    error->all(FLERR, "pair_style {}: {}", force->pair_style, e.what());
   }
-  settle_options();
   // LAMMPS hands a pair_style issued again for the same style to this instance and keeps its
   // pair_coeff: the loaded model must take the new device and precision too.
   if (model) {
@@ -129,17 +131,11 @@ void PairMLFFStudent::init_style() {
     error->all(FLERR,
                "Pair style mlff/student requires 'units metal' (the model works in A and eV)");
   if (atom->tag_enable == 0) error->all(FLERR, "Pair style mlff/student requires atom IDs");
-  // LAMMPS leaves bonded 1-2, 1-3 and 1-4 pairs out of every neighbor list when both special
-  // weights of that kind are 0 (special_bonds' default): the model would lose those edges.
-  if (atom->molecular != Atom::ATOMIC)
-    for (int k = 1; k <= 3; k++)
-      if (force->special_lj[k] == 0.0 && force->special_coul[k] == 0.0)
-        error->all(FLERR,
-                   "mlff/student needs bonded atoms in its neighbor list, but special_bonds "
-                   "weights of 0 for 1-{} pairs remove them: use 'special_bonds lj/coul 1.0 1.0 "
-                   "1.0' (with pair_style hybrid/overlay, set the other styles' weights with "
-                   "pair_modify pair <style> special lj/coul ...)",
-                   k + 1);
+  const std::string refusal = mlff::list_refusal(
+      {atom->molecular != Atom::ATOMIC, force->special_lj, force->special_coul, neighbor->nex_type,
+       neighbor->nex_group, neighbor->nex_mol, neighbor->ex_mol_intra,
+       neighbor->includegroup ? group->names[neighbor->includegroup] : ""});
+  if (!refusal.empty()) error->all(FLERR, "mlff/student: {}", refusal);
 
   // Messages travel num_interactions * cutoff. One rank sees every atom, so ghosts are folded
   // onto the atoms they image. Several ranks either exchange ghost features between
@@ -176,6 +172,12 @@ void PairMLFFStudent::init_style() {
   }
 }
 
+// The list's skips exist once LAMMPS has made it, after init_style.
+void PairMLFFStudent::setup() {
+  const std::string refusal = mlff::skipped_types_refusal(list->ijskip, type_to_z);
+  if (!refusal.empty()) error->all(FLERR, "mlff/student: {}", refusal);
+}
+
 double PairMLFFStudent::init_one(int i, int j) {
   if (setflag[i][j] == 0) error->all(FLERR, "All pair coeffs are not set");
   if (ghostneigh) cutghost[i][j] = cutghost[j][i] = cutoff;
@@ -184,7 +186,7 @@ double PairMLFFStudent::init_one(int i, int j) {
 
 // Said once per run.
 void PairMLFFStudent::check_ghost_load() {
-  if (exchange.ghosts != mlff::GhostMode::Deep || ghost_load_checked || comm->nprocs == 1) return;
+  if (exchange.ghosts != mlff::GhostMode::Deep || ghost_load_checked) return;
   ghost_load_checked = true;
   const std::string warning =
       mlff::ghost_load_warning(world, atom->nlocal, atom->nghost, comm->cutghostuser);
@@ -263,18 +265,16 @@ void PairMLFFStudent::plan_exchange() {
   planned = true;
 }
 
-bool PairMLFFStudent::feature_rows_on_gpu() const {
-  return model->device() == mlff::Device::CUDA;
-}
-
 // An owner (two ints) travels as one 8-byte word, bit for bit, like a row of features.
 void PairMLFFStudent::find_ghost_owners() {
   static_assert(sizeof(mlff::AtomOwner) == 8);
+  const ExecutionSpace space = std::exchange(execution_space, Host);
   payload = CommPayload::Rows;
   comm_rows = {owners.data(), static_cast<std::int64_t>(owners.size()), 1, false, false};
   comm->forward_comm(this, 1);
   payload = CommPayload::NodeRows;
   comm_rows = mlff::FeatureRows();
+  execution_space = space;
 }
 
 bool PairMLFFStudent::reneighbored() const {

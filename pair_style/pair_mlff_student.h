@@ -13,6 +13,7 @@ PairStyle(mlff/student,PairMLFFStudent);
 #define LMP_PAIR_MLFF_STUDENT_H
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ class PairMLFFStudent : public Pair {
   void settings(int, char**) override;
   void coeff(int, char**) override;
   void init_style() override;
+  void setup() override;
   double init_one(int, int) override;
   void finish() override;
   int pack_forward_comm(int, int*, double*, int, int*) override;
@@ -46,8 +48,8 @@ class PairMLFFStudent : public Pair {
 
  protected:
   void allocate();
-  // Pins options the style decides itself (the Kokkos style: the device of Kokkos's memory).
-  virtual void settle_options() {}
+  // The device the style decides itself (the Kokkos style: the one of Kokkos's memory).
+  virtual std::optional<mlff::Device> pinned_device() const { return std::nullopt; }
   // Loads (or, for a pair_style issued again after pair_coeff, reloads) the model with options.
   void load_model(const std::string& path, bool reload);
   // Called once a model and the element map are in place: makes the step that runs the model.
@@ -109,10 +111,11 @@ class PairMLFFStudent : public Pair {
   // Waits for the device work queued so far (profiling only); the plain style's device work is
   // LibTorch's, which the rows' copies to the host wait for.
   virtual void finish_device_work() {}
-  virtual bool feature_rows_on_gpu() const;
+  virtual bool feature_rows_on_gpu() const { return model->device() == mlff::Device::CUDA; }
   virtual bool lammps_comm_on_device() const { return false; }
-  // The owner of every ghost, found by a forward communication of owner ranks and indices.
-  virtual void find_ghost_owners();
+  // The owner of every ghost, found by a forward communication of owner ranks and indices
+  // through LAMMPS's host communication (the Kokkos style's too).
+  void find_ghost_owners();
 
   // What pack/unpack move: node rows of forces and virials (newton off), or rows in comm_rows
   // (the feature rows of an exchange, or the owners of atoms). LAMMPS sized its buffers for

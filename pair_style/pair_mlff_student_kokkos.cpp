@@ -32,23 +32,17 @@ PairMLFFStudentKokkos<DeviceType>::PairMLFFStudentKokkos(LAMMPS* lmp) : PairMLFF
 template <class DeviceType>
 PairMLFFStudentKokkos<DeviceType>::~PairMLFFStudentKokkos() {
   if (copymode) return;
-  memoryKK->destroy_kokkos(k_eatom, eatom);
-  memoryKK->destroy_kokkos(k_vatom, vatom);
-  memoryKK->destroy_kokkos(k_cvatom, cvatom);
-  eatom = nullptr;
-  vatom = nullptr;
-  cvatom = nullptr;
+  for_each_per_atom_view([&](int, auto& view, auto*& host, int, const char*) {
+    memoryKK->destroy_kokkos(view, host);
+    host = nullptr;
+  });
 }
 
 // The model runs where Kokkos keeps the atoms: device cuda for a GPU build's device style,
 // device cpu for host builds and /kk/host, on the GPU Kokkos chose (-k on g N).
 template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::settle_options() {
-  try {
-    options.pin_device(on_gpu ? mlff::Device::CUDA : mlff::Device::CPU);
-  } catch (const std::exception& e) {
-    error->all(FLERR, "pair_style mlff/student/kk: {}", e.what());
-  }
+std::optional<mlff::Device> PairMLFFStudentKokkos<DeviceType>::pinned_device() const {
+  return on_gpu ? mlff::Device::CUDA : mlff::Device::CPU;
 }
 
 // The device step holds the model it runs: a model loaded again needs a new one. (The plain
@@ -88,14 +82,6 @@ void PairMLFFStudentKokkos<DeviceType>::swap_features(const mlff::FeatureRows& r
   reverse_comm_device = device_comm() ? 1 : 0;
   PairMLFFStudent::swap_features(rows, forward);
   reverse_comm_device = 0;
-}
-
-template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::find_ghost_owners() {
-  const ExecutionSpace space = execution_space;
-  execution_space = Host;
-  PairMLFFStudent::find_ghost_owners();
-  execution_space = space;
 }
 
 // Rows are 8-byte words, added as two float32 values where the rows are single. One swap's list
@@ -156,39 +142,31 @@ template <class DeviceType>
 void PairMLFFStudentKokkos<DeviceType>::compute(int eflag, int vflag) {
   ev_init(eflag, vflag, 0);
   check_ghost_load();
-  reallocate_per_atom_arrays();
+  for_each_per_atom_view([&](int asked, auto& view, auto*& host, int size, const char* name) {
+    if (!asked) return;
+    memoryKK->destroy_kokkos(view, host);
+    memoryKK->create_kokkos(view, host, size, name);
+  });
   atomKK->sync(execution_space, datamask_read);
   atomKK->modified(execution_space, (eflag || vflag) ? datamask_modify : F_MASK);
   const mlff::DeviceArrays arrays = kokkos_arrays();
   // LibTorch's kernels are queued on the Kokkos stream; host backends finish their work first.
   if constexpr (!on_gpu) DeviceType().fence();
   run_step(*device_step, arrays);
-  per_atom_arrays_to_host();
+  for_each_per_atom_view([](int asked, auto& view, auto*&, int, const char*) {
+    if (!asked) return;
+    view.template modify<DeviceType>();
+    view.sync_host();
+  });
 }
 
 // Per-atom energies and virials live in Kokkos views, made again when LAMMPS asks for them.
 template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::reallocate_per_atom_arrays() {
-  const auto remake = [&](int asked, auto& view, auto*& host, int size, const char* name) {
-    if (!asked) return;
-    memoryKK->destroy_kokkos(view, host);
-    memoryKK->create_kokkos(view, host, size, name);
-  };
-  remake(eflag_atom, k_eatom, eatom, maxeatom, "pair:eatom");
-  remake(vflag_atom, k_vatom, vatom, maxvatom, "pair:vatom");
-  remake(cvflag_atom, k_cvatom, cvatom, maxcvatom, "pair:cvatom");
-}
-
-template <class DeviceType>
-void PairMLFFStudentKokkos<DeviceType>::per_atom_arrays_to_host() {
-  const auto to_host = [](int asked, auto& view) {
-    if (!asked) return;
-    view.template modify<DeviceType>();
-    view.sync_host();
-  };
-  to_host(eflag_atom, k_eatom);
-  to_host(vflag_atom, k_vatom);
-  to_host(cvflag_atom, k_cvatom);
+template <class F>
+void PairMLFFStudentKokkos<DeviceType>::for_each_per_atom_view(F&& f) {
+  f(eflag_atom, k_eatom, eatom, maxeatom, "pair:eatom");
+  f(vflag_atom, k_vatom, vatom, maxvatom, "pair:vatom");
+  f(cvflag_atom, k_cvatom, cvatom, maxcvatom, "pair:cvatom");
 }
 
 // The Kokkos views the step reads and adds to, in DeviceType's memory.
@@ -206,20 +184,11 @@ mlff::DeviceArrays PairMLFFStudentKokkos<DeviceType>::kokkos_arrays() {
     error->all(FLERR, "mlff/student/kk needs LAMMPS built with KOKKOS_LAYOUT=legacy");
 
   mlff::DeviceArrays arrays;
-  arrays.x = x.data();
-  arrays.type = atomKK->k_type.template view<DeviceType>().data();
+  arrays.atoms = {x.data(), atomKK->k_type.template view<DeviceType>().data(), nlocal, nall};
   arrays.tag = atomKK->k_tag.template view<DeviceType>().data();
-  arrays.nlocal = nlocal;
-  arrays.nall = nall;
-  arrays.centers = k_list->d_ilist.data();
-  arrays.num_centers = list->inum + (exchange.ghost_nodes() ? list->gnum : 0);
-  arrays.num_neighbors = k_list->d_numneigh.data();
-  arrays.neighbors = k_list->d_neighbors.data();
-  arrays.neighbor_rows = k_list->d_neighbors.extent(0);
-  arrays.neighbor_cols = k_list->d_neighbors.extent(1);
-  arrays.row_stride = k_list->d_neighbors.stride(0);
-  arrays.col_stride = k_list->d_neighbors.stride(1);
-  arrays.index_mask = NEIGHMASK;
+  arrays.neighbors = {list->inum + (exchange.ghost_nodes() ? list->gnum : 0),
+                      k_list->d_ilist.data(), k_list->d_numneigh.data()};
+  arrays.neighbors.set_table(k_list->d_neighbors, NEIGHMASK);
   arrays.f = f.data();
   if (eflag_atom) arrays.eatom = k_eatom.template view<DeviceType>().data();
   if (vflag_atom) arrays.vatom = k_vatom.template view<DeviceType>().data();

@@ -46,19 +46,18 @@ class PairMLFFStudentKokkos : public PairMLFFStudent, public KokkosBase {
   void move_rows(int n, const int* list, int first, double* buf, RowMove move) const;
 
  protected:
-  void settle_options() override;
+  std::optional<mlff::Device> pinned_device() const override;
   void model_loaded() override;
   void release_step() override;
   void swap_features(const mlff::FeatureRows& rows, bool forward) override;
   void finish_device_work() override { DeviceType().fence(); }
   bool feature_rows_on_gpu() const override { return on_gpu; }
   bool lammps_comm_on_device() const override { return device_comm(); }
-  // Owners are found through LAMMPS's host communication, whatever it does for features.
-  void find_ghost_owners() override;
 
  private:
-  void reallocate_per_atom_arrays();
-  void per_atom_arrays_to_host();
+  // Calls f(asked, view, host pointer, size, name) for the per-atom energies and virials.
+  template <class F>
+  void for_each_per_atom_view(F&& f);
   mlff::DeviceArrays kokkos_arrays();
   bool device_comm() const;  // pair communication packs in DeviceType's memory
 

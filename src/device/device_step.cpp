@@ -3,6 +3,7 @@
 #include "device/device_step_impl.h"
 #include "graph/ghost_fold.h"
 #include "model/loaded_model.h"
+#include "util/error.h"
 #ifdef MLFF_DEVICE_CUDA_GRAPH
 #include "device/device_cuda_graph.h"
 #include "device/edge_kernels.h"
@@ -43,17 +44,27 @@ std::int64_t DeviceStep::num_edges() const {
 
 void DeviceStep::Impl::set_nodes(const DeviceArrays& a, bool ghosts_as_nodes, bool refresh_owners) {
   ghost_nodes = ghosts_as_nodes;
-  num_nodes = ghost_nodes ? a.nall : a.nlocal;
-  if (!ghost_nodes && (refresh_owners || !node_of.defined() || node_of.size(0) != a.nall))
-    node_of = owned_image_of(id_tensor(a.tag, a.nall, on), a.nlocal);
+  num_nodes = ghost_nodes ? a.atoms.nall : a.atoms.nlocal;
+  if (!ghost_nodes && (refresh_owners || !node_of.defined() || node_of.size(0) != a.atoms.nall))
+    node_of = owned_image_of(id_tensor(a.tag, a.atoms.nall, on), a.atoms.nlocal);
+}
+
+NeighborPairs DeviceStep::Impl::pairs(const DeviceArrays& a, const at::Tensor& x,
+                                      const at::Tensor& z_atom, bool within_cutoff) const {
+  try {
+    return list_pairs(a.neighbors, x, z_atom, cutoff, within_cutoff);
+  } catch (const NonFinitePosition& e) {  // the list names atom indices; the user knows IDs
+    throw NonFinitePosition(id_tensor(a.tag, a.atoms.nall, on)[e.atom].item<std::int64_t>());
+  }
 }
 
 AtomTypes DeviceStep::Impl::atom_types(const DeviceArrays& a) const {
   AtomTypes t;
-  t.z_atom = z_of_type.index_select(0, view(a.type, {a.nall}, at::kInt, on).to(at::kLong));
+  t.z_atom =
+      z_of_type.index_select(0, view(a.atoms.type, {a.atoms.nall}, at::kInt, on).to(at::kLong));
   t.z = t.z_atom.narrow(0, 0, num_nodes);
   t.energy_mask =
-      ((at::arange(num_nodes, on.dtype(at::kLong)) < a.nlocal) & (t.z > 0)).to(at::kDouble);
+      ((at::arange(num_nodes, on.dtype(at::kLong)) < a.atoms.nlocal) & (t.z > 0)).to(at::kDouble);
   return t;
 }
 
@@ -118,22 +129,22 @@ void DeviceStep::add_to_engine(const DeviceArrays& a, int rows) {
                                static_cast<cudaStream_t>(a.cuda_stream));
     else
 #endif
-      view(a.f, {a.nall, 3}, at::kDouble, m.on)
+      view(a.f, {a.atoms.nall, 3}, at::kDouble, m.on)
           .narrow(0, 0, rows)
           .add_(m.node_force.narrow(0, 0, rows));
     if (a.vatom && m.node_virial.defined())
-      view(a.vatom, {a.nall, 6}, at::kDouble, m.on)
+      view(a.vatom, {a.atoms.nall, 6}, at::kDouble, m.on)
           .narrow(0, 0, rows)
           .add_(m.node_virial.narrow(0, 0, rows).narrow(1, 0, 6));
     if (a.cvatom && m.node_virial.defined() && m.node_virial.size(1) == 9)
-      view(a.cvatom, {a.nall, 9}, at::kDouble, m.on)
+      view(a.cvatom, {a.atoms.nall, 9}, at::kDouble, m.on)
           .narrow(0, 0, rows)
           .add_(m.node_virial.narrow(0, 0, rows));
   }
-  if (a.eatom && a.nlocal > 0)
-    view(a.eatom, {a.nall}, at::kDouble, m.on)
-        .narrow(0, 0, a.nlocal)
-        .add_(m.node_energy.narrow(0, 0, a.nlocal));
+  if (a.eatom && a.atoms.nlocal > 0)
+    view(a.eatom, {a.atoms.nall}, at::kDouble, m.on)
+        .narrow(0, 0, a.atoms.nlocal)
+        .add_(m.node_energy.narrow(0, 0, a.atoms.nlocal));
 }
 
 }  // namespace mlff

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "graph/atom_ids.h"
+#include "graph/edge_graph.h"
 #include "graph/engine_step.h"
 #include "graph/force_scatter.h"
 #include "model/model_runner.h"
@@ -12,26 +13,39 @@
 
 namespace mlff {
 
+// A full neighbor list as one padded table (Kokkos's layout): the neighbors of atom i are
+// table[i * row_stride + n * col_stride] for n < num_neighbors[i], with flags above index_mask;
+// centers lists the atoms that have one.
+struct NeighborTable {
+  int num_centers = 0;
+  const int* centers = nullptr;
+  const int* num_neighbors = nullptr;  // [rows]
+  const int* table = nullptr;          // [rows][cols]
+  int rows = 0;
+  int cols = 0;
+  std::int64_t row_stride = 0;
+  std::int64_t col_stride = 1;
+  int index_mask = ~0;
+
+  // The table of a 2-D view (data(), extent(d), stride(d): a Kokkos view, say).
+  template <class View2D>
+  void set_table(const View2D& view, int mask) {
+    table = view.data();
+    rows = static_cast<int>(view.extent(0));
+    cols = static_cast<int>(view.extent(1));
+    row_stride = static_cast<std::int64_t>(view.stride(0));
+    col_stride = static_cast<std::int64_t>(view.stride(1));
+    index_mask = mask;
+  }
+};
+
 // An engine's arrays, used in place in the memory the model runs in: host memory for a CPU
 // model, CUDA device memory for a CUDA model (e.g. Kokkos views). LAMMPS layouts: owned atoms
 // first, then ghosts.
 struct DeviceArrays {
-  const double* x = nullptr;  // [nall][3], rows contiguous
-  const int* type = nullptr;  // [nall] 1-based atom types
-  AtomIds tag;                // [nall] atom IDs
-  int nlocal = 0;
-  int nall = 0;
-  // A full neighbor list: the neighbors of atom i are neighbors[i * row_stride + n * col_stride]
-  // for n < num_neighbors[i], with flags above index_mask; centers lists the atoms that have one.
-  const int* centers = nullptr;
-  int num_centers = 0;
-  const int* num_neighbors = nullptr;
-  const int* neighbors = nullptr;
-  int neighbor_rows = 0;
-  int neighbor_cols = 0;
-  std::int64_t row_stride = 0;
-  std::int64_t col_stride = 1;
-  int index_mask = ~0;
+  AtomArrays atoms;  // positions (rows contiguous) and types
+  AtomIds tag;       // [nall] atom IDs
+  NeighborTable neighbors;
   double* f = nullptr;          // [nall][3]: forces are added here
   double* eatom = nullptr;      // [nall] per-atom energies are added here, or nullptr
   double* vatom = nullptr;      // [nall][6] per-atom virials are added here, or nullptr

@@ -25,7 +25,7 @@ at::Tensor canonical_edge_order(const DeviceArrays& a, const at::Tensor& x,
     order = order.index_select(0, sorted);
   };
   for (int k = 2; k >= 0; --k) stable_by(edge_vec.select(1, k));
-  const at::Tensor tag = id_tensor(a.tag, a.nall, on);
+  const at::Tensor tag = id_tensor(a.tag, a.atoms.nall, on);
   const at::Tensor dst_tag = tag.index_select(0, dst_atom);
   stable_by(tag.index_select(0, src_atom));
   if (ghost_nodes) {
@@ -38,63 +38,11 @@ at::Tensor canonical_edge_order(const DeviceArrays& a, const at::Tensor& x,
 
 }  // namespace
 
-NeighborPairs DeviceStep::Impl::list_pairs(const DeviceArrays& a, const at::Tensor& x,
-                                           const at::Tensor& z_atom, bool within_cutoff) const {
-  const at::TensorOptions as_long = on.dtype(at::kLong);
-  NeighborPairs p;
-  p.centers = view(a.centers, {a.num_centers}, at::kInt, on).to(at::kLong);
-  const at::Tensor x_center = x.index_select(0, p.centers);
-  // Centers of NULL types get no edges.
-  const at::Tensor counts = view(a.num_neighbors, {a.neighbor_rows}, at::kInt, on)
-                                .index_select(0, p.centers)
-                                .to(at::kLong) *
-                            (z_atom.index_select(0, p.centers) > 0);
-
-  // The widest row and the non-finite positions reach the host together.
-  const at::Tensor bad = at::isfinite(x_center).logical_not().any(1);
-  const at::Tensor sizes =
-      a.num_centers > 0 ? at::stack({counts.max(), bad.sum()}).cpu() : at::zeros({2}, at::kLong);
-  const std::int64_t width = sizes[0].item<std::int64_t>();
-  if (sizes[1].item<std::int64_t>() > 0) {
-    const std::int64_t first = p.centers[bad.nonzero()[0][0]].item<std::int64_t>();
-    throw Error("non-finite position of atom index " + std::to_string(first));
-  }
-  if (width == 0) {
-    p.src_atom = p.dst_atom = at::empty({0}, as_long);
-    p.edge_vec = at::empty({0, 3}, on.dtype(at::kDouble));
-    p.length2 = at::empty({0}, on.dtype(at::kDouble));
-    return p;
-  }
-  // Candidates [centers, width]: padding slots (and pairs beyond the cutoff) are masked out, and
-  // the kept ones, in row order, are grouped by center as in the neighbor list.
-  const at::Tensor rows =
-      at::from_blob(const_cast<int*>(a.neighbors), {a.neighbor_rows, a.neighbor_cols},
-                    {a.row_stride, a.col_stride}, on.dtype(at::kInt))
-          .narrow(1, 0, width)
-          .index_select(0, p.centers);
-  const at::Tensor slot = at::arange(width, as_long).unsqueeze(0) < counts.unsqueeze(1);
-  const at::Tensor j = at::bitwise_and(rows, a.index_mask)
-                           .to(at::kLong)
-                           .masked_fill_(slot.logical_not(), 0)
-                           .flatten();
-  const at::Tensor d =
-      (x.index_select(0, j).view({a.num_centers, width, 3}) - x_center.unsqueeze(1)).view({-1, 3});
-  const at::Tensor d2 = d.square().sum(1);
-  at::Tensor keep = slot.flatten() & (z_atom.index_select(0, j) > 0);
-  if (within_cutoff) keep &= d2 <= cutoff * cutoff;
-  const at::Tensor kept = keep.nonzero().squeeze(1);
-  p.src_atom = j.index_select(0, kept);
-  p.dst_atom = p.centers.index_select(0, at::div(kept, width, "floor"));
-  p.length2 = d2.index_select(0, kept);
-  p.edge_vec = d.index_select(0, kept);
-  return p;
-}
-
 StepTotals DeviceStep::Impl::compute_eager(const DeviceArrays& a, int virial_width,
                                            ExchangeTransport* exchange, const Lap& lap) {
   const AtomTypes types = atom_types(a);
   const at::Tensor x = positions(a);
-  NeighborPairs p = list_pairs(a, x, types.z_atom, true);
+  NeighborPairs p = pairs(a, x, types.z_atom, true);
   if (model.deterministic() && p.src_atom.numel() > 0) {
     const at::Tensor order =
         canonical_edge_order(a, x, p.src_atom, p.dst_atom, p.edge_vec, ghost_nodes, on);
@@ -119,9 +67,9 @@ StepTotals DeviceStep::Impl::compute_eager(const DeviceArrays& a, int virial_wid
                                    : at::full({1}, cutoff * cutoff, p.length2.options());
   // Deterministic runs sum energies by atom ID: Kokkos may store owned atoms in another order.
   const at::Tensor energy_total =
-      model.deterministic() && a.nlocal > 0
-          ? node_energy.narrow(0, 0, a.nlocal)
-                .index_select(0, at::argsort(id_tensor(a.tag, a.nlocal, on), true, 0, false))
+      model.deterministic() && a.atoms.nlocal > 0
+          ? node_energy.narrow(0, 0, a.atoms.nlocal)
+                .index_select(0, at::argsort(id_tensor(a.tag, a.atoms.nlocal, on), true, 0, false))
                 .sum()
           : node_energy.sum();
   const at::Tensor totals =
@@ -130,7 +78,7 @@ StepTotals DeviceStep::Impl::compute_eager(const DeviceArrays& a, int virial_wid
   const double* total = totals.data_ptr<double>();
   if (total[10] < min_distance * min_distance) {
     const std::int64_t e = p.length2.argmin().item<std::int64_t>();
-    const at::Tensor tag = id_tensor(a.tag, a.nall, on);
+    const at::Tensor tag = id_tensor(a.tag, a.atoms.nall, on);
     // Edges run between atoms (ghost images included) before folding: name their IDs.
     const at::Tensor ids = tag.index_select(0, at::stack({p.src_atom[e], p.dst_atom[e]})).cpu();
     throw CloseAtoms(ids[0].item<std::int64_t>(), ids[1].item<std::int64_t>(), std::sqrt(total[10]),

@@ -15,10 +15,10 @@ std::optional<StepTotals> DeviceStep::Impl::compute_graphed(const DeviceArrays& 
     graph = std::make_unique<DeviceCudaGraph>(model.loaded(), cutoff);
     graph_has_pairs = false;
   }
-  if (refresh_owners || !graph_has_pairs || graph_pairs_nall != a.nall ||
+  if (refresh_owners || !graph_has_pairs || graph_pairs_nall != a.atoms.nall ||
       graph_ghost_nodes != ghost_nodes) {
     const AtomTypes types = atom_types(a);
-    const NeighborPairs p = list_pairs(a, positions(a), types.z_atom, false);
+    const NeighborPairs p = pairs(a, positions(a), types.z_atom, false);
     CandidatePairs pairs;
     pairs.src_atom = p.src_atom;
     pairs.dst_atom = p.dst_atom;
@@ -27,14 +27,14 @@ std::optional<StepTotals> DeviceStep::Impl::compute_graphed(const DeviceArrays& 
     pairs.z = types.z;
     pairs.energy_mask = types.energy_mask;
     pairs.centers = p.centers;
-    pairs.nall = a.nall;
+    pairs.nall = a.atoms.nall;
     pairs.edges = (p.length2 <= cutoff * cutoff).sum().item<std::int64_t>();
     graph->set_pairs(pairs);
     graph_has_pairs = true;
-    graph_pairs_nall = a.nall;
+    graph_pairs_nall = a.atoms.nall;
     graph_ghost_nodes = ghost_nodes;
   }
-  const GraphTotals t = graph->run(a.x, static_cast<cudaStream_t>(a.cuda_stream), profile);
+  const GraphTotals t = graph->run(a.atoms.x, static_cast<cudaStream_t>(a.cuda_stream), profile);
   lap("device step (CUDA graph)");
   // Non-finite positions and overlapping atoms: the eager step below names the atoms.
   if (t.centers_finite && t.shortest2 >= min_distance * min_distance) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "device/device_step.h"
+#include "device/pair_listing.h"
 
 namespace mlff {
 
@@ -56,12 +57,6 @@ at::Tensor view(const T* data, at::IntArrayRef sizes, at::ScalarType dtype,
   return at::from_blob(const_cast<T*>(data), sizes, on.dtype(dtype));
 }
 
-// The neighbor list's pairs (center, neighbor) between atoms of non-NULL types, grouped by center
-// in row order, with edge vectors x[neighbor] - x[center] and their squared lengths.
-struct NeighborPairs {
-  at::Tensor src_atom, dst_atom, edge_vec, length2, centers;
-};
-
 // Atomic numbers of all atoms and the mask of the node energies that count.
 struct AtomTypes {
   at::Tensor z_atom, z, energy_mask;
@@ -75,10 +70,10 @@ class DeviceCudaGraph;
 struct DeviceStep::Impl {
   Impl(ModelRunner& model, const std::vector<int>& type_to_z, double cutoff, double min_distance);
 
-  // Pairs within the cutoff only, or (for the CUDA graph) all of them. Throws on non-finite
-  // positions of centers.
-  NeighborPairs list_pairs(const DeviceArrays& a, const at::Tensor& x, const at::Tensor& z_atom,
-                           bool within_cutoff) const;
+  // The neighbor list's pairs within the cutoff, or (for the CUDA graph) all of them; a
+  // non-finite position is named by the atom's ID.
+  NeighborPairs pairs(const DeviceArrays& a, const at::Tensor& x, const at::Tensor& z_atom,
+                      bool within_cutoff) const;
   // The step's atoms as the model sees them: ghosts as nodes or folded onto owners.
   void set_nodes(const DeviceArrays& a, bool ghost_nodes, bool refresh_owners);
   at::Tensor node_index(const at::Tensor& atom) const {
@@ -86,7 +81,7 @@ struct DeviceStep::Impl {
   }
   AtomTypes atom_types(const DeviceArrays& a) const;
   at::Tensor positions(const DeviceArrays& a) const {
-    return view(a.x, {a.nall, 3}, at::kDouble, on);
+    return view(a.atoms.x, {a.atoms.nall, 3}, at::kDouble, on);
   }
 
   // The two paths of compute, which leave the same node rows: the captured CUDA graph (small

@@ -62,8 +62,7 @@ void EdgeGraph::build(const AtomArrays& atoms, const NeighborLists& neighbors,
   // Name the first offending atom or pair, outside the parallel region.
   if (!finite_positions)
     for (int c = 0; c < num_centers; ++c)
-      if (!finite_at(c))
-        throw Error("non-finite position of atom index " + std::to_string(neighbors.centers[c]));
+      if (!finite_at(c)) throw NonFinitePosition(neighbors.centers[c]);
   if (!apart)
     for (int c = 0; c < num_centers; ++c)
       for_each_edge(c, [&](int i, int j, double dx, double dy, double dz) {

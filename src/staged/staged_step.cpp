@@ -36,6 +36,8 @@ StepTotals StagedStep::compute(const HostArrays& a, bool ghost_nodes, bool refre
                  num_nodes, cutoff_, min_distance_);
   } catch (const CloseAtoms& e) {  // the graph names atom indices; the user knows IDs
     throw CloseAtoms(a.tag[e.first], a.tag[e.second], e.distance, e.min_distance);
+  } catch (const NonFinitePosition& e) {
+    throw NonFinitePosition(a.tag[e.atom]);
   }
   if (model_.deterministic()) {
     resize_buffer(node_tag_, num_nodes);

@@ -21,6 +21,12 @@ std::string CloseAtoms::message(long first, long second, double distance, double
   return text;
 }
 
+NonFinitePosition::NonFinitePosition(long atom)
+    : Error("non-finite position (NaN or inf) of atom " + std::to_string(atom) +
+            ": the run has blown up before this step (check the time step and the forces of "
+            "other styles and fixes)"),
+      atom(atom) {}
+
 std::string first_line(const std::exception& e) {
   const std::string what = e.what();
   return what.substr(0, what.find('\n'));

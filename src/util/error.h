@@ -23,6 +23,14 @@ class CloseAtoms : public Error {
   double distance, min_distance;
 };
 
+// An atom whose position is not finite (NaN or inf: a run that has blown up). atom is an ID
+// where the thrower has them, else an index, which the step turns into an ID.
+class NonFinitePosition : public Error {
+ public:
+  explicit NonFinitePosition(long atom);
+  long atom;
+};
+
 // The first line of an exception's message.
 std::string first_line(const std::exception& e);
 

@@ -71,20 +71,10 @@ struct PeriodicBenzene {
   mlff::DeviceArrays arrays(std::vector<double>& f, std::vector<double>& eatom,
                             std::vector<double>& vatom, int num_centers) const {
     mlff::DeviceArrays a;
-    a.x = x.data();
-    a.type = type.data();
+    a.atoms = {x.data(), type.data(), nlocal, nall};
     a.tag = tag.data();
-    a.nlocal = nlocal;
-    a.nall = nall;
-    a.centers = centers.data();
-    a.num_centers = num_centers;
-    a.num_neighbors = counts.data();
-    a.neighbors = padded.data();
-    a.neighbor_rows = nall;
-    a.neighbor_cols = width;
-    a.row_stride = width;
-    a.col_stride = 1;
-    a.index_mask = kMask;
+    a.neighbors = {num_centers, centers.data(), counts.data(), padded.data(), nall, width, width,
+                   1,           kMask};
     attach_outputs(a, f, eatom, vatom);
     return a;
   }
@@ -225,8 +215,9 @@ TEST(DeviceStep, NullTypesAndBadInputs) {
                "ghost atom 99 has no owned image");
   PeriodicBenzene broken;
   broken.x[3 * 4 + 1] = std::numeric_limits<double>::quiet_NaN();
+  for (int i = 0; i < broken.nall; ++i) broken.tag[i] += 100;  // IDs are not indices
   expect_error([&] { step.compute(broken.arrays(f, eatom, vatom, broken.nlocal), false, true, 0); },
-               "non-finite position of atom index 4");
+               "non-finite position (NaN or inf) of atom 105:");
 }
 
 TEST(StagedStep, BadInputsNameAtomIds) {
@@ -248,6 +239,12 @@ TEST(StagedStep, BadInputsNameAtomIds) {
     EXPECT_EQ(std::min(e.first, e.second), 102);
     EXPECT_EQ(std::max(e.first, e.second), 108);
   }
+  PeriodicBenzene broken;
+  broken.x[3 * 4 + 1] = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < broken.nall; ++i) broken.tag[i] += 100;
+  expect_error(
+      [&] { step.compute(broken.host_arrays(f, eatom, vatom, broken.nlocal), false, true, 0); },
+      "non-finite position (NaN or inf) of atom 105:");
 }
 
 // A lone atom (no edges) through an AOTI package, which was exported with larger examples.
@@ -260,16 +257,16 @@ TEST(DeviceStep, LoneAtomThroughAnAotiPackage) {
   for (mlff::ModelRunner* runner : {&aoti, &script}) {
     mlff::DeviceStep step(*runner, {0, 6}, 5.0);
     mlff::DeviceArrays a;
-    a.x = x;
-    a.type = &type;
+    a.atoms.x = x;
+    a.atoms.type = &type;
     a.tag = &tag;
-    a.nlocal = a.nall = 1;
-    a.centers = &center;
-    a.num_centers = 1;
-    a.num_neighbors = &count;
-    a.neighbors = &neighbors;
-    a.neighbor_rows = a.neighbor_cols = 1;
-    a.row_stride = 1;
+    a.atoms.nlocal = a.atoms.nall = 1;
+    a.neighbors.centers = &center;
+    a.neighbors.num_centers = 1;
+    a.neighbors.num_neighbors = &count;
+    a.neighbors.table = &neighbors;
+    a.neighbors.rows = a.neighbors.cols = 1;
+    a.neighbors.row_stride = 1;
     double f[3] = {0, 0, 0};
     a.f = f;
     energies[runner == &aoti ? 0 : 1] = step.compute(a, false, true, 0).energy;
