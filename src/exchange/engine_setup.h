@@ -25,7 +25,8 @@ std::string exchange_log_line(const ExchangeChoice& choice, const ModelMetadata&
 std::string deep_shell_refusal(const ModelMetadata& meta, double need, double length);
 
 // With the deep shell every rank computes the messages of all its ghosts: when they far
-// outnumber the owned atoms, fewer ranks would be faster. The warning, or empty. Collective.
+// outnumber the owned atoms, fewer ranks would be faster, and on one rank folding the ghosts
+// gives the same numbers for less. The warning, or empty. Collective.
 std::string ghost_load_warning(MPI_Comm world, int nlocal, int nghost, double shell);
 
 }  // namespace mlff

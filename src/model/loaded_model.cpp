@@ -54,6 +54,24 @@ void set_process_settings(const LoadedModel& m) {
     setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
 }
 
+// A package is compiled for one precision: how to get a file for the one asked. Packages hold
+// no fp64 (a TorchScript file does), and the reduced precisions run on CUDA only.
+std::string precision_remedy(const ModelMetadata& meta, Precision wanted) {
+  const std::string name = precision_name(wanted);
+  if (wanted == Precision::FP64)
+    return "packages run in fp32 or below; for fp64 use a TorchScript file (python -m "
+           "mlff_student export <checkpoint> -o <file>.pt --dtype float64), or leave precision "
+           "out to run the package as compiled";
+  if (wanted != Precision::FP32 && meta.device != "cuda")
+    return name +
+           " runs on CUDA only: on a machine with a GPU, compile a package with python -m "
+           "mlff_student compile <checkpoint> -o <file>.pt2 --device cuda --precision " +
+           name + ", or leave precision out to run this one as compiled";
+  return "compile it again with python -m mlff_student compile <checkpoint> -o <file>.pt2 "
+         "--device " +
+         meta.device + " --precision " + name + ", or leave precision out to run it as compiled";
+}
+
 }  // namespace
 
 at::ScalarType LoadedModel::input_dtype() const {
@@ -80,8 +98,8 @@ std::unique_ptr<LoadedModel> load_model(const std::string& path, const RunnerOpt
     if (options.precision && *options.precision != m->metadata.precision)
       throw Error("package '" + path + "' was compiled for precision " +
                   precision_name(m->metadata.precision) + ", not " +
-                  precision_name(*options.precision) + ": compile it again with --precision " +
-                  precision_name(*options.precision));
+                  precision_name(*options.precision) + ": " +
+                  precision_remedy(m->metadata, *options.precision));
     if (options.device && device_name(*options.device) != m->metadata.device)
       throw Error("package '" + path + "' was compiled for device " + m->metadata.device +
                   ", not " + device_name(*options.device));

@@ -2,6 +2,8 @@
 #include <torch/autograd.h>
 #include <torch/script.h>
 
+#include <iterator>
+#include <string>
 #include <unordered_map>
 
 #include "model/backend.h"
@@ -79,6 +81,28 @@ class TorchScriptBackend : public ModelBackend {
   Precision precision_ = Precision::FP32;
 };
 
+// An entry point as the contract states it: the five inputs, a pair of outputs. Checked as the
+// file loads, so that a file that breaks the contract is refused with its name, not at the first
+// step with a TorchScript stack.
+void check_entry(const torch::jit::Module& module, const char* name, const std::string& path) {
+  const auto method = module.find_method(name);
+  const std::string what = "model file '" + path + "' ";
+  const std::string remedy =
+      " (the model contract, doc/model_format.md): export it with python -m mlff_student export";
+  if (!method) throw Error(what + "has no " + name + " method" + remedy);
+  const c10::FunctionSchema& schema = method->function().getSchema();
+  const std::size_t inputs = schema.arguments().size() - 1;  // less self
+  if (inputs != std::size(contract::kInputs))
+    throw Error(what + "has a " + name + " of " + std::to_string(inputs) +
+                " inputs, not the 5 (z, edge_src, edge_dst, edge_vec, energy_mask)" + remedy);
+  const bool pair = schema.returns().size() == 1 &&
+                    schema.returns()[0].type()->kind() == c10::TypeKind::TupleType &&
+                    schema.returns()[0].type()->containedTypes().size() == 2;
+  if (!pair)
+    throw Error(what + "has a " + name + " that does not return the pair (node_energy, edge_grad)" +
+                remedy);
+}
+
 }  // namespace
 
 std::unique_ptr<ModelBackend> open_torchscript(const std::string& path, ModelMetadata& metadata) {
@@ -95,6 +119,8 @@ std::unique_ptr<ModelBackend> open_torchscript(const std::string& path, ModelMet
   metadata = ModelMetadata::parse(extra[contract::kMetadataName]);
   if (metadata.format != "torchscript")
     throw Error("model file '" + path + "' says it is " + metadata.format + ", not TorchScript");
+  check_entry(module, contract::kForward, path);
+  if (metadata.ghost_exchange) check_entry(module, contract::kForwardExchange, path);
   return std::make_unique<TorchScriptBackend>(std::move(module), path);
 }
 
