@@ -9,12 +9,14 @@
     python -m mlff_student molecules [--out DIR] [--names caffeine,...]   (needs RDKit)
     python -m mlff_student inspect FILE
 
-Errors print one line (--traceback prints Python's traceback too) and exit with status 1.
+Errors print one line, `mlff_student <command>: <path>: what is wrong and what to do`, and exit
+with status 1 (--traceback prints Python's traceback instead); usage errors exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import torch
 
 from .deploy.compile import MESSAGES, PRECISIONS, compile_aoti
 from .deploy.export import DTYPES, export_torchscript, read_metadata
+from .errors import InputError, writable_directory, writable_file
 from .model.loading import load_model
 from .train import distill
 
@@ -103,10 +106,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(parser, args)
-    except (OSError, ValueError, RuntimeError) as err:
+    except InputError as err:
         if args.traceback:
             raise
-        print(f"mlff_student {args.command}: error: {err}", file=sys.stderr)
+        print(f"mlff_student {args.command}: {err}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, RuntimeError) as err:  # not foreseen: its first line, and where
+        if args.traceback:
+            raise
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(
+            f"mlff_student {args.command}: {first} (--traceback before {args.command} shows where)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -117,9 +129,20 @@ def run(parser, args) -> int:
         return 0
 
     if args.command == "molecules":
-        from .data.systems import STRUCTURES, make_molecules
+        from .data.systems import DRUGLIKE, STRUCTURES, make_molecules
 
-        make_molecules(args.out or STRUCTURES, args.names.split(",") if args.names else None)
+        names = args.names.split(",") if args.names else None
+        unknown = [n for n in names or () if n not in DRUGLIKE]
+        if unknown:
+            raise InputError(
+                None,
+                f"--names: {', '.join(map(repr, unknown))} not among the molecules: choose from "
+                + ", ".join(DRUGLIKE),
+            )
+        out = writable_directory(args.out or STRUCTURES)
+        if importlib.util.find_spec("rdkit") is None:
+            raise InputError(None, "needs RDKit, which is not installed: pip install rdkit")
+        make_molecules(out, names)
         return 0
 
     if args.command == "distill":
@@ -128,6 +151,9 @@ def run(parser, args) -> int:
     if args.command == "nve-report":
         from .analysis.nve import report, summary_line
 
+        for path in (args.json, args.png):
+            if path:
+                writable_file(path)
         metrics = report(args.log, args.json, args.png, args.title)
         print(summary_line(args.title or args.log, metrics))
         return 0
@@ -137,6 +163,7 @@ def run(parser, args) -> int:
 
         if not args.output.endswith(".pt"):
             parser.error("pair_style mliap unified loads files ending in .pt with torch.load")
+        writable_file(args.output)
         write(load_model(args.source), args.output, args.elements, DTYPES[args.dtype])
         print(
             f"wrote {args.output}: pair_style mliap unified {args.output} 0, "
@@ -149,12 +176,14 @@ def run(parser, args) -> int:
             parser.error(
                 "export writes TorchScript (.pt); AOTInductor packages (.pt2) are made by compile"
             )
+        writable_file(args.output)
         model = load_model(args.source)
         meta = export_torchscript(model, args.output, args.dtype)
         n = sum(p.numel() for p in model.parameters())
     else:
         if not args.output.endswith(".pt2"):
             parser.error("AOTInductor packages must end in .pt2")
+        writable_file(args.output)
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = load_model(args.source)
         meta = compile_aoti(

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError, readable_file
+
 # The seed's pass criteria.
 MAX_DRIFT_PCT = 1.0
 MAX_EXCURSION_PCT = 1.5
@@ -37,8 +39,13 @@ def read_log(path: str | Path) -> Thermo:
     """Thermo rows of every run in the log with thermo_style custom step time temp pe ke etotal
     (any order, other columns allowed), finished or not. Rows repeated at the start of a run are
     dropped."""
+    path = readable_file(path, "the log of a LAMMPS run (log.lammps)")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text, so not a LAMMPS log: give the run's log") from None
     rows, natoms, header = {}, None, None
-    for line in Path(path).read_text().splitlines():
+    for line in text.splitlines():
         words = line.split()
         if natoms is None and len(words) == 2 and words[1] == "atoms" and words[0].isdigit():
             natoms = int(words[0])  # read_data's count; an unfinished run has no loop line
@@ -59,7 +66,11 @@ def read_log(path: str | Path) -> Thermo:
                 continue
             rows[int(values["Step"])] = values
     if not rows or natoms is None:
-        raise ValueError(f"{path}: no thermo output of a run with the columns {', '.join(COLUMNS)}")
+        raise InputError(
+            path,
+            f"no thermo output of a run with the columns {', '.join(COLUMNS)}: give the log of a "
+            "run with thermo_style custom step time temp pe ke etotal",
+        )
     table = [rows[s] for s in sorted(rows)]
 
     def column(name):
@@ -113,7 +124,10 @@ def window_means(t: Thermo, width_ps: float) -> list:
 
 
 def plot(t: Thermo, path: str | Path, title: str = "") -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError(path, "plotting needs matplotlib: pip install matplotlib") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -134,8 +148,12 @@ def plot(t: Thermo, path: str | Path, title: str = "") -> None:
     if title:
         axes[0].set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=110)
+    except ValueError as err:  # a file name whose suffix names no format matplotlib writes
+        raise InputError(path, f"{err}: name the file .png") from None
+    finally:
+        plt.close(fig)
 
 
 def report(

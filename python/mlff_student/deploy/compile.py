@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import InputError
 from ..model.student import StudentForceField
 from .export import energy_and_edge_gradient, metadata
 
@@ -90,17 +91,29 @@ def compile_aoti(
     (and their gradients) in that 16-bit type, and the tables too unless tables is "fp32"."""
     message = message or ("fused" if device == "cuda" else "torch")
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}")
+        raise InputError(None, f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if device not in ("cuda", "cpu"):
+        raise InputError(None, f"device must be cuda or cpu, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError(
+            None,
+            "device cuda needs a GPU, and this machine has none: compile on (a machine like) the "
+            "one that will run the package, or for device cpu",
+        )
     if precision != "fp32" and device != "cuda":
-        raise ValueError(f"precision {precision} needs device cuda")
+        raise InputError(
+            None, f"precision {precision} needs device cuda: on cpu, compile in precision fp32"
+        )
     if message not in MESSAGES:
-        raise ValueError(f"message must be one of {MESSAGES}")
+        raise InputError(None, f"message must be one of {MESSAGES}, not {message!r}")
     if message == "fused" and device != "cuda":
-        raise ValueError("fused message kernels need device cuda")
+        raise InputError(None, "fused message kernels need device cuda: on cpu, use message torch")
     if knots is not None and (message != "fused" or knots < 1):
-        raise ValueError("knots: a positive table size, for fused message kernels only")
+        raise InputError(
+            None, f"knots {knots}: give a positive filter table size, for fused kernels only"
+        )
     if tables not in ("features", "fp32"):
-        raise ValueError("tables must be 'features' or 'fp32'")
+        raise InputError(None, f"tables must be 'features' or 'fp32', not {tables!r}")
     from torch.fx.experimental.proxy_tensor import make_fx
 
     dev = torch.device(device)

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import InputError, readable_file
 from ..model.student import StudentForceField
 from .contract import FORMAT_VERSION, METADATA_NAME
 
@@ -138,10 +139,21 @@ def format_metadata(meta: dict) -> str:
     return "".join(f"{k}={v}\n" for k, v in meta.items())
 
 
-def parse_metadata(text: str | bytes) -> dict:
+def parse_metadata(text: str | bytes, path: str | Path | None = None) -> dict:
+    """The key=value lines of a file's metadata; path: the file, for the errors."""
+    remake = "remake the file with python -m mlff_student export or compile"
     if isinstance(text, bytes):
-        text = text.decode()
-    return dict(line.split("=", 1) for line in text.splitlines() if line.strip())
+        try:
+            text = text.decode()
+        except UnicodeDecodeError as err:
+            raise InputError(
+                path, f"its metadata is not UTF-8 text ({err.reason}): {remake}"
+            ) from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if "=" not in line:
+            raise InputError(path, f"metadata line {line!r} is not key=value: {remake}")
+    return dict(line.split("=", 1) for line in lines)
 
 
 def export_torchscript(model: StudentForceField, path: str | Path, dtype: str = "float32") -> dict:
@@ -159,27 +171,29 @@ def read_metadata(path: str | Path) -> dict:
     import json
     import zipfile
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    what = "a TorchScript file (.pt) or AOTInductor package (.pt2) made by export or compile"
+    path = readable_file(path, what)
     if not zipfile.is_zipfile(path):
-        raise ValueError(
-            f"{path}: not a model file (neither TorchScript nor an AOTInductor package)"
+        raise InputError(
+            path, f"not a model file (neither TorchScript nor an AOTInductor package): give {what}"
         )
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        torchscript = [n for n in names if n.endswith(f"/extra/{METADATA_NAME}")]
-        if torchscript:
-            return parse_metadata(archive.read(torchscript[0]))
-        # AOTInductor keeps the metadata given at compile time as JSON beside the model library.
-        package = [n for n in names if n.endswith("_metadata.json") and "aotinductor" in n]
-        for name in package:
-            meta = json.loads(archive.read(name))
-            if "format_version" in meta:
-                return meta
-    raise ValueError(
-        f"{path}: has no mlff_student metadata (make it with python -m mlff_student "
-        "export or compile)"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            torchscript = [n for n in names if n.endswith(f"/extra/{METADATA_NAME}")]
+            if torchscript:
+                return parse_metadata(archive.read(torchscript[0]), path)
+            # AOTInductor keeps the metadata given at compile time as JSON beside the model
+            # library.
+            package = [n for n in names if n.endswith("_metadata.json") and "aotinductor" in n]
+            for name in package:
+                meta = json.loads(archive.read(name))
+                if "format_version" in meta:
+                    return meta
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(path, f"a damaged model file ({err}): remake it") from None
+    raise InputError(
+        path, "has no mlff_student metadata: make it with python -m mlff_student export or compile"
     )
 
 
@@ -187,4 +201,4 @@ def load_exported(path: str | Path):
     """The exported module and its metadata, as the plugin sees them."""
     extra = {METADATA_NAME: ""}
     module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    return module, parse_metadata(extra[METADATA_NAME])
+    return module, parse_metadata(extra[METADATA_NAME], path)

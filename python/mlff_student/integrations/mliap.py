@@ -29,11 +29,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from ase.data import atomic_numbers
 
 from ..deploy.export import energy_and_edge_gradient
+from ..errors import InputError
 from ..model import ghost_exchange
-from ..model.student import StudentForceField
+from ..model.student import StudentForceField, element_number
 
 try:  # LAMMPS's Python module, which the ML-IAP set-up installs; needed to run, not to import
     from lammps.mliap.mliap_unified_abc import MLIAPUnified
@@ -57,7 +57,7 @@ class StudentMLIAP(MLIAPUnified):
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.dtype = dtype
-        self.z_of_element = torch.tensor([atomic_numbers[e] for e in element_types])
+        self.z_of_element = torch.tensor(atomic_numbers_of(element_types, model.config.max_z))
         # Values per atom in each exchange: the scalar and the three vector feature blocks.
         self.exchange_values = 4 * model.config.hidden_dim
 
@@ -108,6 +108,24 @@ class StudentMLIAP(MLIAPUnified):
             torch.as_tensor(eatoms, device=device)[:] = local
         # f_i += fij and f_j -= fij, the force of E(rij) with rij = x_j - x_i.
         data.update_pair_forces(edge_grad.double().contiguous())
+
+
+def atomic_numbers_of(elements: list[str], max_z: int) -> list[int]:
+    """The atomic number of each ML-IAP element type, which the model's table must hold."""
+    numbers = []
+    for symbol in elements:
+        try:
+            z = element_number(symbol)
+        except ValueError as err:
+            raise InputError(None, f"element types: {err}") from None
+        if z > max_z:
+            raise InputError(
+                None,
+                f"element types: {symbol} (Z = {z}) is outside the model's table, which ends at "
+                f"Z = {max_z}: give only elements the model knows",
+            )
+        numbers.append(z)
+    return numbers
 
 
 def exchanged(s: torch.Tensor, v: torch.Tensor, exchange) -> tuple[torch.Tensor, torch.Tensor]:

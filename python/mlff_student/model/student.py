@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from ase.data import atomic_numbers
 from torch import nn
 
 from . import ghost_exchange  # noqa: F401  (defines torch.ops.mlff_student.ghost_features)
@@ -40,8 +41,32 @@ class StudentConfig:
     elements: tuple = ()
 
     def __post_init__(self):
+        """Refuses what pair_style mlff/student would refuse in a model file, and what would
+        fail only later, in training or in LAMMPS."""
         if self.mixing not in MIXINGS:
             raise ValueError(f"mixing must be one of {MIXINGS}, not {self.mixing!r}")
+        if not (math.isfinite(self.cutoff) and self.cutoff > 0):
+            raise ValueError(f"cutoff must be a positive, finite distance (Å), not {self.cutoff}")
+        # hidden_dim: the energy head narrows the features to hidden_dim // 4.
+        least = {"hidden_dim": 4, "num_interactions": 1, "num_rbf": 1, "max_z": 1}
+        for name, value in least.items():
+            if getattr(self, name) < value:
+                raise ValueError(f"{name} must be at least {value}, not {getattr(self, name)}")
+        for symbol in self.elements:
+            z = element_number(symbol)
+            if z > self.max_z:
+                raise ValueError(
+                    f"element {symbol} (Z = {z}) is outside the model's table, which ends at "
+                    f"Z = {self.max_z}"
+                )
+
+
+def element_number(symbol) -> int:
+    """The atomic number of a chemical symbol (ValueError for anything else)."""
+    z = atomic_numbers.get(symbol) if isinstance(symbol, str) else None
+    if not z:  # ASE's "X" (Z = 0) is a placeholder, not an element
+        raise ValueError(f"{symbol!r} is not a chemical element (give symbols such as C, H, Cl)")
+    return z
 
 
 MIXINGS = ("cartesian", "channel")

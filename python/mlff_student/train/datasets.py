@@ -4,9 +4,57 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import torch
+from ase.data import chemical_symbols
+
+from ..errors import InputError, readable_file
+
+# What training reads of every dataset; distill also records the 'names' and 'sampling' of the
+# datasets it trains on.
+FRAME_KEYS = ("natoms", "numbers", "positions", "energy", "forces")
+DATASET_KEYS = (*FRAME_KEYS, "names", "sampling")
+
+
+def read_dataset(path: str | Path, keys: tuple = DATASET_KEYS) -> dict:
+    """A labelled dataset (.npz) as distill writes it, with the keys given, whose arrays agree
+    in size: frames that fail only in training would waste its set-up."""
+    remake = "give one that distill made, or a path that does not exist to make one there"
+    path = readable_file(path, "a labelled dataset (.npz)")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head != b"PK":  # np.load would take anything else for a pickle
+        reason = "it is empty" if not head else "not a zip archive"
+        raise InputError(path, f"not an .npz dataset ({reason}): {remake}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = dict(archive)
+    except Exception as err:  # numpy fails on a truncated or foreign archive in many ways
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(path, f"not an .npz dataset ({reason}): {remake}") from None
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise InputError(
+            path,
+            f"lacks {', '.join(map(repr, missing))} (has {', '.join(data) or 'nothing'}): "
+            + remake,
+        )
+    natoms, atoms = data["natoms"], int(np.sum(data["natoms"]))
+    sizes = {"numbers": atoms, "positions": atoms, "forces": atoms, "energy": len(natoms)}
+    for key, size in sizes.items():
+        if len(data[key]) != size:
+            rows = "atoms" if key != "energy" else "frames"
+            raise InputError(
+                path, f"{key!r} has {len(data[key])} rows for {size} {rows} of 'natoms': {remake}"
+            )
+    z = np.asarray(data["numbers"])
+    if z.size and not (z.min() >= 1 and z.max() < len(chemical_symbols)):
+        raise InputError(
+            path, f"'numbers' holds {z.min()}..{z.max()}, not atomic numbers: {remake}"
+        )
+    return data
 
 
 def frames_to_dataset(frames: list, sampling, names: list) -> dict:

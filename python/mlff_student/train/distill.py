@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -23,14 +24,16 @@ import numpy as np
 import torch
 from ase.data import chemical_symbols
 
+from ..errors import InputError, writable_directory, writable_file
 from ..model.student import StudentConfig
-from .datasets import GraphSet, merge_datasets
+from .datasets import DATASET_KEYS, FRAME_KEYS, GraphSet, merge_datasets, read_dataset
 from .liquid_sampling import LiquidSampling, make_liquid_dataset
-from .sampling import Sampling, make_dataset
+from .sampling import Sampling, make_dataset, training_molecules
 from .training import Training, evaluate, save, train
 
 
 def main(args) -> int:
+    check_arguments(args)
     device = torch.device(args.device)
     sampling = Sampling(
         temperatures=tuple(float(t) for t in args.temperatures.split(",")),
@@ -40,10 +43,10 @@ def main(args) -> int:
     )
     names = args.molecules.split(",") if args.molecules else None
 
-    def read_or_make(path: Path, make) -> dict:
+    def read_or_make(path: Path, make, keys=DATASET_KEYS) -> dict:
         if not path.exists():
             return make(path)
-        data = dict(np.load(path))
+        data = read_dataset(path, keys)
         print(
             f"dataset: {len(data['natoms'])} frames from {path} (the sampling options apply "
             "only when a dataset is made)"
@@ -56,8 +59,6 @@ def main(args) -> int:
     def liquid(sampling: LiquidSampling):
         return lambda path: make_liquid_dataset(path, sampling, args.workers)
 
-    if not args.dataset and not args.label_only:
-        raise ValueError("training needs --dataset (molecules); only --label-only can do without")
     data = read_or_make(Path(args.dataset), molecules(sampling)) if args.dataset else None
     # Held out: independent trajectories (other seed, a temperature in between).
     held_out = Sampling(
@@ -68,7 +69,7 @@ def main(args) -> int:
     )
     tests = {}
     if args.test_dataset:
-        tests["test"] = read_or_make(Path(args.test_dataset), molecules(held_out))
+        tests["test"] = read_or_make(Path(args.test_dataset), molecules(held_out), FRAME_KEYS)
     parts, liquid_sampling = [data], None
     if args.liquid_dataset:
         liquid_sampling = LiquidSampling(frames=args.liquid_frames, seed=args.seed)
@@ -82,20 +83,25 @@ def main(args) -> int:
             frames=max(20, args.liquid_frames // 15),
             seed=args.seed + 1000,
         )
-        tests["liquid_test"] = read_or_make(Path(args.liquid_test_dataset), liquid(held_out_liquid))
+        tests["liquid_test"] = read_or_make(
+            Path(args.liquid_test_dataset), liquid(held_out_liquid), FRAME_KEYS
+        )
     if args.label_only:
         return 0
 
     trained = sorted(set(np.concatenate([part["numbers"] for part in parts]).tolist()))
-    config = StudentConfig(
-        hidden_dim=args.hidden_dim,
-        num_interactions=args.interactions,
-        num_rbf=args.num_rbf,
-        cutoff=args.cutoff,
-        mixing=args.mixing,
-        smooth_cutoff=args.smooth_cutoff,
-        elements=tuple(chemical_symbols[z] for z in trained),
-    )
+    try:
+        config = StudentConfig(
+            hidden_dim=args.hidden_dim,
+            num_interactions=args.interactions,
+            num_rbf=args.num_rbf,
+            cutoff=args.cutoff,
+            mixing=args.mixing,
+            smooth_cutoff=args.smooth_cutoff,
+            elements=tuple(chemical_symbols[z] for z in trained),
+        )
+    except ValueError as err:  # the datasets' elements: the options were checked
+        raise InputError(None, f"the datasets' frames: {err}") from None
     training = Training(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -130,6 +136,83 @@ def main(args) -> int:
     save(model, Path(args.out), record)
     print(f"wrote {Path(args.out).with_suffix('.pt')} (plugin), .ckpt and .json")
     return 0
+
+
+def check_arguments(args) -> None:
+    """Refuses bad options before any dataset is made or read: labelling and training take
+    hours, and their results would be lost to an option that fails at the end."""
+    if not args.dataset and not args.label_only:
+        raise InputError(
+            None, "training needs --dataset (molecules); only --label-only can do without"
+        )
+    positive = {
+        "--frames": args.frames,
+        "--workers": args.workers,
+        "--epochs": args.epochs,
+        "--batch-size": args.batch_size,
+        "--interactions": args.interactions,
+        "--num-rbf": args.num_rbf,
+    }
+    for option, value in positive.items():
+        if value < 1:
+            raise InputError(None, f"{option} {value}: give a whole number of at least 1")
+    if args.liquid_dataset and args.liquid_frames < 1:  # read only where one is made
+        raise InputError(
+            None, f"--liquid-frames {args.liquid_frames}: give a whole number of at least 1"
+        )
+    if args.displaced < 0:
+        raise InputError(None, f"--displaced {args.displaced}: give a number of at least 0")
+    if args.hidden_dim < 4:  # the energy head narrows the features to hidden_dim // 4
+        raise InputError(None, f"--hidden-dim {args.hidden_dim}: give at least 4")
+    reals = {"--cutoff": args.cutoff, "--lr": args.lr, "--minutes": args.minutes}
+    for option, value in reals.items():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise InputError(None, f"{option} {value}: give a positive, finite number")
+    for t in args.temperatures.split(","):
+        try:
+            kelvin = float(t)
+        except ValueError:
+            kelvin = math.nan
+        if not (math.isfinite(kelvin) and kelvin > 0):
+            raise InputError(
+                None, f"--temperatures {args.temperatures}: give kelvins, comma-separated (300,600)"
+            )
+    if args.molecules:
+        known = training_molecules()
+        unknown = [n for n in args.molecules.split(",") if n not in known]
+        if unknown:
+            raise InputError(
+                None,
+                f"--molecules: {', '.join(map(repr, unknown))} not among the G2 molecules that "
+                "qualify: give ase.collections.g2 names of closed-shell molecules of 3 or more "
+                "atoms of H C N O F S Cl, such as CH3OH,C6H6",
+            )
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise InputError(None, f"--device {args.device}: give cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(None, f"--device {args.device}: this machine has no GPU; give cpu")
+    datasets = (
+        (args.dataset, DATASET_KEYS),
+        (args.test_dataset, FRAME_KEYS),
+        (args.liquid_dataset, DATASET_KEYS),
+        (args.liquid_test_dataset, FRAME_KEYS),
+    )
+    for dataset, keys in datasets:
+        if dataset:
+            path = Path(dataset)
+            if path.exists():  # read now too: one that fails after another was made wastes hours
+                read_dataset(path, keys)
+            else:
+                writable_directory(path.parent)
+    if not args.label_only:
+        out = Path(args.out)
+        if out.parent.exists():
+            for suffix in (".pt", ".ckpt", ".json"):
+                writable_file(out.with_suffix(suffix))
+        else:  # save makes it
+            writable_directory(out.parent)
 
 
 def add_arguments(p) -> None:
