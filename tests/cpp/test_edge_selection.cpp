@@ -1,6 +1,5 @@
-// The three edge selections pick the same edges from one neighbor list: EdgeGraph (the staged
-// step, OpenMP), list_pairs (the device step's eager path, ATen, on the CPU and on a GPU) and the
-// CUDA graph's kernels (select_edges + fill_edges, and pick_edges in one block).
+// The edge selections pick the same edges from one neighbor list: EdgeGraph (the staged step,
+// OpenMP) and list_pairs (the device step's eager path, ATen, on the CPU and on a GPU).
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -15,9 +14,6 @@
 #include "device/pair_listing.h"
 #include "graph/edge_graph.h"
 #include "model/model_runner.h"
-#ifdef MLFF_EDGE_KERNELS
-#include "device/edge_kernels.h"
-#endif
 
 namespace {
 
@@ -202,53 +198,11 @@ TEST(EdgeSelection, EdgeGraphAndAtenOnTheCpuPickTheSameEdges) {
   }
 }
 
-TEST(EdgeSelection, AtenAndTheCudaGraphKernelsOnAGpuPickTheSameEdges) {
+TEST(EdgeSelection, AtenOnAGpuPicksTheSameEdges) {
   if (!mlff::ModelRunner::cuda_available()) GTEST_SKIP() << "no CUDA device";
   for (unsigned seed : seeds()) {
     const RandomNeighbors fx(seed);
     const Edges expected = expected_edges(fx);
     EXPECT_EQ(aten_edges(fx, at::kCUDA, true), expected) << "seed " << seed;
-#ifdef MLFF_EDGE_KERNELS
-    namespace ek = mlff::edge_kernels;
-    // The CUDA graph's pair table: every listed pair of non-NULL atoms, selected at each replay.
-    const OnDevice d(fx, fx.transposed(), at::kCUDA);
-    const mlff::NeighborPairs p =
-        mlff::list_pairs(d.neighbor_table(fx, true), d.x, d.z, kCutoff, false);
-    const at::Tensor atoms = at::stack({p.src_atom, p.dst_atom}).contiguous();
-    const at::Tensor row_index = at::arange(atoms.size(1), d.on.dtype(at::kLong));
-    ek::PairTable table{atoms.data_ptr<std::int64_t>(), atoms.data_ptr<std::int64_t>(),
-                        row_index.data_ptr<std::int64_t>(), atoms.size(1), atoms.size(1)};
-    const std::int64_t rows = table.rows, slots = rows;
-    const auto longs = [&](std::int64_t n) { return at::zeros({n}, d.on.dtype(at::kLong)); };
-    const auto doubles = [&](std::int64_t n) { return at::zeros({n}, d.on.dtype(at::kDouble)); };
-    at::Tensor dvec = doubles(3 * rows), within = at::zeros({rows}, d.on.dtype(at::kByte));
-    at::Tensor selected = longs(rows), count = longs(1), totals = doubles(ek::kTotals);
-    at::Tensor src = longs(slots), dst = longs(slots), vec = doubles(3 * slots);
-    at::Tensor force = doubles(3 * fx.nall);
-    const std::size_t scratch_bytes = ek::selection_scratch_bytes(rows);
-    at::Tensor scratch = at::empty({std::int64_t(scratch_bytes)}, d.on.dtype(at::kByte));
-    ek::select_edges(table, d.x.data_ptr<double>(), kCutoff, dvec.data_ptr<double>(),
-                     within.data_ptr<std::uint8_t>(), selected.data_ptr<std::int64_t>(),
-                     count.data_ptr<std::int64_t>(), totals.data_ptr<double>(), scratch.data_ptr(),
-                     scratch_bytes, nullptr);
-    ek::fill_edges<double>(table, selected.data_ptr<std::int64_t>(), count.data_ptr<std::int64_t>(),
-                           dvec.data_ptr<double>(), slots, src.data_ptr<std::int64_t>(),
-                           dst.data_ptr<std::int64_t>(), vec.data_ptr<double>(),
-                           vec.data_ptr<double>(), force.data_ptr<double>(), fx.nall, nullptr);
-    std::int64_t edges = count.item<std::int64_t>();
-    EXPECT_EQ(from_tensors(dst.narrow(0, 0, edges), src.narrow(0, 0, edges)), expected)
-        << "select_edges, seed " << seed;
-    ASSERT_TRUE(ek::picks_in_one_block(rows));
-    src.zero_();
-    dst.zero_();
-    ek::pick_edges<double>(table, d.x.data_ptr<double>(), kCutoff, slots,
-                           src.data_ptr<std::int64_t>(), dst.data_ptr<std::int64_t>(),
-                           vec.data_ptr<double>(), vec.data_ptr<double>(), force.data_ptr<double>(),
-                           fx.nall, count.data_ptr<std::int64_t>(), totals.data_ptr<double>(),
-                           nullptr);
-    edges = count.item<std::int64_t>();
-    EXPECT_EQ(from_tensors(dst.narrow(0, 0, edges), src.narrow(0, 0, edges)), expected)
-        << "pick_edges, seed " << seed;
-#endif
   }
 }
