@@ -146,21 +146,25 @@ run 0
     assert np.abs(ref[:, 6:] - ref[:, 3:6]).max() > 1e-3
 
 
+def engine_args(engine: str) -> tuple[list[str], int]:
+    """LAMMPS's command-line flags and ranks for the plain style, the Kokkos one, two ranks."""
+    if engine == "kk":
+        if os.environ.get("MLFF_KOKKOS") != "ON":
+            pytest.skip("LAMMPS without KOKKOS")
+        where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
+        flags = ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
+        return flags, 1
+    return [], 2 if engine == "2 ranks" else 1
+
+
 @pytest.mark.parametrize("style", ["mlff/student", "mlff/student/kk"])
 def test_overlapping_atoms_stop_the_run_naming_both(tmp_path, style):
     """Coincident atoms once gave finite energies and 1e7 eV/Å forces, and the run died later
     with 'Lost atoms'."""
-    if style.endswith("/kk") and os.environ.get("MLFF_KOKKOS") != "ON":
-        pytest.skip("LAMMPS without KOKKOS")
+    args, _ = engine_args("kk" if style.endswith("/kk") else "plain")
     atoms = BENZENE.copy()
     atoms.positions[7] = atoms.positions[1] + [0.02, 0.0, 0.0]  # H 8 onto C 2
     write_lammps_data(atoms, tmp_path / "system.data", ["C", "H"])
-    where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
-    args = (
-        ["-k", "on", *where, "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"]
-        if style.endswith("/kk")
-        else []
-    )
     script = header("system.data", ["C", "H"], DEFAULT_MODEL, periodic=False) + "run 0\n"
     code, output = run_lammps(tmp_path, script, check=False, args=args)
     assert code != 0 and code < 128, output[-2000:]
@@ -236,28 +240,6 @@ print "RESULT $(pe:%.16g)"
     )
     plain = single_point(tmp_path / "atomic", BENZENE, ["C", "H"], float64_model)
     assert energy == pytest.approx(plain.energy, abs=1e-9)
-
-
-def engine_args(engine: str) -> tuple[list[str], int]:
-    """LAMMPS's command-line flags and ranks for the plain style, the Kokkos one, two ranks."""
-    if engine == "kk":
-        if os.environ.get("MLFF_KOKKOS") != "ON":
-            pytest.skip("LAMMPS without KOKKOS")
-        where = ["g", "1"] if os.environ.get("MLFF_KOKKOS_GPU") == "ON" else ["t", "1"]
-        return [
-            "-k",
-            "on",
-            *where,
-            "-sf",
-            "kk",
-            "-pk",
-            "kokkos",
-            "newton",
-            "on",
-            "neigh",
-            "half",
-        ], 1
-    return [], 2 if engine == "2 ranks" else 1
 
 
 @pytest.mark.parametrize("engine", ["plain", "kk", "2 ranks"])
