@@ -1,5 +1,6 @@
-// The edge selections pick the same edges from one neighbor list: EdgeGraph (the staged step,
-// OpenMP) and list_pairs (the device step's eager path, ATen, on the CPU and on a GPU).
+// The three edge selections pick the same edges from one neighbor list: EdgeGraph (the staged
+// step, OpenMP), list_pairs (the device step's eager path, ATen, on the CPU and on a GPU) and the
+// CUDA graph's kernels (select_edges + fill_edges, and pick_edges in one block).
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,9 @@
 #include "device/pair_listing.h"
 #include "graph/edge_graph.h"
 #include "model/model_runner.h"
+#ifdef MLFF_EDGE_KERNELS
+#include "device/edge_kernels.h"
+#endif
 
 namespace {
 
@@ -172,6 +176,54 @@ Edges aten_edges(const RandomNeighbors& fx, at::Device device, bool column_per_a
   return from_tensors(p.dst_atom, p.src_atom);
 }
 
+#ifdef MLFF_EDGE_KERNELS
+namespace ek = mlff::edge_kernels;
+
+// The CUDA graph's pair table as DeviceCudaGraph lays it out: every listed pair of non-NULL atoms,
+// then one padding row per edge slot, between two extra atoms (nall, far away, and nall + 1, at
+// the origin) and on a padding node (nall) of its own.
+struct KernelTable {
+  static constexpr std::int64_t kExtraSlots = 9;
+  at::Tensor x, atoms, nodes, row_index;
+  std::int64_t pairs = 0, slots = 0, nodes_used = 0;
+
+  KernelTable(const RandomNeighbors& fx, const OnDevice& d) {
+    const mlff::NeighborPairs p =
+        mlff::list_pairs(d.neighbor_table(fx, true), d.x, d.z, kCutoff, false);
+    pairs = p.src_atom.numel();
+    slots = pairs + kExtraSlots;
+    nodes_used = fx.nall + 1;
+    x = at::cat({d.x, at::zeros({2, 3}, d.x.options())}).contiguous();
+    x[fx.nall][0] = 2.0 * kCutoff + 1.0;
+    const at::Tensor pad = at::full({slots}, fx.nall, d.on.dtype(at::kLong));
+    atoms = at::stack({at::cat({p.src_atom, pad}), at::cat({p.dst_atom, pad + 1})}).contiguous();
+    nodes = at::stack({at::cat({p.src_atom, pad}), at::cat({p.dst_atom, pad})}).contiguous();
+    row_index = at::arange(pairs + slots, d.on.dtype(at::kLong));
+  }
+
+  ek::PairTable table() const {
+    return {atoms.data_ptr<std::int64_t>(), nodes.data_ptr<std::int64_t>(),
+            row_index.data_ptr<std::int64_t>(), atoms.size(1), pairs};
+  }
+};
+
+// The slots the kernels filled: the edges, then padding rows on the padding node only, and the
+// float64 vectors x[src] - x[dst] of the edges.
+Edges kernel_edges(const KernelTable& k, const at::Tensor& src, const at::Tensor& dst,
+                   const at::Tensor& vec, const at::Tensor& count, const RandomNeighbors& fx) {
+  const std::int64_t edges = count.item<std::int64_t>();
+  EXPECT_LE(edges, k.slots);
+  const at::Tensor pad_src = src.narrow(0, edges, k.slots - edges);
+  const at::Tensor pad_dst = dst.narrow(0, edges, k.slots - edges);
+  EXPECT_TRUE(pad_src.eq(fx.nall).all().item<bool>());
+  EXPECT_TRUE(pad_dst.eq(fx.nall).all().item<bool>());
+  const at::Tensor s = src.narrow(0, 0, edges), t = dst.narrow(0, 0, edges);
+  const at::Tensor expect = k.x.index_select(0, s) - k.x.index_select(0, t);
+  EXPECT_TRUE(at::equal(vec.view({k.slots, 3}).narrow(0, 0, edges), expect));
+  return from_tensors(t, s);
+}
+#endif
+
 std::vector<unsigned> seeds() {
   return {1u, 2u, 3u, 4u, 5u};
 }
@@ -198,11 +250,44 @@ TEST(EdgeSelection, EdgeGraphAndAtenOnTheCpuPickTheSameEdges) {
   }
 }
 
-TEST(EdgeSelection, AtenOnAGpuPicksTheSameEdges) {
+TEST(EdgeSelection, AtenAndTheCudaGraphKernelsOnAGpuPickTheSameEdges) {
   if (!mlff::ModelRunner::cuda_available()) GTEST_SKIP() << "no CUDA device";
   for (unsigned seed : seeds()) {
     const RandomNeighbors fx(seed);
     const Edges expected = expected_edges(fx);
     EXPECT_EQ(aten_edges(fx, at::kCUDA, true), expected) << "seed " << seed;
+#ifdef MLFF_EDGE_KERNELS
+    const OnDevice d(fx, fx.transposed(), at::kCUDA);
+    const KernelTable k(fx, d);
+    const ek::PairTable table = k.table();
+    const auto longs = [&](std::int64_t n) { return at::zeros({n}, d.on.dtype(at::kLong)); };
+    const auto doubles = [&](std::int64_t n) { return at::zeros({n}, d.on.dtype(at::kDouble)); };
+    at::Tensor dvec = doubles(3 * table.rows),
+               within = at::zeros({table.rows}, d.on.dtype(at::kByte));
+    at::Tensor selected = longs(table.rows), count = longs(1), totals = doubles(ek::kTotals);
+    at::Tensor src = longs(k.slots), dst = longs(k.slots), vec = doubles(3 * k.slots);
+    at::Tensor force = doubles(3 * k.nodes_used);
+    const std::size_t scratch_bytes = ek::selection_scratch_bytes(table.rows);
+    at::Tensor scratch = at::empty({std::int64_t(scratch_bytes)}, d.on.dtype(at::kByte));
+    ek::select_edges(table, k.x.data_ptr<double>(), kCutoff, dvec.data_ptr<double>(),
+                     within.data_ptr<std::uint8_t>(), selected.data_ptr<std::int64_t>(),
+                     count.data_ptr<std::int64_t>(), totals.data_ptr<double>(), scratch.data_ptr(),
+                     scratch_bytes, nullptr);
+    ek::fill_edges<double>(table, selected.data_ptr<std::int64_t>(), count.data_ptr<std::int64_t>(),
+                           dvec.data_ptr<double>(), k.slots, src.data_ptr<std::int64_t>(),
+                           dst.data_ptr<std::int64_t>(), vec.data_ptr<double>(),
+                           vec.data_ptr<double>(), force.data_ptr<double>(), k.nodes_used, nullptr);
+    EXPECT_EQ(kernel_edges(k, src, dst, vec, count, fx), expected) << "select_edges, seed " << seed;
+    ASSERT_TRUE(ek::picks_in_one_block(table.rows));
+    src.fill_(-1);
+    dst.fill_(-1);
+    vec.zero_();
+    ek::pick_edges<double>(table, k.x.data_ptr<double>(), kCutoff, k.slots,
+                           src.data_ptr<std::int64_t>(), dst.data_ptr<std::int64_t>(),
+                           vec.data_ptr<double>(), vec.data_ptr<double>(), force.data_ptr<double>(),
+                           k.nodes_used, count.data_ptr<std::int64_t>(), totals.data_ptr<double>(),
+                           nullptr);
+    EXPECT_EQ(kernel_edges(k, src, dst, vec, count, fx), expected) << "pick_edges, seed " << seed;
+#endif
   }
 }
