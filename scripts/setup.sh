@@ -23,7 +23,7 @@ log() { printf '[setup] %s\n' "$*"; }
 mkdir -p "$MLFF_CACHE/downloads"
 
 install_apt_packages() {
-  local pkgs=(g++ cmake ninja-build openmpi-bin libopenmpi-dev libgtest-dev googletest xz-utils curl clang-format)
+  local pkgs=(g++ cmake ninja-build openmpi-bin libopenmpi-dev libgtest-dev libgmock-dev googletest libyaml-dev xz-utils curl clang-format)
   local missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]} == 0)) || [[ ${MLFF_SKIP_APT:-0} == 1 ]]; then return; fi
