@@ -35,7 +35,7 @@ install_apt_packages() {
 
 setup_venv() {
   [[ $MLFF_OWN_VENV == 1 ]] || return 0
-  local want="torch==2.11.0 numpy ase onnx pytest tblite==0.8.0 sphinx setuptools>=70.1 ruff==0.17.6"
+  local want="torch==$MLFF_TORCH_VERSION numpy ase onnx pytest tblite==0.8.0 sphinx setuptools>=70.1 ruff==0.17.6"
   [[ ${MLFF_MLIAP:-0} == 1 ]] && want+=" cython>=3.0"
   local stamp=$MLFF_VENV/.mlff-requirements
   if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then

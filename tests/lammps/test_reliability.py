@@ -15,7 +15,8 @@ from ase.build import molecule
 
 from harness import LMP, MODELS, NKTV2P_METAL, PLUGIN, header, run_lammps, single_point
 from mlff_student import export_torchscript, load_checkpoint
-from mlff_student.data.systems import molecular_box, write_lammps_data
+from mlff_student.data.systems import molecular_box, molecules, write_lammps_data
+from mlff_student.deploy.export import read_metadata
 from mlff_student.integrations.ase_calculator import evaluate
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "potentials" / "student_gfn2.pt"
@@ -605,3 +606,24 @@ run 100
         + "run 0\n",
     )
     np.testing.assert_array_equal(final_state(resumed), final_state(whole))
+
+
+@pytest.mark.parametrize(
+    "path, made_by",
+    [
+        (DEFAULT_MODEL, "2.11."),
+        (Path(__file__).resolve().parent / "data" / "student_gfn2_torch2.15.pt", "2.15."),
+    ],
+    ids=["made by torch 2.11", "made by torch 2.15"],
+)
+def test_torchscript_files_of_either_tested_torch_run(tmp_path, path, made_by):
+    """Version skew between the torch that wrote a file and the LibTorch of the plugin is the
+    peers' most common complaint. The same model written by each tested torch (float32) runs in
+    this plugin, whichever of them it is built against, and gives the Python model's numbers."""
+    meta = read_metadata(path)
+    assert meta["torch_version"].startswith(made_by)
+    caffeine = molecules()["caffeine"]
+    got = single_point(tmp_path, caffeine, ["H", "C", "N", "O"], path)
+    ref = evaluate(load_checkpoint(DEFAULT_MODEL.with_suffix(".ckpt")), caffeine)
+    assert got.energy == pytest.approx(ref["energy"], abs=2e-3)
+    np.testing.assert_allclose(got.forces, ref["forces"], atol=2e-3)

@@ -195,3 +195,23 @@ def test_ghost_gradients_fold_what_ghost_features_copied():
     (s_out.sum() * 2 + v_out.sum() * 3).backward()
     torch.testing.assert_close(s.grad, torch.full_like(s, 2.0))
     torch.testing.assert_close(v.grad, torch.full_like(v, 3.0))
+
+
+def test_export_shows_no_deprecation_warning(tmp_path):
+    """torch 2.15 deprecates torch.jit.script, save and interface; a user of `export` is told
+    what that means in doc/model_format.md, not by three warnings at every call."""
+    import subprocess
+    import sys
+
+    checkpoint = Path(__file__).resolve().parents[2] / "potentials" / "student_gfn2.ckpt"
+    out = tmp_path / "model.pt"
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "mlff_student", "export", str(checkpoint)]
+        + ["-o", str(out), "--dtype", "float64"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "python")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "deprecated" not in result.stderr, result.stderr
+    assert "Warning" not in result.stderr, result.stderr

@@ -4,6 +4,8 @@ TorchScript module here and for the AOTInductor graph of compile.py."""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,23 +18,37 @@ from .contract import FORMAT_VERSION, METADATA_NAME
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-@torch.jit.interface
-class NodeEnergyHalves(nn.Module):
-    """Node energies in two halves: the scalar node features after the interaction blocks, and
-    the readout of energies from them (StudentForceField, or compile.py's CompiledHalves)."""
+@contextlib.contextmanager
+def torchscript_quietly():
+    """torch deprecates torch.jit's entry points (2.11: DeprecationWarning, hidden by default;
+    2.15: FutureWarning, shown). TorchScript stays the plugin's portable format while torch
+    ships it; doc/model_format.md says what replaces it, so that a user of `export` need not
+    read the warning at every call."""
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, FutureWarning):
+            warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", category)
+        yield
 
-    def features(
-        self,
-        z: torch.Tensor,
-        src: torch.Tensor,
-        dst: torch.Tensor,
-        edge_vec: torch.Tensor,
-        exchange: bool,
-    ) -> torch.Tensor:
-        pass
 
-    def readout(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        pass
+with torchscript_quietly():
+
+    @torch.jit.interface
+    class NodeEnergyHalves(nn.Module):
+        """Node energies in two halves: the scalar node features after the interaction blocks, and
+        the readout of energies from them (StudentForceField, or compile.py's CompiledHalves)."""
+
+        def features(
+            self,
+            z: torch.Tensor,
+            src: torch.Tensor,
+            dst: torch.Tensor,
+            edge_vec: torch.Tensor,
+            exchange: bool,
+        ) -> torch.Tensor:
+            pass
+
+        def readout(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            pass
 
 
 def energy_and_edge_gradient(
@@ -160,9 +176,10 @@ def export_torchscript(model: StudentForceField, path: str | Path, dtype: str = 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}")
     module = GraphEnergyModule(model.to(DTYPES[dtype]).eval())
-    scripted = torch.jit.script(module)
     meta = metadata(model, dtype)
-    torch.jit.save(scripted, str(path), _extra_files={METADATA_NAME: format_metadata(meta)})
+    with torchscript_quietly():
+        scripted = torch.jit.script(module)
+        torch.jit.save(scripted, str(path), _extra_files={METADATA_NAME: format_metadata(meta)})
     return meta
 
 
@@ -200,5 +217,6 @@ def read_metadata(path: str | Path) -> dict:
 def load_exported(path: str | Path):
     """The exported module and its metadata, as the plugin sees them."""
     extra = {METADATA_NAME: ""}
-    module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    with torchscript_quietly():
+        module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     return module, parse_metadata(extra[METADATA_NAME], path)
