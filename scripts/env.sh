@@ -8,7 +8,7 @@ MLFF_VENV=${MLFF_VENV:-$MLFF_CACHE/venv}
 MLFF_BUILD=${MLFF_BUILD:-$MLFF_ROOT/build}
 # The torch wheel whose LibTorch the plugin is built against (CMakeLists.txt names the tested
 # range): one of the tested versions, the newest by default.
-MLFF_TORCH_VERSION=${MLFF_TORCH_VERSION:-2.11.0}
+MLFF_TORCH_VERSION=${MLFF_TORCH_VERSION:-2.15.0}
 # MLFF_PYTHON: a Python that already has torch, numpy and ase (e.g. on an offline GPU node) is
 # used as it is; otherwise the set-up makes its own venv.
 if [[ -n ${MLFF_PYTHON:-} ]]; then MLFF_OWN_VENV=0; else MLFF_PYTHON=$MLFF_VENV/bin/python; MLFF_OWN_VENV=1; fi
