@@ -183,8 +183,15 @@ CASES = {
             ("temperatures", "--temperatures", "hot"),
             ("device", "--device", "gpu"),
             ("molecules", "--molecules", "unobtainium"),
+            ("liquid-densities", "--liquid-densities", "dense"),
+            ("virial-weight", "--virial-weight", "-1"),
         )
     },
+    "distill-start-from-missing": (
+        ["distill", "--out", "{tmp}/s", "--dataset", "{tmp}/good.npz", "--start-from"]
+        + ["{tmp}/nothing.ckpt"],
+        ["nothing.ckpt", "no such file"],
+    ),
     "distill-out-parent-is-a-file": (
         ["distill", "--out", "{tmp}/file/s", "--dataset", "{tmp}/good.npz"],
         ["file/s", "is a file, not a directory"],

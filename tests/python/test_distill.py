@@ -67,7 +67,7 @@ def test_a_batch_gives_what_each_molecule_gives_alone():
     model = StudentForceField(StudentConfig(hidden_dim=16, num_interactions=2)).double()
     graphs = GraphSet(data, 5.0, torch.device("cpu"))
     graphs.positions = graphs.positions.double()
-    energy, forces = predict(model, graphs.batch(np.array([4, 1, 2])), create_graph=False)
+    energy, forces, _ = predict(model, graphs.batch(np.array([4, 1, 2])), create_graph=False)
     start = np.concatenate([[0], np.cumsum(data["natoms"])])
     done = 0
     for slot, c in enumerate([4, 1, 2]):
@@ -139,6 +139,9 @@ def test_distill_end_to_end_on_cpu(tmp_path):
         liquid_test_dataset=None,
         liquid_frames=0,
         label_only=False,
+        liquid_densities="0.84,0.87,0.90",
+        virial_weight=10.0,
+        start_from=None,
     )
     assert main(args) == 0
     data = np.load(tmp_path / "train.npz")

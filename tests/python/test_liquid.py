@@ -16,9 +16,9 @@ from mlff_student.data.systems import random_rotation
 from mlff_student.data.teacher import Teacher
 from mlff_student.integrations.ase_calculator import evaluate
 from mlff_student.model.student import StudentConfig, StudentForceField, all_pairs_within
-from mlff_student.train.datasets import GraphSet
+from mlff_student.train.datasets import FRAME_KEYS, GraphSet, merge_datasets
 from mlff_student.train.distill import main
-from mlff_student.train.training import predict
+from mlff_student.train.training import Training, batch_loss, predict, virial_error
 
 POTENTIALS = Path(__file__).resolve().parents[2] / "potentials"
 BENZENE = molecule("C6H6")
@@ -86,6 +86,80 @@ def test_periodic_teacher_forces_are_minus_the_energy_gradient(frames):
     assert abs(forces.sum(axis=0)).max() < 1e-6  # translation invariance of a periodic cell
 
 
+def test_periodic_teacher_virial_is_minus_the_strain_derivative(frames):
+    atoms = frames[0]
+    cell = np.asarray(atoms.cell)
+    _, _, virial = Teacher(atoms.numbers, atoms.positions, cell).label(atoms.positions)
+    assert np.allclose(virial, virial.T, atol=1e-8)
+    h = 1e-4
+    for i, j in [(0, 0), (1, 2)]:
+        energies = []
+        for step in (h, -h):
+            strain = np.eye(3)
+            strain[i, j] += step / 2
+            strain[j, i] += step / 2
+            strained = atoms.positions @ strain.T
+            energies.append(Teacher(atoms.numbers, strained, cell @ strain.T)(strained)[0])
+        assert virial[i, j] == pytest.approx(-(energies[0] - energies[1]) / (2 * h), abs=1e-3)
+    assert Teacher(atoms.numbers[:12], atoms.positions[:12]).label(atoms.positions[:12])[2] is None
+
+
+def test_virial_errors_leave_out_frames_without_a_teacher_virial():
+    b = {
+        "virial": torch.tensor(np.stack([np.eye(3), np.full((3, 3), np.nan), 2 * np.eye(3)])),
+        "natoms": torch.tensor([2, 3, 4]),
+    }
+    error = virial_error(torch.zeros(3, 3, 3), b)
+    assert error.shape == (2, 9)
+    assert torch.allclose(error[1], -torch.eye(3, dtype=torch.float64).flatten() / 2)
+    data = merge_datasets(
+        [
+            {k: np.zeros((1, 3)) if k != "natoms" else np.array([1]) for k in FRAME_KEYS},
+            {
+                **{k: np.zeros((1, 3)) if k != "natoms" else np.array([1]) for k in FRAME_KEYS},
+                "cell": 5 * np.eye(3)[None],
+                "virial": np.ones((1, 3, 3)),
+            },
+        ]
+    )
+    assert np.isnan(data["virial"][0]).all() and (data["virial"][1] == 1).all()
+
+
+def tiny_model(seed: int = 0) -> StudentForceField:
+    torch.manual_seed(seed)
+    return StudentForceField(
+        StudentConfig(
+            hidden_dim=16, num_interactions=2, num_rbf=8, mixing="channel", smooth_cutoff=True
+        )
+    )
+
+
+def test_the_training_loss_weighs_virial_errors_per_atom(frames):
+    """The loss grows by the weight times the mean squared virial error per atom over the
+    batch's frames, and leaves out frames without a teacher virial."""
+    model = tiny_model()
+    n = len(frames[0])
+    data = {
+        "natoms": np.array([n, n]),
+        "numbers": np.concatenate([a.numbers for a in frames]),
+        "positions": np.concatenate([a.positions for a in frames]),
+        "energy": np.zeros(2),
+        "forces": np.zeros((2 * n, 3)),
+        "cell": np.array([np.asarray(a.cell) for a in frames]),
+    }
+    b = GraphSet(data, model.cutoff, torch.device("cpu")).batch(np.arange(2))
+    training = Training(virial_weight=3.0)
+    without = batch_loss(model, b, training).item()
+    _, _, virial = predict(model, b, create_graph=False)
+    labels = virial.detach().double().clone()
+    labels[0] += 0.5 * n  # 0.5 eV per atom on every component of the first frame only
+    b["virial"] = labels
+    expected = without + 3.0 * 0.5**2 / 2
+    assert batch_loss(model, b, training).item() == pytest.approx(expected, rel=1e-4)
+    labels[0] = np.nan
+    assert batch_loss(model, b, training).item() == pytest.approx(without, rel=1e-6)
+
+
 def test_periodic_training_graphs_give_the_reference_energies_and_forces(frames):
     torch.manual_seed(0)
     model = StudentForceField(
@@ -102,7 +176,9 @@ def test_periodic_training_graphs_give_the_reference_energies_and_forces(frames)
         "cell": np.array([np.asarray(a.cell) for a in frames]),
     }
     graphs = GraphSet(data, model.cutoff, torch.device("cpu"))
-    energy, forces = predict(model, graphs.batch(np.arange(len(frames))), create_graph=False)
+    energy, forces, virial = predict(
+        model, graphs.batch(np.arange(len(frames))), create_graph=False
+    )
     for k, atoms in enumerate(frames):
         atoms = atoms.copy()
         atoms.positions = data["positions"][k * len(atoms) : (k + 1) * len(atoms)]
@@ -111,6 +187,9 @@ def test_periodic_training_graphs_give_the_reference_energies_and_forces(frames)
         assert energy[k].item() == pytest.approx(ref["energy"], rel=1e-5)
         got = forces[k * len(atoms) : (k + 1) * len(atoms)].detach().numpy()
         assert np.abs(got - ref["forces"]).max() < 1e-4
+        w = virial[k].detach().numpy()
+        voigt = [w[0, 0], w[1, 1], w[2, 2], w[0, 1], w[0, 2], w[1, 2]]
+        assert np.allclose(voigt, ref["virial"], rtol=1e-4, atol=1e-4)
 
 
 def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
@@ -124,6 +203,9 @@ def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
         liquid_test_dataset=None,
         liquid_frames=2,
         label_only=False,
+        liquid_densities="0.84,0.87,0.90",
+        virial_weight=10.0,
+        start_from=None,
         molecules="H2O,CH4",
         temperatures="300",
         frames=2,
@@ -145,10 +227,17 @@ def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
     main(args)
     liquid = np.load(tmp_path / "liquid.npz")
     assert len(liquid["natoms"]) == 2 and liquid["cell"].any(axis=(1, 2)).all()
+    assert np.isfinite(liquid["virial"]).all() and liquid["virial"].shape == (2, 3, 3)
     assert not (tmp_path / "liquid.partial.npz").exists()
     record = json.loads((tmp_path / "tiny.json").read_text())
     assert record["liquid_frames"] == 2 and record["liquid_sampling"]["molecule"] == "C6H6"
+    assert record["liquid_sampling"]["densities"] == [0.84, 0.87, 0.90]
     assert record["train_frames"] + record["validation_frames"] == 4 + 2
+    # Going on from the checkpoint keeps its architecture, whatever the options say.
+    args.out, args.start_from, args.hidden_dim = str(tmp_path / "more"), args.out + ".ckpt", 32
+    main(args)
+    record = json.loads((tmp_path / "more.json").read_text())
+    assert record["config"]["hidden_dim"] == 8 and record["start_from"].endswith("tiny.ckpt")
 
 
 def test_the_shipped_liquid_model():

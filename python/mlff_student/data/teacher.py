@@ -13,8 +13,8 @@ BOHR_ANGSTROM = 0.529177210903
 
 
 class Teacher:
-    """GFN2-xTB energies (eV) and forces (eV/Å) of one molecule, or of a periodic cell when
-    `cell` (rows are the lattice vectors, Å) is given; reuses tblite's set-up between calls."""
+    """GFN2-xTB energies (eV), forces (eV/Å) and, for a periodic cell (`cell`: rows are the
+    lattice vectors, Å), virials of one structure; reuses tblite's set-up between calls."""
 
     def __init__(self, numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray | None = None):
         from tblite.interface import Calculator
@@ -31,13 +31,21 @@ class Teacher:
             "GFN2-xTB", np.asarray(numbers), positions / BOHR_ANGSTROM, **periodic
         )
         self.calc.set("verbosity", 0)
+        self.periodic = cell is not None
 
     def __call__(self, positions: np.ndarray):
+        energy, forces, _ = self.label(positions)
+        return energy, forces
+
+    def label(self, positions: np.ndarray):
+        """(energy, forces, virial): the virial (eV, 3x3) is LAMMPS's, -dE/d(strain), so that
+        the pressure is (2 E_kin + trace) / (3 V); None for a molecule."""
         self.calc.update(positions=positions / BOHR_ANGSTROM)
         result = self.calc.singlepoint()
         energy = result.get("energy") * HARTREE_EV
         forces = -result.get("gradient") * HARTREE_EV / BOHR_ANGSTROM
-        return energy, forces
+        virial = -result.get("virial") * HARTREE_EV if self.periodic else None
+        return energy, forces, virial
 
 
 def ase_teacher(atoms):

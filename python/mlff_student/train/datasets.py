@@ -43,9 +43,12 @@ def read_dataset(path: str | Path, keys: tuple = DATASET_KEYS) -> dict:
         )
     natoms, atoms = data["natoms"], int(np.sum(data["natoms"]))
     sizes = {"numbers": atoms, "positions": atoms, "forces": atoms, "energy": len(natoms)}
+    for key in ("cell", "virial"):
+        if key in data:
+            sizes[key] = len(natoms)
     for key, size in sizes.items():
         if len(data[key]) != size:
-            rows = "atoms" if key != "energy" else "frames"
+            rows = "atoms" if key in ("numbers", "positions", "forces") else "frames"
             raise InputError(
                 path, f"{key!r} has {len(data[key])} rows for {size} {rows} of 'natoms': {remake}"
             )
@@ -65,6 +68,7 @@ def frames_to_dataset(frames: list, sampling, names: list) -> dict:
         "energy": np.array([f[2] for f in frames]),
         "forces": np.concatenate([f[3] for f in frames]),
         "cell": np.array([f[4] for f in frames]),
+        "virial": np.array([f[5] for f in frames]),
         "molecule": np.zeros(len(frames), dtype=np.int64),
         "names": np.array(names),
         "sampling": np.array(json.dumps(asdict(sampling))),
@@ -72,10 +76,14 @@ def frames_to_dataset(frames: list, sampling, names: list) -> dict:
 
 
 def merge_datasets(parts: list) -> dict:
-    """One dataset of several (frames concatenated; datasets without cells are molecules)."""
+    """One dataset of several (frames concatenated; datasets without cells are molecules, those
+    without virials have NaN ones, which training leaves out)."""
 
     def cells(d):
         return d["cell"] if "cell" in d else np.zeros((len(d["natoms"]), 3, 3))
+
+    def virials(d):
+        return d["virial"] if "virial" in d else np.full((len(d["natoms"]), 3, 3), np.nan)
 
     return {
         "natoms": np.concatenate([d["natoms"] for d in parts]),
@@ -84,6 +92,7 @@ def merge_datasets(parts: list) -> dict:
         "energy": np.concatenate([d["energy"] for d in parts]),
         "forces": np.concatenate([d["forces"] for d in parts]),
         "cell": np.concatenate([cells(d) for d in parts]),
+        "virial": np.concatenate([virials(d) for d in parts]),
     }
 
 
@@ -125,6 +134,10 @@ class GraphSet:
         self.z = torch.as_tensor(data["numbers"], dtype=torch.int64, device=device)
         self.positions = torch.as_tensor(data["positions"], dtype=torch.float32, device=device)
         self.forces = torch.as_tensor(data["forces"], dtype=torch.float32, device=device)
+        # The teacher's virial (eV, LAMMPS's sign) where a periodic frame has one; NaN elsewhere.
+        virial = data["virial"] if "virial" in data else np.full((len(self.natoms), 3, 3), np.nan)
+        virial = np.where(cells.any(axis=(1, 2))[:, None, None], virial, np.nan)
+        self.virial = torch.as_tensor(virial, dtype=torch.float64, device=device)
 
     @staticmethod
     def _ranges(start: np.ndarray, count: np.ndarray):
@@ -151,6 +164,8 @@ class GraphSet:
             "dst": to(self.dst[edges] + offset),
             "shift": self.shift[to(edges)],
             "graph": to(graph),
+            "edge_graph": to(edge_graph),
+            "virial": self.virial[to(configs)],
             "natoms": to(natoms),
             "energy": to(self.energy[configs], torch.float64),
         }

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from ase.data import chemical_symbols
 
-from ..errors import InputError, writable_directory, writable_file
+from ..errors import InputError, readable_file, writable_directory, writable_file
+from ..model.loading import load_checkpoint
 from ..model.student import StudentConfig
 from .datasets import DATASET_KEYS, FRAME_KEYS, GraphSet, merge_datasets, read_dataset
 from .liquid_sampling import LiquidSampling, make_liquid_dataset
@@ -72,7 +73,9 @@ def main(args) -> int:
         tests["test"] = read_or_make(Path(args.test_dataset), molecules(held_out), FRAME_KEYS)
     parts, liquid_sampling = [data], None
     if args.liquid_dataset:
-        liquid_sampling = LiquidSampling(frames=args.liquid_frames, seed=args.seed)
+        liquid_sampling = LiquidSampling(
+            densities=densities(args.liquid_densities), frames=args.liquid_frames, seed=args.seed
+        )
         parts.append(read_or_make(Path(args.liquid_dataset), liquid(liquid_sampling)))
     if args.liquid_test_dataset:
         # Held out: independent chains (other seeds) at the density and two temperatures.
@@ -90,27 +93,46 @@ def main(args) -> int:
         return 0
 
     trained = sorted(set(np.concatenate([part["numbers"] for part in parts]).tolist()))
-    try:
-        config = StudentConfig(
-            hidden_dim=args.hidden_dim,
-            num_interactions=args.interactions,
-            num_rbf=args.num_rbf,
-            cutoff=args.cutoff,
-            mixing=args.mixing,
-            smooth_cutoff=args.smooth_cutoff,
-            elements=tuple(chemical_symbols[z] for z in trained),
-        )
-    except ValueError as err:  # the datasets' elements: the options were checked
-        raise InputError(None, f"the datasets' frames: {err}") from None
+    start_from = None
+    if args.start_from:
+        start_from = load_checkpoint(args.start_from)
+        config = start_from.config
+        missing = [
+            chemical_symbols[z] for z in trained if chemical_symbols[z] not in config.elements
+        ]
+        if missing:
+            raise InputError(
+                args.start_from,
+                f"has no weights for {', '.join(missing)} of the datasets: train a new student "
+                "(leave out --start-from) or drop those frames",
+            )
+    else:
+        try:
+            config = StudentConfig(
+                hidden_dim=args.hidden_dim,
+                num_interactions=args.interactions,
+                num_rbf=args.num_rbf,
+                cutoff=args.cutoff,
+                mixing=args.mixing,
+                smooth_cutoff=args.smooth_cutoff,
+                elements=tuple(chemical_symbols[z] for z in trained),
+            )
+        except ValueError as err:  # the datasets' elements: the options were checked
+            raise InputError(None, f"the datasets' frames: {err}") from None
     training = Training(
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
         minutes=args.minutes,
+        virial_weight=args.virial_weight,
         seed=args.seed,
     )
     model, summary = train(
-        merge_datasets(parts) if len(parts) > 1 else data, config, training, device
+        merge_datasets(parts) if len(parts) > 1 else data,
+        config,
+        training,
+        device,
+        start_from=start_from,
     )
     model.to(device)
     for name, test in tests.items():
@@ -126,6 +148,7 @@ def main(args) -> int:
         "molecules": data["names"].tolist(),
         "frames": int(len(data["natoms"])),
         "device": str(device),
+        "start_from": args.start_from,
         "training": {k: v for k, v in asdict(training).items() if k != "history"},
         **summary,
         "history": training.history,
@@ -136,6 +159,19 @@ def main(args) -> int:
     save(model, Path(args.out), record)
     print(f"wrote {Path(args.out).with_suffix('.pt')} (plugin), .ckpt and .json")
     return 0
+
+
+def densities(text: str) -> tuple:
+    """--liquid-densities: g/cm^3, comma-separated."""
+    try:
+        values = tuple(float(d) for d in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(d) and d > 0 for d in values):
+        raise InputError(
+            None, f"--liquid-densities {text}: give g/cm^3, comma-separated (0.84,0.87,0.90)"
+        )
+    return values
 
 
 def check_arguments(args) -> None:
@@ -164,6 +200,11 @@ def check_arguments(args) -> None:
         raise InputError(None, f"--displaced {args.displaced}: give a number of at least 0")
     if args.hidden_dim < 4:  # the energy head narrows the features to hidden_dim // 4
         raise InputError(None, f"--hidden-dim {args.hidden_dim}: give at least 4")
+    densities(args.liquid_densities)
+    if args.start_from:
+        readable_file(args.start_from, "a student checkpoint (.ckpt)")
+    if not (math.isfinite(args.virial_weight) and args.virial_weight >= 0):
+        raise InputError(None, f"--virial-weight {args.virial_weight}: give a finite number >= 0")
     reals = {"--cutoff": args.cutoff, "--lr": args.lr, "--minutes": args.minutes}
     for option, value in reals.items():
         if value is not None and not (math.isfinite(value) and value > 0):
@@ -237,6 +278,23 @@ def add_arguments(p) -> None:
         type=int,
         default=LiquidSampling.frames,
         help="liquid frames to make (4- and 8-molecule benzene cells, 250-450 K)",
+    )
+    p.add_argument(
+        "--liquid-densities",
+        default=",".join(str(d) for d in LiquidSampling.densities),
+        help="densities of the liquid cells to make (g/cm^3, comma-separated)",
+    )
+    p.add_argument(
+        "--virial-weight",
+        type=float,
+        default=Training.virial_weight,
+        help="weight of the virial's error per atom, (eV/atom)^2, on frames with a teacher "
+        "virial (the periodic ones); 0 leaves the stress out",
+    )
+    p.add_argument(
+        "--start-from",
+        help="a student checkpoint (.ckpt) to go on training: its architecture and per-element "
+        "energies are kept and the architecture options ignored",
     )
     p.add_argument(
         "--label-only",

@@ -49,8 +49,8 @@ class LiquidSampling:
 
 
 def sample_liquid_chain(task) -> list:
-    """Frames (numbers, positions, energy, forces, cell) of one chain, labelled by the periodic
-    teacher. A frame whose SCF fails is left out."""
+    """Frames (numbers, positions, energy, forces, cell, virial) of one chain, labelled by the
+    periodic teacher. A frame whose SCF fails is left out."""
     from ase.build import molecule
 
     index, temperature, density, molecules, count, sampling = task
@@ -65,11 +65,15 @@ def sample_liquid_chain(task) -> list:
     ):
         cell = np.asarray(atoms.cell)
         try:
-            energy, forces = Teacher(atoms.numbers, atoms.positions, cell)(atoms.positions)
+            energy, forces, virial = Teacher(atoms.numbers, atoms.positions, cell).label(
+                atoms.positions
+            )
         except Exception as err:  # the SCF did not converge: the frame is left out
             print(f"  liquid chain {index}: a frame was left out ({err})", flush=True)
             continue
-        frames.append((atoms.numbers.copy(), atoms.positions.copy(), float(energy), forces, cell))
+        frames.append(
+            (atoms.numbers.copy(), atoms.positions.copy(), float(energy), forces, cell, virial)
+        )
     return frames
 
 
@@ -91,6 +95,7 @@ def make_liquid_dataset(path: Path, sampling: LiquidSampling, workers: int) -> d
                     float(kept["energy"][k]),
                     kept["forces"][a:b],
                     kept["cell"][k],
+                    kept["virial"][k],
                 )
             )
         print(f"  continuing: {len(done)} chains ({len(frames)} frames) from {partial}")

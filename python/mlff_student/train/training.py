@@ -17,14 +17,18 @@ from .datasets import GraphSet
 
 
 def predict(model: StudentForceField, b: dict, create_graph: bool):
+    """Energies [frames], forces [atoms, 3] and virials [frames, 3, 3] (eV, LAMMPS's sign:
+    minus the sum over edges of r (x) dE/dr) of a batch."""
     pos = b["pos"].detach().requires_grad_(True)
-    node = model.node_energies(
-        b["z"], b["src"], b["dst"], pos[b["src"]] + b["shift"] - pos[b["dst"]]
-    )
+    edge_vec = pos[b["src"]] + b["shift"] - pos[b["dst"]]
+    node = model.node_energies(b["z"], b["src"], b["dst"], edge_vec)
     energy = torch.zeros(len(b["natoms"]), dtype=node.dtype, device=node.device)
     energy = energy.index_add(0, b["graph"], node)
-    (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=create_graph)
-    return energy, -grad
+    grad, edge_grad = torch.autograd.grad(energy.sum(), [pos, edge_vec], create_graph=create_graph)
+    edge_virial = -(edge_vec.unsqueeze(2) * edge_grad.unsqueeze(1))
+    virial = torch.zeros(len(b["natoms"]), 3, 3, dtype=node.dtype, device=node.device)
+    virial = virial.index_add(0, b["edge_graph"], edge_virial)
+    return energy, -grad, virial
 
 
 def fit_reference_energies(data: dict, configs: np.ndarray, max_z: int) -> np.ndarray:
@@ -49,31 +53,69 @@ class Training:
     lr_final: float = 2e-5
     energy_weight: float = 1.0  # on (eV/atom)^2
     force_weight: float = 10.0  # on (eV/Å)^2 per component
+    virial_weight: float = 10.0  # on (eV/atom)^2 per component, frames with a teacher virial
     validation_fraction: float = 0.1
     minutes: float | None = None  # if set, train this long instead of `epochs`
     seed: int = 0
     history: list = field(default_factory=list)
 
 
+def virial_error(virial: torch.Tensor, b: dict) -> torch.Tensor:
+    """[frames with a teacher virial, 9]: the virial's error per atom (eV)."""
+    known = torch.isfinite(b["virial"]).all(dim=2).all(dim=1)
+    error = (virial.double() - b["virial"]) / b["natoms"].double()[:, None, None]
+    return error[known].flatten(1)
+
+
+def batch_loss(model: StudentForceField, b: dict, training: Training) -> torch.Tensor:
+    """The training loss of a batch: squared errors of the energy per atom, of the force
+    components and, on frames with a teacher virial, of the virial's components per atom."""
+    energy, forces, virial = predict(model, b, create_graph=True)
+    e_loss = (((energy.double() - b["energy"]) / b["natoms"]) ** 2).mean().float()
+    f_loss = ((forces - b["forces"]) ** 2).mean()
+    loss = training.energy_weight * e_loss + training.force_weight * f_loss
+    w_err = virial_error(virial, b)
+    if len(w_err):  # averaged over all frames: a batch's few cells weigh as few
+        w_loss = (w_err**2).mean(dim=1).sum() / len(b["natoms"])
+        loss = loss + training.virial_weight * w_loss.float()
+    return loss
+
+
 def evaluate(model, graphs: GraphSet, configs: np.ndarray, batch_size: int = 256) -> dict:
-    e_err, f_err = [], []
+    """Energy and force errors, and the virial's where frames have a teacher virial."""
+    e_err, f_err, w_err = [], [], []
     for k in range(0, len(configs), batch_size):
         b = graphs.batch(configs[k : k + batch_size])
-        energy, forces = predict(model, b, create_graph=False)
+        energy, forces, virial = predict(model, b, create_graph=False)
         e_err.append(((energy.double() - b["energy"]) / b["natoms"]).detach())
         f_err.append((forces - b["forces"]).detach().flatten())
-    e, f = torch.cat(e_err), torch.cat(f_err)
-    return {
+        w_err.append(virial_error(virial.detach(), b))
+    e, f, w = torch.cat(e_err), torch.cat(f_err), torch.cat(w_err)
+    errors = {
         "energy_mae_meV_per_atom": 1e3 * e.abs().mean().item(),
         "energy_rmse_meV_per_atom": 1e3 * e.pow(2).mean().sqrt().item(),
         "force_mae_eV_per_A": f.abs().mean().item(),
         "force_rmse_eV_per_A": f.pow(2).mean().sqrt().item(),
     }
+    if len(w):
+        errors["virial_rmse_meV_per_atom"] = 1e3 * w.pow(2).mean().sqrt().item()
+        # The pressure's part of it: the error of the trace's mean per atom.
+        errors["virial_trace_mae_meV_per_atom"] = (
+            1e3 * (w[:, [0, 4, 8]].mean(dim=1)).abs().mean().item()
+        )
+    return errors
 
 
 def train(
-    data: dict, config: StudentConfig, training: Training, device: torch.device, log=print
+    data: dict,
+    config: StudentConfig,
+    training: Training,
+    device: torch.device,
+    log=print,
+    start_from: StudentForceField | None = None,
 ) -> tuple[StudentForceField, dict]:
+    """Trains a new student, or goes on training `start_from` (its weights and per-element
+    energies, which are then kept)."""
     torch.manual_seed(training.seed)
     rng = np.random.default_rng(training.seed)
     order = rng.permutation(len(data["natoms"]))
@@ -83,9 +125,12 @@ def train(
     val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
 
     model = StudentForceField(config)
-    model.atom_reference.copy_(
-        torch.as_tensor(fit_reference_energies(data, train_idx, config.max_z))
-    )
+    if start_from is not None:
+        model.load_state_dict(start_from.state_dict())
+    else:
+        model.atom_reference.copy_(
+            torch.as_tensor(fit_reference_energies(data, train_idx, config.max_z))
+        )
     model.to(device)
     graphs = GraphSet(data, config.cutoff, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
@@ -117,11 +162,7 @@ def train(
                 group["lr"] = training.lr_final + 0.5 * (training.lr - training.lr_final) * (
                     1.0 + math.cos(math.pi * done)
                 )
-            b = graphs.batch(perm[k : k + training.batch_size])
-            energy, forces = predict(model, b, create_graph=True)
-            e_loss = (((energy.double() - b["energy"]) / b["natoms"]) ** 2).mean().float()
-            f_loss = ((forces - b["forces"]) ** 2).mean()
-            loss = training.energy_weight * e_loss + training.force_weight * f_loss
+            loss = batch_loss(model, graphs.batch(perm[k : k + training.batch_size]), training)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -131,6 +172,7 @@ def train(
         score = (
             training.energy_weight * (val["energy_rmse_meV_per_atom"] / 1e3) ** 2
             + training.force_weight * val["force_rmse_eV_per_A"] ** 2
+            + training.virial_weight * (val.get("virial_rmse_meV_per_atom", 0.0) / 1e3) ** 2
         )
         if score < best:
             best, best_state = score, {k: v.detach().clone() for k, v in model.state_dict().items()}
