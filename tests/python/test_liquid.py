@@ -50,6 +50,11 @@ def test_frames_are_periodic_cells_at_the_density_with_whole_thermal_molecules(f
             assert np.std(cc) > 1e-3
 
 
+def test_one_frame_of_more_molecules_than_four():
+    (atoms,) = liquid_frames(BENZENE, molecules=8, density=0.87, temperature=300.0, count=1, seed=5)
+    assert len(atoms) == 96 and intermolecular_distances(atoms, 8).min() >= 1.5
+
+
 def test_packing_moves_keep_molecules_rigid_and_tune_acceptance():
     rng = np.random.default_rng(0)
     packing = RigidPacking(BENZENE, 4, cell_length(BENZENE, 4, 0.87), 300.0, rng)

@@ -161,7 +161,8 @@ def liquid_frames(
     length = cell_length(mol, molecules, density)
     packing = RigidPacking(mol, molecules, length, temperature, rng)
     packing.equilibrate(300)
-    shapes = internal_geometries(mol, temperature, 4 * count, 10, rng)
+    # Each molecule of a frame takes a shape of its own, from four per frame.
+    shapes = internal_geometries(mol, temperature, max(4 * count, molecules), 10, rng)
     frames = []
     while len(frames) < count:
         for _ in range(sweeps_between):

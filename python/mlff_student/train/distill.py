@@ -148,7 +148,7 @@ def main(args) -> int:
         "molecules": data["names"].tolist(),
         "frames": int(len(data["natoms"])),
         "device": str(device),
-        "start_from": args.start_from,
+        "start_from": Path(args.start_from).name if args.start_from else None,
         "training": {k: v for k, v in asdict(training).items() if k != "history"},
         **summary,
         "history": training.history,
