@@ -184,6 +184,8 @@ CASES = {
             ("device", "--device", "gpu"),
             ("molecules", "--molecules", "unobtainium"),
             ("liquid-densities", "--liquid-densities", "dense"),
+            ("energy-weight", "--energy-weight", "nan"),
+            ("force-weight", "--force-weight", "-2"),
             ("virial-weight", "--virial-weight", "-1"),
         )
     },

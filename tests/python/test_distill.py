@@ -2,7 +2,6 @@
 rotation behaviour of both mixings, a small end-to-end run, and the shipped default model."""
 
 import json
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
@@ -111,10 +110,10 @@ def test_only_channel_mixing_is_rotation_invariant(mixing):
         assert change > 1e-6
 
 
-def test_distill_end_to_end_on_cpu(tmp_path):
+def test_distill_end_to_end_on_cpu(tmp_path, distill_args):
     """Samples two molecules with the teacher, trains a small student, writes the three files;
     the plugin's file computes what the checkpoint computes."""
-    args = Namespace(
+    args = distill_args(
         out=str(tmp_path / "tiny"),
         dataset=str(tmp_path / "train.npz"),
         test_dataset=str(tmp_path / "test.npz"),
@@ -125,7 +124,6 @@ def test_distill_end_to_end_on_cpu(tmp_path):
         workers=2,
         device="cpu",
         epochs=3,
-        minutes=None,
         batch_size=4,
         lr=2e-3,
         hidden_dim=16,
@@ -133,15 +131,9 @@ def test_distill_end_to_end_on_cpu(tmp_path):
         num_rbf=8,
         cutoff=4.0,
         mixing="channel",
-        smooth_cutoff=True,
         seed=0,
-        liquid_dataset=None,
-        liquid_test_dataset=None,
-        liquid_frames=0,
-        label_only=False,
         liquid_densities="0.84,0.87,0.90",
         virial_weight=10.0,
-        start_from=None,
     )
     assert main(args) == 0
     data = np.load(tmp_path / "train.npz")

@@ -2,7 +2,6 @@
 small end-to-end run with liquid frames, and the shipped condensed-phase model."""
 
 import json
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
@@ -197,20 +196,16 @@ def test_periodic_training_graphs_give_the_reference_energies_and_forces(frames)
         assert np.allclose(voigt, ref["virial"], rtol=1e-4, atol=1e-4)
 
 
-def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
+def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path, distill_args):
     """A tiny end-to-end run: liquid chains are sampled, labelled and kept per chain, then trained
     on with molecules; the record reports each held-out set."""
-    args = Namespace(
+    args = distill_args(
         out=str(tmp_path / "tiny"),
         dataset=str(tmp_path / "gas.npz"),
-        test_dataset=None,
         liquid_dataset=str(tmp_path / "liquid.npz"),
-        liquid_test_dataset=None,
         liquid_frames=2,
-        label_only=False,
         liquid_densities="0.84,0.87,0.90",
         virial_weight=10.0,
-        start_from=None,
         molecules="H2O,CH4",
         temperatures="300",
         frames=2,
@@ -218,7 +213,6 @@ def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
         workers=1,
         device="cpu",
         epochs=1,
-        minutes=None,
         batch_size=4,
         lr=1e-3,
         hidden_dim=8,
@@ -226,7 +220,6 @@ def test_distill_trains_on_molecules_and_liquid_frames_together(tmp_path):
         num_rbf=4,
         cutoff=4.0,
         mixing="channel",
-        smooth_cutoff=True,
         seed=0,
     )
     main(args)

@@ -124,6 +124,8 @@ def main(args) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         minutes=args.minutes,
+        energy_weight=args.energy_weight,
+        force_weight=args.force_weight,
         virial_weight=args.virial_weight,
         seed=args.seed,
     )
@@ -203,8 +205,14 @@ def check_arguments(args) -> None:
     densities(args.liquid_densities)
     if args.start_from:
         readable_file(args.start_from, "a student checkpoint (.ckpt)")
-    if not (math.isfinite(args.virial_weight) and args.virial_weight >= 0):
-        raise InputError(None, f"--virial-weight {args.virial_weight}: give a finite number >= 0")
+    weights = {
+        "--energy-weight": args.energy_weight,
+        "--force-weight": args.force_weight,
+        "--virial-weight": args.virial_weight,
+    }
+    for option, value in weights.items():
+        if not (math.isfinite(value) and value >= 0):
+            raise InputError(None, f"{option} {value}: give a finite number >= 0")
     reals = {"--cutoff": args.cutoff, "--lr": args.lr, "--minutes": args.minutes}
     for option, value in reals.items():
         if value is not None and not (math.isfinite(value) and value > 0):
@@ -283,6 +291,18 @@ def add_arguments(p) -> None:
         "--liquid-densities",
         default=",".join(str(d) for d in LiquidSampling.densities),
         help="densities of the liquid cells to make (g/cm^3, comma-separated)",
+    )
+    p.add_argument(
+        "--energy-weight",
+        type=float,
+        default=Training.energy_weight,
+        help="weight of the energy's error per atom, (eV/atom)^2",
+    )
+    p.add_argument(
+        "--force-weight",
+        type=float,
+        default=Training.force_weight,
+        help="weight of the force components' error, (eV/A)^2",
     )
     p.add_argument(
         "--virial-weight",
