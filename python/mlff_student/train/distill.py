@@ -32,6 +32,19 @@ from .liquid_sampling import LiquidSampling, make_liquid_dataset
 from .sampling import Sampling, make_dataset, training_molecules
 from .training import Training, evaluate, save, train
 
+# The loss's terms: --<term>-weight sets Training.<term>_weight.
+LOSS_WEIGHTS = {
+    "energy": "the energy's error per atom, (eV/atom)^2",
+    "force": "the force components' error, (eV/A)^2",
+    "virial": "the virial's error per atom, (eV/atom)^2, on frames with a teacher virial (the "
+    "periodic ones); 0 leaves the stress out",
+}
+
+
+def loss_weights(args) -> dict:
+    """The weight options of args, as Training's keyword arguments."""
+    return {f"{term}_weight": getattr(args, f"{term}_weight") for term in LOSS_WEIGHTS}
+
 
 def main(args) -> int:
     check_arguments(args)
@@ -124,10 +137,8 @@ def main(args) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         minutes=args.minutes,
-        energy_weight=args.energy_weight,
-        force_weight=args.force_weight,
-        virial_weight=args.virial_weight,
         seed=args.seed,
+        **loss_weights(args),
     )
     model, summary = train(
         merge_datasets(parts) if len(parts) > 1 else data,
@@ -205,13 +216,9 @@ def check_arguments(args) -> None:
     densities(args.liquid_densities)
     if args.start_from:
         readable_file(args.start_from, "a student checkpoint (.ckpt)")
-    weights = {
-        "--energy-weight": args.energy_weight,
-        "--force-weight": args.force_weight,
-        "--virial-weight": args.virial_weight,
-    }
-    for option, value in weights.items():
+    for name, value in loss_weights(args).items():
         if not (math.isfinite(value) and value >= 0):
+            option = "--" + name.replace("_", "-")
             raise InputError(None, f"{option} {value}: give a finite number >= 0")
     reals = {"--cutoff": args.cutoff, "--lr": args.lr, "--minutes": args.minutes}
     for option, value in reals.items():
@@ -292,25 +299,13 @@ def add_arguments(p) -> None:
         default=",".join(str(d) for d in LiquidSampling.densities),
         help="densities of the liquid cells to make (g/cm^3, comma-separated)",
     )
-    p.add_argument(
-        "--energy-weight",
-        type=float,
-        default=Training.energy_weight,
-        help="weight of the energy's error per atom, (eV/atom)^2",
-    )
-    p.add_argument(
-        "--force-weight",
-        type=float,
-        default=Training.force_weight,
-        help="weight of the force components' error, (eV/A)^2",
-    )
-    p.add_argument(
-        "--virial-weight",
-        type=float,
-        default=Training.virial_weight,
-        help="weight of the virial's error per atom, (eV/atom)^2, on frames with a teacher "
-        "virial (the periodic ones); 0 leaves the stress out",
-    )
+    for term, what in LOSS_WEIGHTS.items():
+        p.add_argument(
+            f"--{term}-weight",
+            type=float,
+            default=getattr(Training, f"{term}_weight"),
+            help=f"weight of {what}",
+        )
     p.add_argument(
         "--start-from",
         help="a student checkpoint (.ckpt) to go on training: its architecture and per-element "
